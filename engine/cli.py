@@ -1,0 +1,189 @@
+"""The ``pdca`` command line: parse, call one stage, map the outcome to an exit code.
+
+Exit codes: 0 ok, 1 a run or check failed, 2 bad input (an invalid definition,
+a wrong option). Errors are one readable block, never a traceback; ``--verbose``
+shows the traceback of an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import DefinitionError, PdcaError
+from engine.render import render_json, render_text, summary
+from engine.validate import ValidatedDefinition, discover, validate_paths
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+app = typer.Typer(
+    name="pdca",
+    help="pdcaflow: run business processes as plan-do-check-act cycles defined in YAML.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+tasks_app = typer.Typer(help="List the registered tasks a definition's `uses:` may name.", invoke_without_command=True)
+app.add_typer(tasks_app, name="tasks")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+PathsArg = Annotated[list[Path] | None, typer.Argument(help="definition files or folders [default: definitions/]")]
+
+
+class _State:
+    verbose = False
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show tracebacks of unexpected errors")] = False) -> None:
+    _State.verbose = verbose
+
+
+@app.command()
+def validate(
+    paths: PathsArg = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+    context: Annotated[bool, typer.Option(help="show the source lines around each problem")] = True,
+) -> None:
+    """Check definitions without running anything; report every problem with file:line:col."""
+    if output_format not in ("text", "json"):
+        _fail_input(f"unknown --format '{output_format}': use text or json")
+    targets = _targets(paths)
+    report = validate_paths(targets)
+    if not report.files:
+        _fail_input(f"no definitions (*.yaml, *.yml) found in {', '.join(map(str, targets))}")
+    if output_format == "json":
+        out.print(render_json(report.diagnostics, report.files), markup=False)
+    else:
+        if report.diagnostics:
+            err.print(render_text(report.diagnostics, context=context), markup=False)
+            err.print()
+        for validated in report.valid:
+            definition = validated.definition
+            out.print(f"ok  {validated.document.path}  ({definition.id}: {len(definition.steps)} steps, "
+                      f"{len(definition.kpis)} KPIs, {len(definition.policies)} policies)", markup=False)
+        (err if report.diagnostics else out).print(summary(report.diagnostics, report.files), markup=False)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_BAD_INPUT)
+
+
+@app.command()
+def graph(path: Annotated[Path, typer.Argument(help="a definition file")]) -> None:
+    """Print the process as a Mermaid flowchart: one subgraph per PDCA phase, and the cycle edge."""
+    from engine.graph import to_mermaid
+
+    validated = _validated_one(path)
+    out.print(to_mermaid(validated), markup=False, end="")
+
+
+@app.command()
+def schema(
+    output: Annotated[Path, typer.Option("--output", "-o", help="where to write; '-' for standard output")] = Path(
+        "definitions/schema/process.schema.json"),
+    check: Annotated[bool, typer.Option("--check", help="exit 1 if the file differs instead of writing it")] = False,
+) -> None:
+    """Write the JSON Schema of definitions, for editors (`# yaml-language-server: $schema=...`)."""
+    from engine.schema import schema_text
+
+    text = schema_text()
+    if str(output) == "-":
+        out.print(text, markup=False, end="")
+        return
+    if check:
+        current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        if current != text:
+            err.print(f"{output} is stale: run `pdca schema` to regenerate it", markup=False)
+            raise typer.Exit(EXIT_FAILED)
+        out.print(f"{output} is up to date", markup=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail_input(f"cannot write {output}: {exc.strerror}")
+    out.print(f"wrote {output}", markup=False)
+
+
+@tasks_app.callback()
+def tasks_list(ctx: typer.Context) -> None:
+    """List every registered task with its parameters and where it comes from."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from tasks.registry import registry
+
+    table = Table("task", "phases", "parameters (with:)", "outputs", "summary", box=None)
+    for name, spec in sorted(registry().items()):
+        params = ", ".join(p.name + ("" if p.required else "?") for p in spec.params)
+        table.add_row(name, "/".join(spec.phases or ("any",)), params, ", ".join(spec.outputs or ()), spec.summary)
+    out.print(table)
+
+
+@tasks_app.command("show")
+def tasks_show(name: Annotated[str, typer.Argument(help="a task name, e.g. demand.forecast")]) -> None:
+    """Show one task's help: parameters, types, defaults and outputs."""
+    from tasks.registry import registry
+
+    spec = registry().get(name)
+    if spec is None:
+        _fail_input(f"no task named '{name}'; `pdca tasks` lists them")
+    out.print(f"{spec.name}  ({spec.module})", markup=False)
+    out.print(f"phases: {', '.join(spec.phases or ('any',))}\n", markup=False)
+    out.print(spec.doc or "(no description)", markup=False)
+    out.print("\nwith:", markup=False)
+    for param in spec.params:
+        default = "required" if param.required else f"default {param.default!r}"
+        out.print(f"  {param.name}: {param.type_name}  ({default})", markup=False)
+    out.print("\noutputs: " + (", ".join(spec.outputs) if spec.outputs else "(not declared)"), markup=False)
+
+
+def _targets(paths: list[Path] | None) -> list[Path]:
+    targets = paths or [Path("definitions")]
+    missing = [str(path) for path in targets if not path.exists()]
+    if missing:
+        _fail_input(f"no such file or folder: {', '.join(missing)}")
+    return targets
+
+
+def _validated_one(path: Path) -> ValidatedDefinition:
+    if path.is_dir() or len(discover([path])) != 1:
+        _fail_input(f"{path}: name one definition file")
+    report = validate_paths([path])
+    if not report.ok:
+        err.print(render_text(report.diagnostics), markup=False)
+        err.print(summary(report.diagnostics, report.files), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return report.valid[0]
+
+
+def _fail_input(message: str) -> None:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def main() -> None:
+    """Console entry point: run the app, never letting a traceback reach the user."""
+    try:
+        app()
+    except DefinitionError as exc:
+        err.print(render_text(exc.diagnostics), markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except PdcaError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: one readable line, details on request
+        if _State.verbose:
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", markup=False)
+        sys.exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    main()

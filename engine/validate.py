@@ -1,0 +1,148 @@
+"""Validate definitions: load -> shape (pydantic) -> semantic checks, all problems at once.
+
+The public entry points are :func:`validate_file` (one definition, raising
+``DefinitionError``) and :func:`validate_paths` (files and folders, returning a
+report for the CLI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from engine.errors import DefinitionError, Diagnostic
+from engine.kpi_checks import check_kpis, check_policies
+from engine.loader import LoadedDocument, load_definition_file
+from engine.model import ProcessDefinition
+from engine.references import check_policy_expressions, check_steps
+from engine.semantic import Checker, check_cycles, check_structure
+from engine.shape_errors import shape_diagnostics
+from tasks.registry import TaskSpec, registry
+
+DEFINITION_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class ValidatedDefinition:
+    """A definition that passed every check, with what later stages need from validation."""
+
+    document: LoadedDocument
+    definition: ProcessDefinition
+    depends_on: Mapping[str, frozenset[str]]
+
+    @property
+    def sha256(self) -> str:
+        return self.document.sha256
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating several files."""
+
+    valid: list[ValidatedDefinition] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.diagnostics
+
+
+def parse_definition(document: LoadedDocument) -> ProcessDefinition:
+    """Shape-check a loaded document into a model.
+
+    Raises:
+        DefinitionError: with one located diagnostic per shape problem.
+    """
+    try:
+        return ProcessDefinition.model_validate(document.data)
+    except ValidationError as exc:
+        raise DefinitionError(shape_diagnostics(exc, document, ProcessDefinition)) from exc
+
+
+def validate_document(document: LoadedDocument, tasks: Mapping[str, TaskSpec] | None = None,
+                      processes: Mapping[str, ProcessDefinition | None] | None = None) -> ValidatedDefinition:
+    """Validate a loaded document completely.
+
+    Args:
+        document: the loaded YAML.
+        tasks: registered tasks; defaults to the full registry.
+        processes: other definitions by id, for ``uses: process:<id>``.
+
+    Raises:
+        DefinitionError: carrying every problem found.
+    """
+    definition = parse_definition(document)
+    checker = Checker(definition, document, tasks if tasks is not None else registry(), processes or {})
+    needs = check_structure(checker)
+    depends_on = check_steps(checker, needs)
+    check_cycles(checker, depends_on)
+    check_kpis(checker, depends_on)
+    check_policies(checker)
+    check_policy_expressions(checker)
+    if checker.diagnostics:
+        raise DefinitionError(checker.diagnostics)
+    frozen = {name: frozenset(targets) for name, targets in depends_on.items()}
+    return ValidatedDefinition(document, definition, frozen)
+
+
+def validate_file(path: str | Path, tasks: Mapping[str, TaskSpec] | None = None) -> ValidatedDefinition:
+    """Load and validate one definition; sub-processes are looked up beside it."""
+    report = validate_paths([Path(path)], tasks=tasks)
+    if not report.ok:
+        raise DefinitionError(report.diagnostics)
+    return report.valid[0]
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Definition files named directly, and every ``*.yaml``/``*.yml`` below named folders."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in DEFINITION_SUFFIXES and p.is_file()))
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def validate_paths(paths: Iterable[Path], tasks: Mapping[str, TaskSpec] | None = None) -> ValidationReport:
+    """Validate every definition under ``paths``; all problems of all files are collected."""
+    report = ValidationReport()
+    files = discover(paths)
+    if not files:
+        return report
+    task_table = tasks if tasks is not None else registry()
+    processes = _process_index(files)
+    for path in files:
+        report.files.append(str(path))
+        try:
+            document = load_definition_file(path)
+            report.valid.append(validate_document(document, task_table, processes))
+        except DefinitionError as exc:
+            report.diagnostics.extend(exc.diagnostics)
+    return report
+
+
+def _process_index(files: list[Path]) -> dict[str, ProcessDefinition | None]:
+    """Definitions by id among the given files and their neighbours; None where one does not parse."""
+    candidates = list(files)
+    for directory in {path.parent for path in files}:
+        if directory.is_dir():
+            candidates.extend(sorted(p for p in directory.iterdir() if p.suffix in DEFINITION_SUFFIXES))
+    index: dict[str, ProcessDefinition | None] = {}
+    for path in dict.fromkeys(candidates):
+        try:
+            document = load_definition_file(path)
+        except DefinitionError:
+            continue
+        process_id = document.data.get("id")
+        if not isinstance(process_id, str):
+            continue
+        try:
+            index.setdefault(process_id, parse_definition(document))
+        except DefinitionError:
+            index.setdefault(process_id, None)
+    return index

@@ -1,0 +1,132 @@
+"""The task registry: which step code a definition's ``uses:`` may name.
+
+A task is a plain typed Python function registered under a dotted name with
+:func:`task`. Its keyword parameters become the step's ``with:`` keys (checked at
+validation time against the type hints), its docstring the task's help, and the
+keys of its return type (a ``TypedDict``) the step's outputs that KPIs and
+expressions may read. A parameter annotated :class:`StepContext` is not a
+``with:`` key: the engine passes the cycle's context in it.
+
+Only registered tasks run; a definition can never name an import path.
+This module imports neither ``prefect`` nor the audit store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BUILTIN_MODULES = (
+    "tasks.customers",
+    "tasks.demand",
+    "tasks.strategy",
+    "tasks.service",
+    "tasks.feedback",
+    "tasks.quality",
+    "tasks.kpi",
+    "tasks.improve",
+)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What the engine hands a task about the cycle it runs in (filled in by the engine)."""
+
+    process_id: str
+    cycle: int
+    params: Mapping[str, Any] = field(default_factory=dict)
+    previous: Mapping[str, Any] = field(default_factory=dict)
+    steps: Mapping[str, Any] = field(default_factory=dict)
+    kpis: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskParam:
+    """One ``with:`` key of a task."""
+
+    name: str
+    annotation: Any
+    required: bool
+    default: Any = None
+
+    @property
+    def type_name(self) -> str:
+        text = getattr(self.annotation, "__name__", None) or str(self.annotation)
+        return text.replace("typing.", "")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A registered task as validation and execution see it."""
+
+    name: str
+    function: Callable[..., Any]
+    params: tuple[TaskParam, ...]
+    outputs: tuple[str, ...] | None
+    phases: tuple[str, ...] | None
+    module: str
+    doc: str
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+
+    def param(self, name: str) -> TaskParam | None:
+        return next((param for param in self.params if param.name == name), None)
+
+
+class TaskRegistrationError(TypeError):
+    """A function cannot be registered as a task (a programming error in task code)."""
+
+
+_REGISTRY: dict[str, TaskSpec] = {}
+
+
+def task(name: str, *, phases: tuple[str, ...] | None = None) -> Callable[[F], F]:
+    """Register a typed function as the task ``name`` (e.g. ``"customers.register"``).
+
+    Args:
+        name: the dotted name definitions use in ``uses:``.
+        phases: the PDCA phases the task may run in; ``None`` for any.
+    """
+
+    def register(function: F) -> F:
+        spec = describe(function, name, phases)
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing.function is not function and existing.module != spec.module:
+            raise TaskRegistrationError(f"task {name!r} is registered twice: in {existing.module} and {spec.module}")
+        _REGISTRY[name] = spec
+        return function
+
+    return register
+
+
+def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | None = None) -> TaskSpec:
+    """Read a function's signature into a :class:`TaskSpec`."""
+    hints = typing.get_type_hints(function)
+    params: list[TaskParam] = []
+    for parameter in inspect.signature(function).parameters.values():
+        annotation = hints.get(parameter.name, Any)
+        if annotation is StepContext:
+            continue
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
+            raise TaskRegistrationError(f"task {name!r}: parameter {parameter.name!r} must be a plain keyword")
+        required = parameter.default is inspect.Parameter.empty
+        params.append(TaskParam(parameter.name, annotation, required, None if required else parameter.default))
+    returns = hints.get("return")
+    outputs = tuple(typing.get_type_hints(returns)) if typing.is_typeddict(returns) else None
+    return TaskSpec(name, function, tuple(params), outputs, phases, function.__module__,
+                    inspect.getdoc(function) or "")
+
+
+def registry() -> Mapping[str, TaskSpec]:
+    """Every registered task, the built-in library included."""
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    return dict(_REGISTRY)
