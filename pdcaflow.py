@@ -1,0 +1,41 @@
+"""pdcaflow's public Python API.
+
+Users import from here, never from the stage packages (``engine``, ``flows``,
+``tasks``), so those can change shape without breaking anyone::
+
+    import pdcaflow
+
+    validated = pdcaflow.validate_file("definitions/retail-customer-service.yaml")
+    print(validated.definition.title, validated.sha256)
+
+    @pdcaflow.task("quality.audit_score")
+    def audit_score(source: str, context: pdcaflow.StepContext) -> AuditOutputs: ...
+"""
+
+from engine.errors import DefinitionError, Diagnostic, PdcaError
+from engine.expressions import ExpressionError, evaluate, parse_expression, render_template
+from engine.loader import load_definition_file, load_definition_text
+from engine.model import ProcessDefinition
+from engine.validate import ValidatedDefinition, validate_document, validate_file, validate_paths
+from tasks.registry import StepContext, TaskSpec, registry, task
+
+__all__ = [
+    "DefinitionError",
+    "Diagnostic",
+    "ExpressionError",
+    "PdcaError",
+    "ProcessDefinition",
+    "StepContext",
+    "TaskSpec",
+    "ValidatedDefinition",
+    "evaluate",
+    "load_definition_file",
+    "load_definition_text",
+    "parse_expression",
+    "registry",
+    "render_template",
+    "task",
+    "validate_document",
+    "validate_file",
+    "validate_paths",
+]

@@ -1,0 +1,89 @@
+"""The `pdca` command as users run it: exit codes, output forms, and no prefect on the fast path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import DEFINITIONS, REPO, run_pdca
+
+
+def test_validate_shipped_definitions() -> None:
+    result = run_pdca("validate", "definitions/")
+    assert result.returncode == 0, result.stderr
+    for name in ("retail-customer-service.yaml", "service-quality-system.yaml", "complaint-handling.yaml"):
+        assert f"ok  definitions/{name}" in result.stdout
+    assert "files valid" in result.stdout
+
+
+def test_validate_defaults_to_definitions_folder() -> None:
+    result = run_pdca("validate")
+    assert result.returncode == 0, result.stderr
+    assert "retail-customer-service" in result.stdout
+
+
+def test_validate_json_lists_every_problem(write_definition) -> None:  # type: ignore[no-untyped-def]
+    text = (REPO / "tests/fixtures/valid/minimal.yaml").read_text(encoding="utf-8")
+    broken = text.replace("uses: feedback.inspect", "uses: feedback.inspct").replace("add: 1", "add: one")
+    path = write_definition(broken)
+    result = run_pdca("validate", "--format", "json", str(path))
+    assert result.returncode == 2
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False and payload["invalid_files"] == [str(path)]
+    codes = {(d["code"], d["line"]) for d in payload["diagnostics"]}
+    assert codes == {("PDCA109", 33)} or ("PDCA109", 33) in codes
+
+
+def test_shape_and_semantic_problems_of_different_files_are_all_reported(tmp_path: Path) -> None:
+    good = (REPO / "tests/fixtures/valid/minimal.yaml").read_text(encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(good.replace("uses: feedback.inspect", "uses: feedback.inspct"), "utf-8")
+    (tmp_path / "b.yaml").write_text(good.replace("id: minimal", "id: other").replace("phase: do", "phase: doo"), "utf-8")
+    result = run_pdca("validate", str(tmp_path))
+    assert result.returncode == 2
+    assert "a.yaml:25:11: PDCA202 step 'check_feedback' uses unknown task 'feedback.inspct'" in result.stderr
+    assert "hint: did you mean 'feedback.inspect'?" in result.stderr
+    assert "b.yaml:17:12: PDCA104" in result.stderr
+    assert "2 problems in 2 of 2 files" in result.stderr
+
+
+def test_bad_arguments_exit_2_without_traceback(tmp_path: Path) -> None:
+    for args in (["validate", str(tmp_path / "missing.yaml")], ["validate", str(tmp_path)],
+                 ["validate", "--format", "xml"], ["graph", str(tmp_path)], ["tasks", "show", "no.such"]):
+        result = run_pdca(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr and result.stderr.strip(), args
+
+
+def test_tasks_lists_and_shows() -> None:
+    listing = run_pdca("tasks")
+    assert listing.returncode == 0
+    assert "customers.register" in listing.stdout and "kpi.check" in listing.stdout
+    shown = run_pdca("tasks", "show", "demand.forecast")
+    assert shown.returncode == 0
+    assert "outputs:" in shown.stdout and "wape" in shown.stdout
+
+
+def test_fast_commands_never_import_prefect() -> None:
+    probe = (
+        "import sys\n"
+        "from engine.cli import app\n"
+        "for args in (['validate', 'definitions'], ['graph', 'definitions/retail-customer-service.yaml'],"
+        " ['schema', '--output', '-'], ['tasks']):\n"
+        "    try:\n"
+        "        app(args)\n"
+        "    except SystemExit as exit_:\n"
+        "        assert exit_.code in (0, None), (args, exit_.code)\n"
+        "loaded = sorted(m for m in sys.modules if m == 'prefect' or m.startswith('prefect.'))\n"
+        "print('PREFECT-MODULES', loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "PREFECT-MODULES []" in result.stdout
+
+
+def test_installed_console_script_runs() -> None:
+    script = Path(sys.executable).parent / "pdca"
+    result = subprocess.run([str(script), "validate", str(DEFINITIONS)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
