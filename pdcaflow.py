@@ -13,7 +13,8 @@ Users import from here, never from the stage packages (``engine``, ``flows``,
 """
 
 from engine.errors import DefinitionError, Diagnostic, PdcaError
-from engine.expressions import ExpressionError, evaluate, parse_expression, render_template
+from engine.evaluation import evaluate, render_template
+from engine.expressions import ExpressionError, parse_expression
 from engine.loader import load_definition_file, load_definition_text
 from engine.model import ProcessDefinition
 from engine.validate import ValidatedDefinition, validate_document, validate_file, validate_paths

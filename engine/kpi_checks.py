@@ -28,10 +28,17 @@ def check_kpis(checker: Checker, depends_on: dict[str, set[str]]) -> None:
             checker.report("PDCA214", f"KPI '{kpi.id}' reads output '{first_output}', which task '{spec.name}' "
                            f"(step '{step_id}') does not produce", key_path, "its outputs: " + ", ".join(spec.outputs))
         for check_step in check_steps:
+            if _has_unknown_needs(checker, check_step.id):
+                continue  # the misspelt `needs` entry (PDCA203) is the problem to show, not its consequence
             if not _runs_before(checker, step_id, check_step.id, depends_on):
                 checker.report("PDCA226", f"KPI '{kpi.id}' reads step '{step_id}', which does not finish before "
                                f"the KPI check step '{check_step.id}'", key_path,
                                f"add '{step_id}' to the `needs:` of '{check_step.id}', or move it to an earlier phase")
+
+
+def _has_unknown_needs(checker: Checker, step_id: str) -> bool:
+    step = checker.definition.step(step_id)
+    return step is not None and any(checker.definition.step(name) is None for name in step.needs)
 
 
 def _runs_before(checker: Checker, first: str, later: str, depends_on: dict[str, set[str]]) -> bool:
@@ -115,7 +122,7 @@ def _param_change(checker: Checker, base: tuple[Any, ...], change: ParamChange) 
     if (change.add is not None or change.multiply is not None) and (isinstance(value, bool) or not isinstance(value, int | float)):
         verb = "add to" if change.add is not None else "multiply"
         checker.report("PDCA218", f"cannot {verb} param '{change.param}': its value {value!r} is not a number",
-                       (*base, "add" if change.add is not None else "multiply"),
+                       (*base, "param"),
                        "use `set:` for non-numeric params, or point at a numeric leaf (e.g. visits_per_month.B)")
 
 

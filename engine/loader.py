@@ -169,7 +169,7 @@ def _compose_single(text: str) -> Node:
         raise _LoadProblem("PDCA004", "file is empty (no YAML content)", Span(1, 1),
                            "start with `id:`, `title:` and `steps:`; see the README's YAML reference")
     if len(documents) > 1:
-        raise _LoadProblem("PDCA008", "file holds more than one YAML document", _span(documents[1]),
+        raise _LoadProblem("PDCA008", "file holds more than one YAML document", _separator(text, documents[0]),
                            "keep one process per file; remove the `---` separator")
     root = documents[0]
     if not isinstance(root, MappingNode):
@@ -177,6 +177,15 @@ def _compose_single(text: str) -> Node:
         raise _LoadProblem("PDCA003", f"a definition must be a mapping of keys, not {kind}", _span(root),
                            "write keys at the top level: `id: ...`, `title: ...`, `steps: ...`")
     return root
+
+
+def _separator(text: str, first: Node) -> Span:
+    """Where the second document starts: its ``---`` line after the first document."""
+    lines = text.splitlines()
+    for number in range(first.end_mark.line, len(lines)):
+        if lines[number].startswith(("---", "...")):
+            return Span(number + 1, 1, 3)
+    return Span(first.end_mark.line + 1, 1)
 
 
 class _Builder:
@@ -197,7 +206,7 @@ class _Builder:
         self._expanded += 1
         if self._expanded > MAX_EXPANDED_NODES:
             raise _LoadProblem("PDCA007", f"document expands to more than {MAX_EXPANDED_NODES:,} values "
-                               "(alias expansion bomb?)", _span(node),
+                               "(alias expansion bomb?)", self._outermost_key(key_path, node),
                                "use fewer anchors and aliases (`&name` / `*name`)")
         if len(key_path) > MAX_DEPTH:
             raise _LoadProblem("PDCA007", f"document is nested more than {MAX_DEPTH} levels deep",
@@ -219,6 +228,16 @@ class _Builder:
             return self._scalar(node)
         finally:
             self._active.discard(id(node))
+
+    def _outermost_key(self, key_path: KeyPath, node: Node) -> Span:
+        """The key whose value was being expanded: the deepest written key above the first list index."""
+        best = _span(node)
+        for depth in range(1, len(key_path) + 1):
+            prefix = key_path[:depth]
+            if isinstance(prefix[-1], int):
+                break
+            best = self._source_map.keys.get(prefix, best)
+        return best
 
     def _scalar(self, node: Node) -> Any:
         tag = node.tag.removeprefix(_YAML)

@@ -301,7 +301,8 @@ class Policy(DefinitionModel):
     id: Name
     title: Text | None = None
     when: Condition | None = None
-    change: Annotated[list[ParamChange], BeforeValidator(_as_list)] = Field(default_factory=list)
+    change: Annotated[list[ParamChange], BeforeValidator(
+        _as_list, json_schema_input_type=ParamChange | list[ParamChange])] = Field(default_factory=list)
     change_target: TargetChange | None = None
     open_action: ActionSpec | None = None
     ratchet: Ratchet | None = None

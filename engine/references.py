@@ -201,10 +201,14 @@ def _with_keys(checker: Checker, index: int, step: Step) -> None:
             if problem:
                 checker.report("PDCA210", f"`{key}` of task '{spec.name}': {problem}", ("steps", index, "with", key),
                                f"expected {param.type_name}; `pdca tasks show {spec.name}` describes it")
-    for param in spec.params:
-        if param.required and param.name not in step.with_:
+    missing = [param for param in spec.params if param.required and param.name not in step.with_]
+    for param in missing:
+        if step.with_:
+            checker.report("PDCA209", f"task '{spec.name}' needs `{param.name}` in `with:`", ("steps", index, "with"),
+                           f"add `{param.name}: ...` ({param.type_name}) to `with:`", at_key=True)
+        else:
             checker.report("PDCA209", f"task '{spec.name}' needs `{param.name}` in `with:`", ("steps", index, "uses"),
-                           f"add `with: {{{param.name}: ...}}` ({param.type_name})", at_key=True)
+                           f"add `with: {{{param.name}: ...}}` ({param.type_name}) to this step", at_key=True)
 
 
 def _has_template(value: Any) -> bool:

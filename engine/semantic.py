@@ -112,13 +112,15 @@ def _tasks_and_phases(checker: Checker) -> None:
             checker.report("PDCA206", f"the process has no {phase} step", ("steps",),
                            f"a PDCA cycle needs at least one step with `phase: {phase}`", at_key=True)
     used = {step.uses for step in definition.steps}
-    if definition.kpis and KPI_CHECK_TASK not in used:
+    # a misspelt task name is reported as PDCA202 already; don't also say the built-in step is missing
+    unknown_task = any(not step.is_subprocess and step.uses not in checker.tasks for step in definition.steps)
+    if definition.kpis and KPI_CHECK_TASK not in used and not unknown_task:
         checker.report("PDCA224", "KPIs are declared but no step evaluates them", ("kpis",),
                        f"add a check step with `uses: {KPI_CHECK_TASK}`", at_key=True)
     if not definition.kpis:
-        checker.report("PDCA229", "the process declares no KPIs, so CHECK has nothing to check", ("steps",),
+        checker.report("PDCA229", "the process declares no KPIs, so CHECK has nothing to check", ("id",),
                        "add `kpis:` with at least one measurable indicator (unit, target, source)", at_key=True)
-    if definition.policies and APPLY_POLICIES_TASK not in used:
+    if definition.policies and APPLY_POLICIES_TASK not in used and not unknown_task and "act" in present:
         checker.report("PDCA225", "policies are declared but no step applies them", ("policies",),
                        f"add an act step with `uses: {APPLY_POLICIES_TASK}`", at_key=True)
 

@@ -43,6 +43,7 @@ CUSTOM_HINTS = {
     "PDCA114": "e.g. `- id: more_visits` / `when: {kpi: x, missed: true}` / `change: {param: p, add: 1}`",
     "PDCA115": "e.g. `tighten: 2%` (of the current target) or `tighten: 0.1` (in the KPI's unit)",
 }
+_WHOLE_MAPPING = {"PDCA110", "PDCA111", "PDCA112", "PDCA113", "PDCA114"}
 _TYPE_WORDS = {
     "dict": "a mapping (key: value)", "list": "a list", "string": "text", "int": "a whole number",
     "float": "a number", "bool": "true or false", "literal": "one of the listed values",
@@ -83,7 +84,8 @@ def _translate(item: Any, loc: KeyPath, document: LoadedDocument, root: type[Bas
     value = item.get("input")
     if kind in CUSTOM_CODES:
         code = CUSTOM_CODES[kind]
-        return _at(document, loc, code, f"{where}: {item['msg']}", CUSTOM_HINTS[code])
+        # a rule about a whole mapping (e.g. `schedule`) points at its key, a rule about a value at the value
+        return _at(document, loc, code, f"{where}: {item['msg']}", CUSTOM_HINTS[code], at_key=code in _WHOLE_MAPPING)
     if kind == "extra_forbidden":
         key = str(loc[-1])
         allowed = _allowed_keys(root, loc[:-1])
@@ -134,7 +136,7 @@ def _show(value: Any) -> str:
 
 def _missing_hint(key: str) -> str:
     examples = {"id": "id: know_customers", "phase": "phase: plan   # plan, do, check or act",
-                "uses": "uses: customers.register", "unit": "unit: '%'", "target": "target: {min: 95}",
+                "uses": "uses: <task name>` (`pdca tasks` lists them)", "unit": "unit: '%'", "target": "target: {min: 95}",
                 "source": "source: check_feedback.satisfaction_mean", "steps": "steps: [...]",
                 "title": "title: Retail customer service", "owner": "owner: customer-service"}
     return f"add `{examples.get(key, key + ': ...')}`"

@@ -14,11 +14,14 @@ This module imports neither ``prefect`` nor the audit store.
 from __future__ import annotations
 
 import importlib
+import re
 import inspect
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import typing_extensions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,8 +60,10 @@ class TaskParam:
 
     @property
     def type_name(self) -> str:
-        text = getattr(self.annotation, "__name__", None) or str(self.annotation)
-        return text.replace("typing.", "")
+        """The annotation as a user reads it: ``list[ClassRule]``, ``Literal['ses', 'holt']``."""
+        if isinstance(self.annotation, type) and not typing.get_args(self.annotation):
+            return self.annotation.__name__
+        return re.sub(r"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+([A-Za-z_][A-Za-z0-9_]*)", r"\1", str(self.annotation))
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
         required = parameter.default is inspect.Parameter.empty
         params.append(TaskParam(parameter.name, annotation, required, None if required else parameter.default))
     returns = hints.get("return")
-    outputs = tuple(typing.get_type_hints(returns)) if typing.is_typeddict(returns) else None
+    outputs = tuple(typing.get_type_hints(returns)) if typing_extensions.is_typeddict(returns) else None
     return TaskSpec(name, function, tuple(params), outputs, phases, function.__module__,
                     inspect.getdoc(function) or "")
 

@@ -26,14 +26,14 @@ def test_validate_defaults_to_definitions_folder() -> None:
 
 def test_validate_json_lists_every_problem(write_definition) -> None:  # type: ignore[no-untyped-def]
     text = (REPO / "tests/fixtures/valid/minimal.yaml").read_text(encoding="utf-8")
-    broken = text.replace("uses: feedback.inspect", "uses: feedback.inspct").replace("add: 1", "add: one")
+    broken = text.replace("phase: do\n", "phase: doo\n").replace("add: 1", "add: one")
     path = write_definition(broken)
     result = run_pdca("validate", "--format", "json", str(path))
     assert result.returncode == 2
     payload = json.loads(result.stdout)
     assert payload["ok"] is False and payload["invalid_files"] == [str(path)]
-    codes = {(d["code"], d["line"]) for d in payload["diagnostics"]}
-    assert codes == {("PDCA109", 33)} or ("PDCA109", 33) in codes
+    found = {(d["code"], d["line"], d["column"], d["key"]) for d in payload["diagnostics"]}
+    assert found == {("PDCA104", 14, 12, "steps[0].phase"), ("PDCA109", 34, 46, "policies[0].change.add")}
 
 
 def test_shape_and_semantic_problems_of_different_files_are_all_reported(tmp_path: Path) -> None:
@@ -42,9 +42,9 @@ def test_shape_and_semantic_problems_of_different_files_are_all_reported(tmp_pat
     (tmp_path / "b.yaml").write_text(good.replace("id: minimal", "id: other").replace("phase: do", "phase: doo"), "utf-8")
     result = run_pdca("validate", str(tmp_path))
     assert result.returncode == 2
-    assert "a.yaml:25:11: PDCA202 step 'check_feedback' uses unknown task 'feedback.inspct'" in result.stderr
+    assert "a.yaml:22:11: PDCA202 step 'check_feedback' uses unknown task 'feedback.inspct'" in result.stderr
     assert "hint: did you mean 'feedback.inspect'?" in result.stderr
-    assert "b.yaml:17:12: PDCA104" in result.stderr
+    assert "b.yaml:14:12: PDCA104" in result.stderr
     assert "2 problems in 2 of 2 files" in result.stderr
 
 

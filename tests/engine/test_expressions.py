@@ -8,15 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.expressions import (
-    ExpressionError,
-    evaluate,
-    find_templates,
-    parse_condition,
-    parse_expression,
-    references,
-    render_template,
-)
+from engine.evaluation import evaluate, render_template
+from engine.expressions import ExpressionError, find_templates, parse_condition, parse_expression, references
 
 CONTEXT: dict[str, Any] = {
     "params": {"visits_per_month": {"A": 4, "B": 2}, "alpha": 0.4},

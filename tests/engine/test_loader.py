@@ -68,7 +68,7 @@ def test_duplicate_key_names_both_places() -> None:
         (b"id: x\ntitle: caf\xe9\n", ("PDCA005", 2, 11)),
         (b"- a\n- b\n", ("PDCA003", 1, 1)),
         (b"just text\n", ("PDCA003", 1, 1)),
-        (b"id: a\n---\nid: b\n", ("PDCA008", 3, 1)),
+        (b"id: a\n---\nid: b\n", ("PDCA008", 2, 1)),
         (b"id: x\n  title: y\n", ("PDCA001", 2, 8)),
         (b"a: [1, 2\n", ("PDCA001", 2, 1)),
     ],

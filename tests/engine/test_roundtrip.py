@@ -15,7 +15,10 @@ from engine.validate import parse_definition, validate_document
 from tests.conftest import REPO
 
 names = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True)
-any_text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
+# NEL and the Unicode line/paragraph separators are left out: PyYAML's *emitter* writes them raw inside
+# single-quoted scalars, where YAML folds them into spaces (a dumper quirk; the loader reads them right).
+any_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x85\u2028\u2029"),
+                   min_size=1, max_size=40)
 numbers = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(lambda x: round(x, 3))
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | numbers | any_text,
