@@ -20,9 +20,9 @@ _PHASE_STYLES = {
 
 
 def to_mermaid(validated: ValidatedDefinition) -> str:
-    """The Mermaid source text (``flowchart TB``) of a validated definition."""
+    """The Mermaid source text (``flowchart LR``: phases left to right, steps top to bottom) of a validated definition."""
     definition = validated.definition
-    lines = [f"%% {definition.id}: {_comment(definition.title)}", "flowchart TB"]
+    lines = [f"%% {definition.id}: {_comment(definition.title)}", "flowchart LR"]
     present = [phase for phase in PHASES if any(step.phase == phase for step in definition.steps)]
     for phase in present:
         lines.append(f'  subgraph phase_{phase}["{_PHASE_TITLES[phase]}"]')
