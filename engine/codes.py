@@ -63,3 +63,24 @@ CODES: dict[str, str] = {
     "PDCA228": "target limit lies behind the current target",
     "PDCA229": "the process declares no KPIs",
 }
+
+
+def errors_markdown() -> str:
+    """docs/errors.md: the code table users look codes up in (kept current by a test)."""
+    lines = [
+        "# Diagnostic codes",
+        "",
+        "Generated from `engine/codes.py` by `python -m engine.codes > docs/errors.md`.",
+        "Every code has an invalid example in `tests/fixtures/invalid/` (named after it) except",
+        "PDCA009 and PDCA010, which concern the file itself.",
+        "",
+        "| code | meaning | example |",
+        "|---|---|---|",
+    ]
+    for code, meaning in CODES.items():
+        lines.append(f"| {code} | {meaning} | `tests/fixtures/invalid/{code}-*.yaml` |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(errors_markdown(), end="")

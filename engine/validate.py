@@ -115,34 +115,50 @@ def validate_paths(paths: Iterable[Path], tasks: Mapping[str, TaskSpec] | None =
     if not files:
         return report
     task_table = tasks if tasks is not None else registry()
-    processes = _process_index(files)
+    loaded = _load_all(files + _neighbours(files))
+    processes = _process_index(loaded)
     for path in files:
         report.files.append(str(path))
+        document = loaded[path]
         try:
-            document = load_definition_file(path)
+            if isinstance(document, DefinitionError):
+                raise document
             report.valid.append(validate_document(document, task_table, processes))
         except DefinitionError as exc:
             report.diagnostics.extend(exc.diagnostics)
     return report
 
 
-def _process_index(files: list[Path]) -> dict[str, ProcessDefinition | None]:
-    """Definitions by id among the given files and their neighbours; None where one does not parse."""
-    candidates = list(files)
-    for directory in {path.parent for path in files}:
+def _neighbours(files: list[Path]) -> list[Path]:
+    """Definitions beside the given ones: where ``uses: process:<id>`` is looked up."""
+    found: list[Path] = []
+    for directory in dict.fromkeys(path.parent for path in files):
         if directory.is_dir():
-            candidates.extend(sorted(p for p in directory.iterdir() if p.suffix in DEFINITION_SUFFIXES))
-    index: dict[str, ProcessDefinition | None] = {}
-    for path in dict.fromkeys(candidates):
+            found.extend(sorted(p for p in directory.iterdir() if p.suffix in DEFINITION_SUFFIXES and p.is_file()))
+    return found
+
+
+def _load_all(paths: list[Path]) -> dict[Path, LoadedDocument | DefinitionError]:
+    loaded: dict[Path, LoadedDocument | DefinitionError] = {}
+    for path in dict.fromkeys(paths):
         try:
-            document = load_definition_file(path)
-        except DefinitionError:
+            loaded[path] = load_definition_file(path)
+        except DefinitionError as exc:
+            loaded[path] = exc
+    return loaded
+
+
+def _process_index(loaded: Mapping[Path, LoadedDocument | DefinitionError]) -> dict[str, ProcessDefinition | None]:
+    """Definitions by id; None where a file with that id does not parse."""
+    index: dict[str, ProcessDefinition | None] = {}
+    for document in loaded.values():
+        if isinstance(document, DefinitionError):
             continue
         process_id = document.data.get("id")
-        if not isinstance(process_id, str):
+        if not isinstance(process_id, str) or process_id in index:
             continue
         try:
-            index.setdefault(process_id, parse_definition(document))
+            index[process_id] = parse_definition(document)
         except DefinitionError:
-            index.setdefault(process_id, None)
+            index[process_id] = None
     return index

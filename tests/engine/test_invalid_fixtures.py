@@ -60,3 +60,9 @@ def test_cli_exits_2_with_location(path: Path) -> None:
     assert f"{relative}:{line}:{column}: {code} " in result.stderr
     assert "hint:" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_error_code_doc_is_current() -> None:
+    from engine.codes import errors_markdown
+
+    assert (REPO / "docs/errors.md").read_text(encoding="utf-8") == errors_markdown(), "run python -m engine.codes > docs/errors.md"
