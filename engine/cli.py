@@ -13,11 +13,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from engine.errors import DefinitionError, PdcaError
-from engine.render import render_json, render_text, summary
+from engine.render import render_github, render_json, render_text, summary
+from engine.shape_errors import models_in
 from engine.validate import ValidatedDefinition, discover, validate_paths
+from tasks.registry import TaskParam
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -48,26 +49,31 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show tr
 @app.command()
 def validate(
     paths: PathsArg = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+    output_format: Annotated[str, typer.Option(
+        "--format", "-f", help="text, json, or github (workflow-command annotations for GitHub Actions)")] = "text",
     context: Annotated[bool, typer.Option(help="show the source lines around each problem")] = True,
 ) -> None:
     """Check definitions without running anything; report every problem with file:line:col."""
-    if output_format not in ("text", "json"):
-        _fail_input(f"unknown --format '{output_format}': use text or json")
+    if output_format not in ("text", "json", "github"):
+        _fail_input(f"unknown --format '{output_format}': use text, json or github")
     targets = _targets(paths)
     report = validate_paths(targets)
     if not report.files:
         _fail_input(f"no definitions (*.yaml, *.yml) found in {', '.join(map(str, targets))}")
     if output_format == "json":
         out.print(render_json(report.diagnostics, report.files), markup=False)
+    elif output_format == "github":
+        for line in render_github(report.diagnostics):
+            out.print(line, markup=False)
     else:
         if report.diagnostics:
             err.print(render_text(report.diagnostics, context=context), markup=False)
             err.print()
         for validated in report.valid:
             definition = validated.definition
-            out.print(f"ok  {validated.document.path}  ({definition.id}: {len(definition.steps)} steps, "
-                      f"{len(definition.kpis)} KPIs, {len(definition.policies)} policies)", markup=False)
+            counts = ", ".join(_count(len(items), noun) for items, noun in (
+                (definition.steps, "step"), (definition.kpis, "KPI"), (definition.policies, "policy")))
+            out.print(f"ok  {validated.document.path}  ({definition.id}: {counts})", markup=False)
         (err if report.diagnostics else out).print(summary(report.diagnostics, report.files), markup=False)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_BAD_INPUT)
 
@@ -116,11 +122,14 @@ def tasks_list(ctx: typer.Context) -> None:
         return
     from tasks.registry import registry
 
-    table = Table("task", "phases", "parameters (with:)", "outputs", "summary", box=None)
     for name, spec in sorted(registry().items()):
-        params = ", ".join(p.name + ("" if p.required else "?") for p in spec.params)
-        table.add_row(name, "/".join(spec.phases or ("any",)), params, ", ".join(spec.outputs or ()), spec.summary)
-    out.print(table)
+        phases = "/".join(spec.phases) + " phase" if spec.phases else "any phase"
+        out.print(f"[bold]{name}[/bold]  [dim]({spec.module}, {phases})[/dim]")
+        out.print(f"  {spec.summary}", markup=False)
+        params = ", ".join(p.name + ("" if p.required else "?") for p in spec.params) or "(none)"
+        out.print(f"  with: {params}", markup=False)
+        out.print(f"  outputs: {', '.join(spec.outputs or ()) or '(not declared)'}", markup=False)
+    out.print("\n? = optional.  `pdca tasks show NAME` describes one task.", markup=False)
 
 
 @tasks_app.command("show")
@@ -138,7 +147,21 @@ def tasks_show(name: Annotated[str, typer.Argument(help="a task name, e.g. deman
     for param in spec.params:
         default = "required" if param.required else f"default {param.default!r}"
         out.print(f"  {param.name}: {param.type_name}  ({default})", markup=False)
+        for model in models_in(param.annotation):
+            fields = ", ".join(f"{field}: {_type_text(info.annotation)}" + ("" if info.is_required() else "?")
+                               for field, info in model.model_fields.items())
+            out.print(f"      {model.__name__}: {{{fields}}}", markup=False)
     out.print("\noutputs: " + (", ".join(spec.outputs) if spec.outputs else "(not declared)"), markup=False)
+
+
+def _count(number: int, noun: str) -> str:
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
+
+
+def _type_text(annotation: object) -> str:
+    return TaskParam("", annotation, True).type_name
 
 
 def _targets(paths: list[Path] | None) -> list[Path]:

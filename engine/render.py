@@ -36,6 +36,20 @@ def render_json(diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=2)
 
 
+def render_github(diagnostics: Sequence[Diagnostic]) -> list[str]:
+    """GitHub Actions workflow commands: each problem becomes an annotation on its line."""
+
+    def escape(text: str, *, in_property: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if in_property else text
+
+    return [
+        f"::error file={escape(d.path, in_property=True)},line={d.line},col={d.column},"
+        f"title={escape(d.code, in_property=True)}::{escape(d.message)}%0Ahint: {escape(d.hint)}"
+        for d in diagnostics
+    ]
+
+
 def summary(diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> str:
     invalid = len({diagnostic.path for diagnostic in diagnostics})
     noun = "file" if len(files) == 1 else "files"

@@ -165,14 +165,17 @@ def _field(model: type[BaseModel], key: str) -> Any:
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The model class inside ``X``, ``X | None``, ``list[X]`` or ``Annotated[...]``."""
+    found = models_in(annotation)
+    return found[0] if found else None
+
+
+def models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Every pydantic model class inside a type annotation (``list[Rule] | None`` -> ``[Rule]``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+        return [annotation]
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _model_in(typing.get_args(annotation)[0])
-    if origin in (list, typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None
+        return models_in(typing.get_args(annotation)[0])
+    if origin in (list, tuple, dict, typing.Union, types.UnionType):
+        return [model for arg in typing.get_args(annotation) for model in models_in(arg)]
+    return []

@@ -87,3 +87,13 @@ def test_installed_console_script_runs() -> None:
     script = Path(sys.executable).parent / "pdca"
     result = subprocess.run([str(script), "validate", str(DEFINITIONS)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_github_annotations(write_definition) -> None:  # type: ignore[no-untyped-def]
+    text = (REPO / "tests/fixtures/valid/minimal.yaml").read_text(encoding="utf-8")
+    path = write_definition(text.replace("uses: feedback.inspect", "uses: feedback.inspct"))
+    result = run_pdca("validate", "--format", "github", str(path))
+    assert result.returncode == 2
+    line = result.stdout.strip()
+    assert line.startswith(f"::error file={path},line=22,col=11,title=PDCA202::step 'check_feedback'")
+    assert "%0Ahint: did you mean 'feedback.inspect'?" in line

@@ -61,5 +61,5 @@ def test_shipped_graphs_render_in_mermaid(path: Path, tmp_path: Path) -> None:
 def test_renderer_rejects_broken_mermaid(tmp_path: Path) -> None:
     """The check above can fail: the same renderer refuses a syntax error."""
     _need_renderer()
-    with pytest.raises(MermaidRenderError):
+    with pytest.raises(MermaidRenderError, match="Parse error"):
         render_mermaid("flowchart TB\n  a[\"unclosed --> b\n", tmp_path)

@@ -12,7 +12,7 @@ from engine.loader import load_definition_bytes, load_definition_file, load_defi
 
 
 def _error(text: str | bytes) -> tuple[str, int, int, str]:
-    with pytest.raises(DefinitionError) as caught:
+    with pytest.raises(DefinitionError, match=r"x.yaml:\d+:\d+: PDCA0\d\d ") as caught:
         if isinstance(text, bytes):
             load_definition_bytes(text, "x.yaml")
         else:
