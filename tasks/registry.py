@@ -17,7 +17,7 @@ import importlib
 import re
 import inspect
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -39,7 +39,30 @@ BUILTIN_MODULES = (
 
 @dataclass(frozen=True)
 class StepContext:
-    """What the engine hands a task about the cycle it runs in (filled in by the engine)."""
+    """What the engine hands a task about the cycle it runs in (filled in by the engine).
+
+    Everything here is plain data (mappings, lists, numbers, text), never store or
+    Prefect objects, so a task can be called and tested without either.
+
+    Attributes:
+        process_id: the process's id.
+        cycle: this cycle's number (1 for the first).
+        params: the params in force this cycle (the definition's, as changed by earlier ACTs).
+        previous: the previous completed cycle's carry-over: ``kpis`` (KPI id -> result),
+            ``params``, ``targets``, ``actions``, ``decisions``, ``cycle``; empty in cycle 1.
+        steps: outputs of the steps finished so far this cycle (step id -> outputs).
+        kpis: this cycle's KPI results once ``kpi.check`` ran (KPI id -> result).
+        kpi_specs: KPI id -> ``{"unit", "direction", "source", "control", "target": {"min", "max"},
+            "actual"}``: the declared KPI with the target in force this cycle and the value the
+            engine read from its source (``None`` when the source produced none).
+        history: KPI id -> results of earlier completed cycles, oldest first (this cycle excluded).
+        policies: the definition's policies as plain mappings (``model_dump(mode="json", exclude_none=True)``).
+        targets: KPI id -> ``{"min", "max"}`` in force this cycle.
+        actions: corrective actions open before this cycle (mappings, see ``improve.apply_policies``).
+        conditions: policy id -> the value of its ``when: {expr: ...}``, evaluated by the engine.
+        action_titles: policy id -> its ``open_action.title`` with expressions filled in by the engine.
+        started_at: when this cycle started, ISO 8601 with timezone.
+    """
 
     process_id: str
     cycle: int
@@ -47,6 +70,14 @@ class StepContext:
     previous: Mapping[str, Any] = field(default_factory=dict)
     steps: Mapping[str, Any] = field(default_factory=dict)
     kpis: Mapping[str, Any] = field(default_factory=dict)
+    kpi_specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    history: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    policies: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    targets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    actions: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    conditions: Mapping[str, bool] = field(default_factory=dict)
+    action_titles: Mapping[str, str] = field(default_factory=dict)
+    started_at: str = ""
 
 
 @dataclass(frozen=True)
