@@ -1,7 +1,10 @@
 """The Prefect layer: the only package that imports ``prefect``.
 
-It will hold the compiler's last step (a validated definition -> a Prefect flow),
-the stable entry flow for deployments, and schedules; those arrive with the engine
-issue. Until then nothing here runs, and ``pdca validate``/``graph``/``schema``
-never import this package.
+``flows.settings`` must take effect before Prefect reads its settings, so it is
+applied here, when this package is first imported and before any module of it
+imports ``prefect``. ``pdca validate``/``graph``/``schema`` never import this package.
 """
+
+from flows.settings import apply_embedded_defaults
+
+apply_embedded_defaults()

@@ -11,8 +11,14 @@ Every policy tested leaves a decision, fired or not, with its reason.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from tasks.numbers import bounds
+from tasks.policy_effects import TargetEffect, change_param, due_date, move_target, set_target, still_open
+from tasks.policy_rules import Verdict, condition_test, ratchet_test
 from tasks.registry import StepContext, task
 
 
@@ -25,6 +31,9 @@ class Decision(TypedDict):
 
 
 class ParamChangeRecord(TypedDict):
+    """A param whose next-cycle value differs from this cycle's: ``old`` before ACT, ``new`` after
+    every policy; ``policy`` and ``clamped`` describe the last change to it."""
+
     old: Any
     new: Any
     policy: str
@@ -32,6 +41,8 @@ class ParamChangeRecord(TypedDict):
 
 
 class TargetChangeRecord(TypedDict):
+    """A KPI target that moved: bounds before ACT and after every policy; ``policy`` moved it last."""
+
     old_min: float | None
     old_max: float | None
     new_min: float | None
@@ -47,6 +58,13 @@ class ActionRecord(TypedDict):
     policy: str
     kpi: str | None
     verify_after: int | None
+    opened_cycle: int
+    status: str
+
+
+class TargetBounds(TypedDict):
+    min: float | None
+    max: float | None
 
 
 class ApplyPoliciesResult(TypedDict):
@@ -57,6 +75,19 @@ class ApplyPoliciesResult(TypedDict):
     actions_verified: list[str]
     actions_failed_verification: list[str]
     actions_escalated: list[str]
+    params: dict[str, Any]
+    targets: dict[str, TargetBounds]
+
+
+@dataclass
+class _Carry:
+    """The next cycle's params and targets as the policies build them, and what they changed."""
+
+    params: dict[str, Any]
+    targets: dict[str, TargetBounds]
+    param_changes: dict[str, ParamChangeRecord] = field(default_factory=dict)
+    target_changes: dict[str, TargetChangeRecord] = field(default_factory=dict)
+    actions_opened: list[ActionRecord] = field(default_factory=list)
 
 
 @task("improve.apply_policies", phases=("act",))
@@ -69,9 +100,12 @@ def apply_policies(
 ) -> ApplyPoliciesResult:
     """Apply the improvement policies to this cycle's KPI results and produce the next cycle's carry-over.
 
-    Policies are applied in the order written. When two policies change the same
-    param or target, the later one wins and both decisions record it. An open
-    action whose KPI still misses when it is verified is reopened, not closed.
+    Policies are applied in the order written, each to the params and targets the
+    policies before it produced. When two policies change the same param or
+    target, the later one wins and both decisions record it. A policy whose action
+    is still open from an earlier cycle does not open a second one; its decision
+    says so. An open action whose KPI still misses when it is verified is reopened,
+    not closed.
 
     Args:
         context: the cycle this step runs in (passed by the engine); it carries the
@@ -79,11 +113,155 @@ def apply_policies(
         escalate_overdue_days: days past its due date after which an open action is escalated.
         escalate_to: who overdue actions are escalated to; ``None`` for the process owner.
         max_param_changes: cap on param changes per cycle, so that one bad month does
-            not move everything at once; ``None`` for no cap.
+            not move everything at once; ``None`` for no cap. Counted in distinct params;
+            a change past the cap is skipped and its decision says so.
 
     Returns:
         ``decisions`` (one per policy tested), ``param_changes`` (param path -> old,
         new), ``target_changes`` (KPI id -> old and new bounds), ``actions_opened``,
-        and the ids of actions verified, failing verification, and escalated.
+        the ids of actions verified, failing verification, and escalated, and the
+        next cycle's full ``params`` and ``targets`` (KPI id -> min, max).
     """
-    raise NotImplementedError("improve.apply_policies is registered for validation; its body arrives with the engine issue")
+    carry = _Carry(params=_plain(context.params),
+                   targets={kpi: _bounds(target) for kpi, target in context.targets.items()})
+    decisions = [_apply(policy, context, carry, max_param_changes) for policy in context.policies]
+    # Following up open actions (verifying those done after `verify_after` cycles,
+    # escalating those `escalate_overdue_days` past due to `escalate_to`) arrives
+    # with the action-effectiveness issue; until then none is verified or escalated.
+    return ApplyPoliciesResult(
+        decisions=decisions,
+        param_changes=carry.param_changes,
+        target_changes=carry.target_changes,
+        actions_opened=carry.actions_opened,
+        actions_verified=[],
+        actions_failed_verification=[],
+        actions_escalated=[],
+        params=carry.params,
+        targets=carry.targets,
+    )
+
+
+def _apply(policy: Mapping[str, Any], context: StepContext, carry: _Carry, cap: int | None) -> Decision:
+    policy_id = str(policy["id"])
+    ratchet = policy.get("ratchet")
+    if ratchet is not None:
+        kpi = str(ratchet["kpi"])
+        verdict = ratchet_test(kpi, _results(context, kpi), _in_force(context, kpi), int(ratchet["after_met_cycles"]))
+        effects = [_move(carry, policy_id, kpi, "tighten", ratchet["tighten"], ratchet.get("limit"))] \
+            if verdict.fired else []
+        return Decision(policy=policy_id, kpi=kpi, fired=verdict.fired, reason=verdict.reason, effects=effects)
+    when: Mapping[str, Any] = policy.get("when") or {}
+    target_change: Mapping[str, Any] | None = policy.get("change_target")
+    kpi_id = when.get("kpi") or (target_change or {}).get("kpi")
+    kpi = None if kpi_id is None else str(kpi_id)
+    results = _results(context, str(when["kpi"])) if when.get("kpi") is not None else []
+    verdict = condition_test(policy_id, when, results, context.conditions)
+    effects: list[str] = []
+    if verdict.fired:
+        verdict, effects = _effects(policy, kpi, verdict, context, carry, cap)
+    return Decision(policy=policy_id, kpi=kpi, fired=verdict.fired, reason=verdict.reason, effects=effects)
+
+
+def _effects(policy: Mapping[str, Any], kpi: str | None, verdict: Verdict, context: StepContext,
+             carry: _Carry, cap: int | None) -> tuple[Verdict, list[str]]:
+    policy_id = str(policy["id"])
+    changes = policy.get("change") or []
+    effects = [_change(carry, policy_id, change, cap) for change in ([changes] if isinstance(changes, Mapping)
+                                                                     else changes)]
+    target_change = policy.get("change_target")
+    if target_change is not None:
+        target_kpi = str(target_change["kpi"])
+        if target_change.get("set") is not None:
+            effects.append(_record_target(carry, policy_id, set_target(
+                target_kpi, carry.targets.get(target_kpi, {}), target_change["set"])))
+        else:
+            how = "tighten" if target_change.get("tighten") is not None else "relax"
+            effects.append(_move(carry, policy_id, target_kpi, how, target_change[how], target_change.get("limit")))
+    spec = policy.get("open_action")
+    if spec is not None:
+        existing = still_open(context.actions, policy_id, kpi)
+        if existing is not None:
+            verdict = Verdict(True, f"{verdict.reason}; action {existing.get('id')} from this policy is still "
+                              "open, so no second action was opened")
+        else:
+            effects.append(_open(carry, policy_id, kpi, spec, context))
+    return verdict, effects
+
+
+def _change(carry: _Carry, policy_id: str, change: Mapping[str, Any], cap: int | None) -> str:
+    path = str(change["param"])
+    if cap is not None and path not in carry.param_changes and len(carry.param_changes) >= cap:
+        return f"param {path} not changed: max_param_changes ({cap}) reached this cycle"
+    effect = change_param(carry.params, change)
+    earlier = carry.param_changes.get(path)
+    old = earlier["old"] if earlier is not None else effect.old
+    if old == effect.new:
+        carry.param_changes.pop(path, None)  # back where the cycle started: nothing to carry over
+    elif effect.old != effect.new:
+        carry.param_changes[path] = ParamChangeRecord(old=old, new=effect.new, policy=policy_id,
+                                                      clamped=effect.clamped)
+    return effect.describe()
+
+
+def _move(carry: _Carry, policy_id: str, kpi: str, how: str, amount: Any, limit: Any) -> str:
+    effect = move_target(kpi, carry.targets.get(kpi, {}), "tighten" if how == "tighten" else "relax", amount, limit)
+    return _record_target(carry, policy_id, effect)
+
+
+def _record_target(carry: _Carry, policy_id: str, effect: TargetEffect) -> str:
+    kpi = effect.kpi
+    earlier = carry.target_changes.get(kpi)
+    old_min, old_max = (earlier["old_min"], earlier["old_max"]) if earlier is not None else bounds(effect.old)
+    carry.targets[kpi] = TargetBounds(min=effect.new["min"], max=effect.new["max"])
+    if (old_min, old_max) == (effect.new["min"], effect.new["max"]):
+        carry.target_changes.pop(kpi, None)
+    elif effect.old != effect.new:
+        carry.target_changes[kpi] = TargetChangeRecord(old_min=old_min, old_max=old_max, new_min=effect.new["min"],
+                                                       new_max=effect.new["max"], policy=policy_id)
+    return effect.describe()
+
+
+def _open(carry: _Carry, policy_id: str, kpi: str | None, spec: Mapping[str, Any], context: StepContext) -> str:
+    verify_after = spec.get("verify_after")
+    action = ActionRecord(
+        id=f"{context.process_id}#{context.cycle}/{policy_id}",
+        title=str(context.action_titles.get(policy_id, spec.get("title", ""))),
+        owner=str(spec["owner"]),
+        due=due_date(context.started_at, int(spec["due_days"])),
+        policy=policy_id,
+        kpi=kpi,
+        verify_after=None if verify_after is None else int(verify_after),
+        opened_cycle=context.cycle,
+        status="open",
+    )
+    carry.actions_opened.append(action)
+    return f"opened action {action['id']} for {action['owner']}, due {action['due']}"
+
+
+def _results(context: StepContext, kpi: str) -> list[Mapping[str, Any]]:
+    """The KPI's results oldest first, ending with this cycle's (no data when ``kpi.check`` gave none)."""
+    current = context.kpis.get(kpi) or {"actual": None, "status": "no_data"}
+    return [*context.history.get(kpi, ()), current]
+
+
+def _in_force(context: StepContext, kpi: str) -> Mapping[str, Any] | None:
+    """The target this cycle's KPI check used: the carried-over target, else the one in the result."""
+    if kpi in context.targets:
+        return context.targets[kpi]
+    current = context.kpis.get(kpi) or {}
+    target: Mapping[str, Any] | None = current.get("target")
+    return target
+
+
+def _bounds(target: Mapping[str, Any]) -> TargetBounds:
+    low, high = bounds(target)
+    return TargetBounds(min=low, max=high)
+
+
+def _plain(value: Any) -> Any:
+    """A deep, mutable copy of plain data (mappings become dicts, sequences lists)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [_plain(item) for item in value]
+    return copy.deepcopy(value)

@@ -10,11 +10,14 @@ reviewers see like any other result.
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, TypedDict
 
+from tasks.numbers import bounds, finite, tidy
 from tasks.registry import StepContext, task
 
 KpiStatus = Literal["met", "missed", "no_data"]
+Trend = Literal["up", "down", "flat"]
 
 
 class KpiTarget(TypedDict):
@@ -23,15 +26,29 @@ class KpiTarget(TypedDict):
 
 
 class KpiResult(TypedDict):
+    """One KPI's result in one cycle.
+
+    ``actual``: the value read from the KPI's source (``None`` when there was none).
+    ``target``: the target in force this cycle. ``met``/``missed``: ``None`` with
+    ``no_data``. ``delta``: ``actual`` minus the previous cycle's actual (``None``
+    when either is missing). ``margin``: signed distance from ``actual`` to the
+    nearest bound (the violated one, or the closest one when met), positive on the
+    good side: above a ``min``, below a ``max``, inside a band. ``trend``: ``up`` /
+    ``down`` when the last ``trend_cycles`` values rise / fall strictly, ``flat``
+    otherwise, ``None`` with too few values. ``signals``: the control-chart rules
+    that fired this cycle.
+    """
+
     actual: float | None
     target: KpiTarget
     met: bool | None
     missed: bool | None
     delta: float | None
+    margin: float | None
     status: KpiStatus
     unit: str
     signals: list[str]
-    trend: Literal["up", "down", "flat"] | None
+    trend: Trend | None
 
 
 class KpiCheckResult(TypedDict):
@@ -51,19 +68,96 @@ def check(
 ) -> KpiCheckResult:
     """Evaluate every declared KPI against its target and test its history for control-chart signals.
 
-    ``delta`` is how far the actual value lies from the nearest target bound, signed
-    so that a positive delta is on the good side (above a ``min``, below a ``max``).
-    A trend is reported when the last ``trend_cycles`` values rise or fall steadily.
+    ``delta`` is the change since the previous cycle's actual value; ``margin`` is
+    how far the actual value lies from the nearest target bound, signed so that a
+    positive margin is on the good side (above a ``min``, below a ``max``, inside a
+    band). A trend is reported when the last ``trend_cycles`` values (earlier
+    cycles and this one, skipping cycles without data) rise or fall strictly.
 
     Args:
-        context: the cycle this step runs in (passed by the engine); it carries the
-            step outputs the KPIs read and the targets in force this cycle.
+        context: the cycle this step runs in (passed by the engine); ``kpi_specs``
+            carries each KPI's value, read by the engine, and the target in force.
         history_cycles: past cycles of each KPI used for control limits and trends.
-        trend_cycles: consecutive cycles that make a trend.
+        trend_cycles: consecutive cycles that make a trend (at least 2).
 
     Returns:
-        ``results`` (KPI id -> actual, target, met, missed, delta, status, unit,
-        signals, trend), and the KPI ids that were ``met``, ``missed`` or had
-        ``no_data``, and ``signals`` (KPI id -> the control rules that fired).
+        ``results`` (KPI id -> actual, target, met, missed, delta, margin, status,
+        unit, signals, trend), and the KPI ids that were ``met``, ``missed`` or had
+        ``no_data`` (in declaration order), and ``signals`` (KPI id -> the control
+        rules that fired; KPIs without signals are left out).
+
+    Raises:
+        ValueError: ``trend_cycles`` below 2 or ``history_cycles`` negative.
     """
-    raise NotImplementedError("kpi.check is registered for validation; its body arrives with the engine issue")
+    if trend_cycles < 2:
+        raise ValueError(f"kpi.check: trend_cycles must be at least 2 (a trend needs two values), got {trend_cycles}")
+    if history_cycles < 0:
+        raise ValueError(f"kpi.check: history_cycles cannot be negative, got {history_cycles}")
+    previous_kpis: Mapping[str, Any] = context.previous.get("kpis") or {}
+    results: dict[str, KpiResult] = {}
+    for kpi_id, spec in context.kpi_specs.items():
+        earlier = list(context.history.get(kpi_id, ()))[-history_cycles:] if history_cycles else []
+        previous = previous_kpis.get(kpi_id) or {}
+        results[kpi_id] = evaluate(spec, earlier, previous.get("actual"), trend_cycles,
+                                   context.targets.get(kpi_id))
+    signals = {kpi_id: list(result["signals"]) for kpi_id, result in results.items() if result["signals"]}
+    return KpiCheckResult(
+        results=results,
+        met=[kpi_id for kpi_id, result in results.items() if result["status"] == "met"],
+        missed=[kpi_id for kpi_id, result in results.items() if result["status"] == "missed"],
+        no_data=[kpi_id for kpi_id, result in results.items() if result["status"] == "no_data"],
+        signals=signals,
+    )
+
+
+def evaluate(spec: Mapping[str, Any], history: Sequence[Mapping[str, Any]], previous_actual: Any,
+             trend_cycles: int, fallback_target: Mapping[str, Any] | None = None) -> KpiResult:
+    """One KPI's result from its spec (``actual``, ``target``, ``unit``) and its earlier results."""
+    low, high = bounds(spec.get("target") or fallback_target)
+    actual = finite(spec.get("actual"))
+    status: KpiStatus = "no_data" if actual is None else "met" if _within(actual, low, high) else "missed"
+    earlier_actual = finite(previous_actual)
+    values = [value for value in (_usable_actual(entry) for entry in history) if value is not None]
+    return KpiResult(
+        actual=actual,
+        target=KpiTarget(min=low, max=high),
+        met=None if actual is None else status == "met",
+        missed=None if actual is None else status == "missed",
+        delta=None if actual is None or earlier_actual is None else tidy(actual - earlier_actual),
+        margin=None if actual is None else margin(actual, low, high),
+        status=status,
+        unit=str(spec.get("unit", "")),
+        # Control-chart signals (XmR limits, Western Electric / Nelson rules) arrive
+        # with the SPC issue; until then no rule is tested, so none can have fired.
+        signals=[],
+        trend=trend([*values, actual] if actual is not None else values, trend_cycles),
+    )
+
+
+def margin(actual: float, low: float | None, high: float | None) -> float | None:
+    """Signed distance to the nearest bound, positive on the good side; ``None`` without bounds."""
+    distances = [actual - low] if low is not None else []
+    if high is not None:
+        distances.append(high - actual)
+    return tidy(min(distances)) if distances else None
+
+
+def trend(values: Sequence[float], cycles: int) -> Trend | None:
+    """``up``/``down`` when the last ``cycles`` values rise/fall strictly, ``flat`` otherwise."""
+    if len(values) < cycles:
+        return None
+    window = values[-cycles:]
+    moves = list(zip(window, window[1:]))
+    if all(later > earlier for earlier, later in moves):
+        return "up"
+    if all(later < earlier for earlier, later in moves):
+        return "down"
+    return "flat"
+
+
+def _within(actual: float, low: float | None, high: float | None) -> bool:
+    return (low is None or low <= actual) and (high is None or actual <= high)
+
+
+def _usable_actual(entry: Mapping[str, Any]) -> float | None:
+    return None if entry.get("status") == "no_data" else finite(entry.get("actual"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import re
 import inspect
+import os
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class TaskSpec:
     phases: tuple[str, ...] | None
     module: str
     doc: str
+    context_param: str | None = None  # the parameter the engine passes the StepContext in
 
     @property
     def summary(self) -> str:
@@ -147,9 +149,11 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
     """Read a function's signature into a :class:`TaskSpec`."""
     hints = typing.get_type_hints(function)
     params: list[TaskParam] = []
+    context_param: str | None = None
     for parameter in inspect.signature(function).parameters.values():
         annotation = hints.get(parameter.name, Any)
         if annotation is StepContext:
+            context_param = parameter.name
             continue
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
             raise TaskRegistrationError(f"task {name!r}: parameter {parameter.name!r} must be a plain keyword")
@@ -158,11 +162,22 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
     returns = hints.get("return")
     outputs = tuple(typing.get_type_hints(returns)) if typing_extensions.is_typeddict(returns) else None
     return TaskSpec(name, function, tuple(params), outputs, phases, function.__module__,
-                    inspect.getdoc(function) or "")
+                    inspect.getdoc(function) or "", context_param)
 
 
 def registry() -> Mapping[str, TaskSpec]:
-    """Every registered task, the built-in library included."""
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
+    """Every registered task: the built-in library and the modules named in ``PDCA_TASK_MODULES``.
+
+    ``PDCA_TASK_MODULES`` is a comma-separated list of importable modules whose
+    ``@task`` functions are registered too (a project's own tasks).
+
+    Raises:
+        TaskRegistrationError: a named module cannot be imported.
+    """
+    extra = [name.strip() for name in os.environ.get("PDCA_TASK_MODULES", "").split(",") if name.strip()]
+    for module in (*BUILTIN_MODULES, *extra):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise TaskRegistrationError(f"cannot import task module '{module}' (from PDCA_TASK_MODULES): {exc}") from exc
     return dict(_REGISTRY)

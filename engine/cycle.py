@@ -1,0 +1,264 @@
+"""One PDCA cycle: start or resume it, run its steps in context, record every outcome, carry over.
+
+The rule for failed and interrupted cycles (also in the README): the next run of
+the same process **resumes** the latest cycle if it did not complete (a step
+failed, or the process running it was killed), keeping the same cycle number
+and the outputs of the steps that completed — those steps are not run again and
+not recorded again. If the definition changed in between, the unfinished cycle
+is closed as failed and a new cycle starts from the last completed carry-over.
+A failed cycle never writes a carry-over.
+
+Each step's outcome is recorded in its own transaction together with its audit
+event; the KPI results go with the ``kpi.check`` step, the decisions and opened
+actions with the ``improve.apply_policies`` step, and the carry-over with the
+cycle's completion.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.compile import ExecutionPlan, PlannedStep
+from engine.errors import PdcaError
+from engine.evaluation import evaluate, render_template
+from engine.expressions import ExpressionError, parse_condition
+from engine.step_runner import StepError, call_task, kpi_actuals, should_run
+from engine.store import repository as repo
+from engine.store.db import Store
+from engine.store.models import Cycle
+from tasks.registry import StepContext, TaskSpec
+
+KPI_CHECK = "kpi.check"
+APPLY_POLICIES = "improve.apply_policies"
+
+
+class CycleBusyError(PdcaError):
+    """Another live process is running this process's cycle."""
+
+
+@dataclass
+class CycleRun:
+    """The state of one cycle while it runs; built by :func:`begin_cycle`."""
+
+    plan: ExecutionPlan
+    store: Store
+    tasks: Mapping[str, TaskSpec]
+    actor: str
+    trigger: str
+    cycle_id: int
+    number: int
+    resumed: bool
+    started_at: datetime
+    params: dict[str, Any]
+    targets: dict[str, dict[str, Any]]
+    previous: dict[str, Any]
+    history: dict[str, list[dict[str, Any]]]
+    open_actions: list[dict[str, Any]]
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)
+    reused: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # ----- what expressions and tasks see -------------------------------------------------
+    def expression_context(self) -> dict[str, Any]:
+        definition = self.plan.definition
+        with self._lock:
+            steps = {name: dict(values) for name, values in self.outputs.items()}
+        kpi_results = steps.get(self._kpi_step_id() or "", {}).get("results", {})
+        return {
+            "params": self.params,
+            "steps": steps,
+            "previous": self.previous,
+            "kpis": kpi_results,
+            "cycle": {"number": self.number, "started_at": self.started_at.isoformat(),
+                      "trigger": self.trigger, "actor": self.actor},
+            "process": {"id": definition.id, "title": definition.title, "owner": definition.owner},
+        }
+
+    def _kpi_step_id(self) -> str | None:
+        return next((step.id for step in self.plan.steps if step.uses == KPI_CHECK), None)
+
+    def step_context(self, expression_context: Mapping[str, Any], step: PlannedStep) -> StepContext:
+        definition = self.plan.definition
+        kpi_specs: dict[str, dict[str, Any]] = {}
+        conditions: dict[str, bool] = {}
+        titles: dict[str, str] = {}
+        if step.uses == KPI_CHECK:
+            actuals = kpi_actuals(definition, expression_context["steps"])
+            for kpi in definition.kpis:
+                kpi_specs[kpi.id] = {
+                    "unit": kpi.unit, "direction": kpi.effective_direction, "source": kpi.source,
+                    "control": kpi.control.model_dump(mode="json") if kpi.control else None,
+                    "target": self.targets[kpi.id], "actual": actuals[kpi.id]}
+        if step.uses == APPLY_POLICIES:
+            conditions, titles = self._policy_inputs(step, expression_context)
+        return StepContext(
+            process_id=definition.id, cycle=self.number, params=self.params, previous=self.previous,
+            steps=expression_context["steps"], kpis=expression_context["kpis"], kpi_specs=kpi_specs,
+            history=self.history, policies=[p.model_dump(mode="json", exclude_none=True) for p in definition.policies],
+            targets=self.targets, actions=self.open_actions, conditions=conditions, action_titles=titles,
+            started_at=self.started_at.isoformat())
+
+    def _policy_inputs(self, step: PlannedStep, context: Mapping[str, Any]) -> tuple[dict[str, bool], dict[str, str]]:
+        conditions: dict[str, bool] = {}
+        titles: dict[str, str] = {}
+        for policy in self.plan.definition.policies:
+            try:
+                if policy.when is not None and policy.when.expr is not None:
+                    conditions[policy.id] = bool(evaluate(parse_condition(policy.when.expr)[0], context))
+                if policy.open_action is not None:
+                    titles[policy.id] = str(render_template(policy.open_action.title, context))
+            except ExpressionError as exc:
+                raise StepError(step.id, f"policy '{policy.id}': {exc.message}") from exc
+        return conditions, titles
+
+    # ----- running and recording steps ---------------------------------------------------
+    def execute_step(self, step_id: str, attempt: int) -> dict[str, Any]:
+        """Run one step (or reuse its recorded outputs) and record the outcome.
+
+        Raises:
+            StepError: the step failed; the failed attempt is recorded before this is raised.
+        """
+        step = self.plan.step(step_id)
+        if step_id in self.reused:
+            return self.outputs[step_id]
+        started = datetime.now(UTC)
+        context = self.expression_context()
+        try:
+            if not should_run(step.definition, context):
+                self._record(step, "skipped", attempt, started, {}, None)
+                with self._lock:
+                    self.skipped.add(step_id)
+                return {}
+            if step.definition.is_subprocess:
+                raise StepError(step_id, "sub-process steps (`uses: process:...`) cannot run yet; "
+                                "they arrive with the scheduling issue")
+            spec = self.tasks[step.uses]
+            outputs = call_task(step.definition, spec, context, self.step_context(context, step))
+        except StepError as exc:
+            self._record(step, "failed", attempt, started, None, str(exc))
+            raise
+        self._record(step, "completed", attempt, started, outputs, None)
+        with self._lock:
+            self.outputs[step_id] = outputs
+        return outputs
+
+    def _record(self, step: PlannedStep, status: str, attempt: int, started: datetime,
+                outputs: dict[str, Any] | None, error: str | None) -> None:
+        with self.store.transaction() as session:
+            cycle = session.get(Cycle, self.cycle_id)
+            repo.record_step(session, cycle, step.id, status, attempt, started, datetime.now(UTC), outputs, error,
+                             self.actor)
+            if status == "completed" and step.uses == KPI_CHECK and outputs is not None:
+                repo.record_kpi_results(session, cycle, outputs.get("results", {}), self.actor)
+            if status == "completed" and step.uses == APPLY_POLICIES and outputs is not None:
+                repo.record_decisions(session, cycle, outputs.get("decisions", []), self.actor)
+                repo.record_actions_opened(session, cycle, outputs.get("actions_opened", []), self.actor)
+
+    def attach_flow_run(self, flow_run_id: str) -> None:
+        """Record which Prefect flow run executes this cycle."""
+        with self.store.transaction() as session:
+            session.get(Cycle, self.cycle_id).flow_run_id = flow_run_id
+
+    # ----- ending the cycle -------------------------------------------------------------
+    def carry_over(self) -> dict[str, Any]:
+        """What the next cycle starts from: params, targets, KPI results, open actions, decisions."""
+        apply_id = next((s.id for s in self.plan.steps if s.uses == APPLY_POLICIES), None)
+        applied = self.outputs.get(apply_id or "", {})
+        kpi_results = self.outputs.get(self._kpi_step_id() or "", {}).get("results", {})
+        opened = list(applied.get("actions_opened", []))
+        return {
+            "cycle": self.number,
+            "params": applied.get("params", self.params),
+            "targets": applied.get("targets", self.targets),
+            "kpis": kpi_results,
+            "decisions": list(applied.get("decisions", [])),
+            "actions": [*self.open_actions, *opened],
+        }
+
+    def complete(self) -> dict[str, Any]:
+        carry_over = self.carry_over()
+        with self.store.transaction() as session:
+            repo.complete_cycle(session, session.get(Cycle, self.cycle_id), carry_over, self.actor)
+        return carry_over
+
+    def fail(self, error: str) -> None:
+        with self.store.transaction() as session:
+            repo.fail_cycle(session, session.get(Cycle, self.cycle_id), error, self.actor)
+
+
+def begin_cycle(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec], *, actor: str,
+                trigger: str = "manual") -> CycleRun:
+    """Start the process's next cycle, or resume its unfinished one (see the module docstring)."""
+    host, pid = socket.gethostname(), os.getpid()
+    definition = plan.definition
+    with store.transaction() as session:
+        version = repo.record_definition_version(session, plan.process_id, plan.yaml_text, plan.sha256, actor)
+        last = repo.latest_cycle(session, plan.process_id)
+        resumed = False
+        reused: dict[str, dict[str, Any]] = {}
+        if last is not None and last.status != "completed":
+            if last.status == "running" and _owner_alive(last.owner_host, last.owner_pid, host, pid):
+                raise CycleBusyError(f"cycle {last.number} of '{plan.process_id}' is running in process "
+                                     f"{last.owner_pid} on {last.owner_host}; wait for it or stop it")
+            if last.definition_version_id == version.id:
+                repo.mark_cycle_resumed(session, last, actor, host, pid)
+                cycle, resumed = last, True
+                reused = repo.completed_steps(session, last)
+            else:
+                if last.status == "running":
+                    repo.fail_cycle(session, last, "interrupted; the definition changed before it was resumed", actor)
+                cycle = repo.start_cycle(session, plan.process_id, version, trigger, actor, host, pid)
+        else:
+            cycle = repo.start_cycle(session, plan.process_id, version, trigger, actor, host, pid)
+        carry = repo.latest_carry_over(session, plan.process_id) or {}
+        history = repo.kpi_history(session, plan.process_id, limit=100)
+        open_actions = [a for a in carry.get("actions", []) if a.get("status", "open") in ("open", "in_progress")]
+        cycle_id, number, started_at = cycle.id, cycle.number, cycle.started_at
+    defaults = {kpi.id: {"min": kpi.target.min, "max": kpi.target.max} for kpi in definition.kpis}
+    targets = {**defaults, **{k: v for k, v in carry.get("targets", {}).items() if k in defaults}}
+    run = CycleRun(plan=plan, store=store, tasks=tasks, actor=actor, trigger=trigger, cycle_id=cycle_id,
+                   number=number, resumed=resumed, started_at=started_at,
+                   params=merge_params(definition.params, carry.get("params", {})), targets=targets,
+                   previous=carry, history=history, open_actions=open_actions)
+    run.outputs.update(reused)
+    run.reused.update(reused)
+    return run
+
+
+def merge_params(declared: Mapping[str, Any], carried: Mapping[str, Any]) -> dict[str, Any]:
+    """The params a cycle starts with: the carried-over value of every param the definition still declares.
+
+    Values ACT changed persist across cycles; a param added to the YAML starts at its
+    declared value; a param removed from the YAML is dropped. Nested mappings merge key by key.
+    """
+    merged: dict[str, Any] = {}
+    for key, value in declared.items():
+        if key not in carried:
+            merged[key] = value
+        elif isinstance(value, dict) and isinstance(carried[key], dict):
+            merged[key] = merge_params(value, carried[key])
+        else:
+            merged[key] = carried[key]
+    return merged
+
+
+def _owner_alive(owner_host: str | None, owner_pid: int | None, host: str, pid: int) -> bool:
+    """Whether the process that started a running cycle still exists (only knowable on the same host)."""
+    if owner_pid is None or owner_host != host:
+        return owner_host is not None and owner_host != host  # another machine: assume it is alive
+    if owner_pid == pid:
+        return False
+    try:
+        os.kill(owner_pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,183 @@
+"""The Prefect flow of one PDCA cycle, built from module-level functions.
+
+``pdca_cycle`` is the stable entry flow (``flows.cycle_flow:pdca_cycle``, the
+definition path as a parameter) that deployments point at. Each step of the plan
+becomes a Prefect task run of the one module-level ``run_step`` task, specialised
+per step with ``with_options`` (name = step id, the definition's retries, retry
+delay and timeout) and never cached (``NO_CACHE``: every step must really run).
+Independent steps of a phase run concurrently on the thread-pool task runner;
+phases run strictly in order. Recording happens in the engine's wrapper
+(``CycleRun.execute_step``), never in task code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.context import get_run_context
+from prefect.futures import PrefectFuture
+from prefect.runtime import task_run as current_task_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from engine.compile import ExecutionPlan, compile_plan
+from engine.cycle import CycleRun, begin_cycle
+from engine.report import cycle_summary, decisions_markdown, kpi_rows
+from engine.step_runner import StepError
+from engine.store.db import Store, open_store, resolve_url
+from engine.validate import validate_file
+from tasks.registry import registry
+
+Observer = Callable[[str, str, str], None]  # (step id, status, detail)
+_ACTIVE: dict[str, tuple[CycleRun, Observer | None]] = {}
+_observer: Observer | None = None
+
+
+def set_observer(observer: Observer | None) -> None:
+    """Have every step start and end reported to ``observer`` (the CLI's live view)."""
+    global _observer
+    _observer = observer
+
+
+@task(cache_policy=NO_CACHE, persist_result=False, log_prints=False)
+def run_step(run_key: str, step_id: str) -> dict[str, Any]:
+    """Run one step of the active cycle ``run_key`` through the engine's recording wrapper."""
+    cycle_run, observer = _ACTIVE[run_key]
+    attempt = current_task_run.get_run_count() or 1
+    if observer:
+        observer(step_id, "running", f"attempt {attempt}" if attempt > 1 else "")
+    try:
+        outputs = cycle_run.execute_step(step_id, attempt)
+    except StepError as exc:
+        if observer:
+            observer(step_id, "failed", str(exc))
+        raise
+    if observer:
+        observer(step_id, "skipped" if step_id in cycle_run.skipped else "completed", "")
+    return outputs
+
+
+def _step_task(plan: ExecutionPlan, step_id: str) -> Any:
+    step = plan.step(step_id)
+    return run_step.with_options(
+        name=step.id, task_run_name=step.id, retries=step.retries,
+        retry_delay_seconds=step.retry_delay_seconds, timeout_seconds=step.timeout_seconds,
+    )
+
+
+def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict[str, Any]:
+    """Run every phase of a begun cycle in order; complete it, or record it failed and raise."""
+    plan = cycle_run.plan
+    run_key = uuid.uuid4().hex
+    _ACTIVE[run_key] = (cycle_run, observer)
+    try:
+        for phase in plan.phases:
+            futures: dict[str, PrefectFuture[Any]] = {}
+            for step in phase.steps:
+                if step.id in cycle_run.reused:
+                    if observer:
+                        observer(step.id, "completed", "reused from the interrupted run")
+                    continue
+                wait_for = [futures[name] for name in step.waits_for if name in futures]
+                futures[step.id] = _step_task(plan, step.id).submit(run_key, step.id, wait_for=wait_for)
+            _raise_first_failure(futures)
+    except (StepError, _PhaseFailed) as exc:
+        cycle_run.fail(str(exc))
+        raise
+    finally:
+        _ACTIVE.pop(run_key, None)
+    carry_over = cycle_run.complete()
+    _publish_artifacts(cycle_run, carry_over)
+    return cycle_summary(plan.process_id, cycle_run.number, cycle_run.resumed, carry_over)
+
+
+class _PhaseFailed(Exception):
+    pass
+
+
+def _raise_first_failure(futures: Mapping[str, PrefectFuture[Any]]) -> None:
+    failures: list[str] = []
+    for step_id, future in futures.items():
+        future.wait()
+        state = future.state
+        if state.is_completed():
+            continue
+        try:
+            future.result(raise_on_failure=True)
+        except StepError as exc:
+            failures.append(str(exc))
+        except Exception as exc:  # a timeout, a crash, or an upstream failure
+            failures.append(f"step '{step_id}': {state.name}: {exc}")
+    if failures:
+        raise _PhaseFailed("; ".join(failures))
+
+
+def _publish_artifacts(cycle_run: CycleRun, carry_over: Mapping[str, Any]) -> None:
+    """KPI table and decisions on the flow run, for users of the Prefect UI."""
+    key = f"{cycle_run.plan.process_id}-kpis".lower().replace("_", "-")
+    create_table_artifact(table=kpi_rows(carry_over), key=key,
+                          description=f"KPIs of {cycle_run.plan.process_id} cycle {cycle_run.number}")
+    create_markdown_artifact(markdown=decisions_markdown(carry_over), key=key.replace("-kpis", "-decisions"),
+                             description=f"Decisions of {cycle_run.plan.process_id} cycle {cycle_run.number}")
+
+
+def prepare(definition_path: str, db_url: str | None, actor: str, trigger: str, store: Store | None = None) -> CycleRun:
+    """Validate, compile, open the store and begin (or resume) the next cycle."""
+    plan = compile_plan(validate_file(definition_path))
+    store = store or open_store(resolve_url(db_url, Path.cwd()))
+    return begin_cycle(plan, store, registry(), actor=actor, trigger=trigger)
+
+
+def _name_flow_run(cycle_run: CycleRun) -> None:
+    context = get_run_context()
+    flow_run = getattr(context, "flow_run", None)
+    if flow_run is None:
+        return
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(flow_run.id, name=f"{cycle_run.plan.process_id}-cycle-{cycle_run.number}")
+    cycle_run.attach_flow_run(str(flow_run.id))
+
+
+@flow(name="pdca-cycle", persist_result=False, log_prints=False, validate_parameters=False,
+      task_runner=ThreadPoolTaskRunner(max_workers=4))
+def pdca_cycle(definition_path: str, db_url: str | None = None, actor: str = "prefect",
+               trigger: str = "schedule") -> dict[str, Any]:
+    """Run one PDCA cycle of the definition at ``definition_path`` (the entry flow for deployments)."""
+    cycle_run = prepare(definition_path, db_url, actor, trigger)
+    _name_flow_run(cycle_run)
+    return execute_cycle(cycle_run, _observer)
+
+
+def run_prepared(cycle_run: CycleRun) -> dict[str, Any]:
+    """Run a cycle that ``prepare`` began, as a flow named after the process and cycle."""
+    named = _cycle_flow.with_options(
+        name=cycle_run.plan.process_id,
+        flow_run_name=f"{cycle_run.plan.process_id}-cycle-{cycle_run.number}",
+    )
+    return named(cycle_run_key=_register(cycle_run))
+
+
+_PREPARED: dict[str, CycleRun] = {}
+
+
+def _register(cycle_run: CycleRun) -> str:
+    key = uuid.uuid4().hex
+    _PREPARED[key] = cycle_run
+    return key
+
+
+@flow(persist_result=False, log_prints=False, validate_parameters=False,
+      task_runner=ThreadPoolTaskRunner(max_workers=4))
+def _cycle_flow(cycle_run_key: str) -> dict[str, Any]:
+    cycle_run = _PREPARED.pop(cycle_run_key)
+    context = get_run_context()
+    flow_run = getattr(context, "flow_run", None)
+    if flow_run is not None:
+        cycle_run.attach_flow_run(str(flow_run.id))
+    return execute_cycle(cycle_run, _observer)
