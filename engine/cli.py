@@ -7,6 +7,7 @@ shows the traceback of an unexpected failure.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,11 +15,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from engine.cli_cycles import ProgressView, resolve_actor, status_renderables, summary_renderable
+from engine.cycle import CycleFailedError
 from engine.errors import DefinitionError, PdcaError
 from engine.render import render_github, render_json, render_text, summary
 from engine.shape_errors import models_in
 from engine.validate import ValidatedDefinition, discover, validate_paths
-from tasks.registry import TaskParam
+from tasks.registry import TaskParam, TaskRegistrationError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -115,6 +118,47 @@ def schema(
     out.print(f"wrote {output}", markup=False)
 
 
+@app.command()
+def run(
+    path: Annotated[Path, typer.Argument(help="a definition file")],
+    cycles: Annotated[int, typer.Option("--cycles", "-n", min=1, max=1000, help="how many cycles to run")] = 1,
+    actor: Annotated[str | None, typer.Option(help="who runs it [default: $PDCA_ACTOR or the OS user]")] = None,
+    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL "
+                                          "or sqlite:///.pdca/pdca.db]")] = None,
+) -> None:
+    """Run PDCA cycles as Prefect flow runs; each cycle starts from the previous one's carry-over."""
+    validated = _validated_one(path)  # bad input exits 2 here, before Prefect starts
+    if not _State.verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # our view, not Prefect's log lines
+    # Prefect is imported only now: validate, graph and schema never pay for it.
+    from flows.runner import run_cycles
+
+    view = ProgressView(out)
+    try:
+        results = run_cycles(path, cycles, actor=resolve_actor(actor), db_url=db,
+                             observer=view.update, on_cycle=view.start_cycle,
+                             on_result=lambda result: (view.stop(), out.print(summary_renderable(result))))
+    except CycleFailedError as exc:
+        view.stop()
+        err.print(f"error: {exc}", markup=False)
+        err.print("The cycle is recorded as failed; run the same command again to resume it "
+                  "(completed steps are not run again).", markup=False)
+        raise typer.Exit(EXIT_FAILED) from exc
+    finally:
+        view.stop()
+    out.print(f"{len(results)} cycle(s) of {validated.definition.id} completed", markup=False)
+
+
+@app.command()
+def status(
+    process: Annotated[str | None, typer.Argument(help="a process id [default: every process in the store]")] = None,
+    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store")] = None,
+) -> None:
+    """Show the latest cycle of each process, its KPI results and the open actions."""
+    for renderable in status_renderables(db, process):
+        out.print(renderable)
+
+
 @tasks_app.callback()
 def tasks_list(ctx: typer.Context) -> None:
     """List every registered task with its parameters and where it comes from."""
@@ -194,6 +238,9 @@ def main() -> None:
         app()
     except DefinitionError as exc:
         err.print(render_text(exc.diagnostics), markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except TaskRegistrationError as exc:
+        err.print(f"error: {exc}", markup=False)
         sys.exit(EXIT_BAD_INPUT)
     except PdcaError as exc:
         err.print(f"error: {exc}", markup=False)

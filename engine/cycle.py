@@ -42,6 +42,10 @@ class CycleBusyError(PdcaError):
     """Another live process is running this process's cycle."""
 
 
+class CycleFailedError(PdcaError):
+    """A cycle stopped because a step failed; it is recorded as failed and the next run resumes it."""
+
+
 @dataclass
 class CycleRun:
     """The state of one cycle while it runs; built by :func:`begin_cycle`."""

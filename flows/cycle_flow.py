@@ -27,7 +27,7 @@ from prefect.runtime import task_run as current_task_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from engine.compile import ExecutionPlan, compile_plan
-from engine.cycle import CycleRun, begin_cycle
+from engine.cycle import CycleFailedError, CycleRun, begin_cycle
 from engine.report import cycle_summary, decisions_markdown, kpi_rows
 from engine.step_runner import StepError
 from engine.store.db import Store, open_store, resolve_url
@@ -87,18 +87,14 @@ def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict
                 wait_for = [futures[name] for name in step.waits_for if name in futures]
                 futures[step.id] = _step_task(plan, step.id).submit(run_key, step.id, wait_for=wait_for)
             _raise_first_failure(futures)
-    except (StepError, _PhaseFailed) as exc:
+    except (StepError, CycleFailedError) as exc:
         cycle_run.fail(str(exc))
-        raise
+        raise CycleFailedError(f"cycle {cycle_run.number} of '{plan.process_id}' failed: {exc}") from exc
     finally:
         _ACTIVE.pop(run_key, None)
     carry_over = cycle_run.complete()
     _publish_artifacts(cycle_run, carry_over)
     return cycle_summary(plan.process_id, cycle_run.number, cycle_run.resumed, carry_over)
-
-
-class _PhaseFailed(Exception):
-    pass
 
 
 def _raise_first_failure(futures: Mapping[str, PrefectFuture[Any]]) -> None:
@@ -115,7 +111,7 @@ def _raise_first_failure(futures: Mapping[str, PrefectFuture[Any]]) -> None:
         except Exception as exc:  # a timeout, a crash, or an upstream failure
             failures.append(f"step '{step_id}': {state.name}: {exc}")
     if failures:
-        raise _PhaseFailed("; ".join(failures))
+        raise CycleFailedError("; ".join(failures))
 
 
 def _publish_artifacts(cycle_run: CycleRun, carry_over: Mapping[str, Any]) -> None:

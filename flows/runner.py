@@ -38,7 +38,8 @@ def prefect_runtime() -> Iterator[None]:
 
 
 def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | None,
-               observer: Observer | None = None, on_cycle: Any = None) -> list[dict[str, Any]]:
+               observer: Observer | None = None, on_cycle: Any = None,
+               on_result: Any = None) -> list[dict[str, Any]]:
     """Run ``cycles`` cycles one after the other; each starts from the previous one's carry-over.
 
     Raises:
@@ -54,6 +55,8 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
                 if on_cycle is not None:
                     on_cycle(cycle_run)
                 results.append(run_prepared(cycle_run))
+                if on_result is not None:
+                    on_result(results[-1])
     finally:
         set_observer(None)
         store.dispose()

@@ -51,5 +51,7 @@ def apply_embedded_defaults(environ: MutableMapping[str, str] | None = None, wor
     """Set the embedded defaults in the process environment; returns what was set."""
     target = os.environ if environ is None else environ
     added = embedded_environment(target, workdir or Path.cwd())
+    if "PREFECT_HOME" in added:  # Prefect creates its home without parents; make sure .pdca/ exists
+        Path(added["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     target.update(added)
     return added

@@ -3,10 +3,14 @@
 ``improve.apply_policies`` tests each policy against this cycle's KPI results and
 their history, and turns those that fire into the next cycle's carry-over: new
 param values (within the policy's bounds), moved targets (never past a limit),
-and corrective actions with an owner and a due date. It also follows up on
-actions already open: those marked done are verified once their ``verify_after``
-cycles have passed (did the KPI recover?), and those overdue are escalated.
-Every policy tested leaves a decision, fired or not, with its reason.
+and corrective actions with an owner and a due date. Following up actions
+already open (verifying those marked done once their ``verify_after`` cycles
+have passed, escalating those overdue) arrives with the action-effectiveness
+issue. Every policy tested leaves a decision, fired or not, with its reason in
+numbers. The task is a pure function of its context: no I/O, deterministic.
+
+The tests live in :mod:`tasks.policy_rules`, the effects in
+:mod:`tasks.policy_effects`; this module chains them in policy order.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ class TargetChangeRecord(TypedDict):
 
 
 class ActionRecord(TypedDict):
+    """A corrective action opened this cycle: ``id`` is ``process#cycle/policy``, ``due`` an ISO date."""
+
     id: str
     title: str
     owner: str
@@ -68,6 +74,8 @@ class TargetBounds(TypedDict):
 
 
 class ApplyPoliciesResult(TypedDict):
+    """ACT's outputs; ``params`` and ``targets`` are the whole next-cycle values, not just the changes."""
+
     decisions: list[Decision]
     param_changes: dict[str, ParamChangeRecord]
     target_changes: dict[str, TargetChangeRecord]
@@ -142,23 +150,29 @@ def apply_policies(
 
 
 def _apply(policy: Mapping[str, Any], context: StepContext, carry: _Carry, cap: int | None) -> Decision:
+    """Test one policy and, when it fires, apply its effects to ``carry``."""
     policy_id = str(policy["id"])
-    ratchet = policy.get("ratchet")
+    ratchet: Mapping[str, Any] | None = policy.get("ratchet")
     if ratchet is not None:
-        kpi = str(ratchet["kpi"])
-        verdict = ratchet_test(kpi, _results(context, kpi), _in_force(context, kpi), int(ratchet["after_met_cycles"]))
-        effects = [_move(carry, policy_id, kpi, "tighten", ratchet["tighten"], ratchet.get("limit"))] \
-            if verdict.fired else []
-        return Decision(policy=policy_id, kpi=kpi, fired=verdict.fired, reason=verdict.reason, effects=effects)
+        return _apply_ratchet(policy_id, ratchet, context, carry)
     when: Mapping[str, Any] = policy.get("when") or {}
-    target_change: Mapping[str, Any] | None = policy.get("change_target")
-    kpi_id = when.get("kpi") or (target_change or {}).get("kpi")
+    target_change: Mapping[str, Any] = policy.get("change_target") or {}
+    kpi_id = when.get("kpi") or target_change.get("kpi")
     kpi = None if kpi_id is None else str(kpi_id)
     results = _results(context, str(when["kpi"])) if when.get("kpi") is not None else []
     verdict = condition_test(policy_id, when, results, context.conditions)
     effects: list[str] = []
     if verdict.fired:
         verdict, effects = _effects(policy, kpi, verdict, context, carry, cap)
+    return Decision(policy=policy_id, kpi=kpi, fired=verdict.fired, reason=verdict.reason, effects=effects)
+
+
+def _apply_ratchet(policy_id: str, ratchet: Mapping[str, Any], context: StepContext, carry: _Carry) -> Decision:
+    kpi = str(ratchet["kpi"])
+    verdict = ratchet_test(kpi, _results(context, kpi), _in_force(context, kpi), int(ratchet["after_met_cycles"]))
+    effects: list[str] = []
+    if verdict.fired:
+        effects.append(_move(carry, policy_id, kpi, "tighten", ratchet["tighten"], ratchet.get("limit")))
     return Decision(policy=policy_id, kpi=kpi, fired=verdict.fired, reason=verdict.reason, effects=effects)
 
 

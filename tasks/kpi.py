@@ -1,11 +1,13 @@
 """The built-in CHECK step: every declared KPI against its target.
 
-``kpi.check`` reads each KPI's value from the step output its ``source`` names,
-compares it with the KPI's current target (the definition's target as moved by
-earlier cycles' decisions), and tests the KPI's history against the control-chart
-rules its ``control:`` enables. A missed KPI is a result, never an error; a KPI
-whose source produced no value is reported as ``no_data``, which policies and
-reviewers see like any other result.
+``kpi.check`` takes each KPI's value (read by the engine from the step output its
+``source`` names) and compares it with the KPI's current target (the definition's
+target as moved by earlier cycles' decisions): met or missed, the margin to the
+target, the change since the previous cycle and the trend. Testing the history
+against the control-chart rules its ``control:`` enables arrives with the SPC
+issue. A missed KPI is a result, never an error; a KPI whose source produced no
+value is reported as ``no_data``, which policies and reviewers see like any
+other result. The task is a pure function of its context: no I/O, deterministic.
 """
 
 from __future__ import annotations
@@ -66,13 +68,15 @@ def check(
     history_cycles: int = 24,
     trend_cycles: int = 6,
 ) -> KpiCheckResult:
-    """Evaluate every declared KPI against its target and test its history for control-chart signals.
+    """Evaluate every declared KPI against its target: met or missed, margin, change and trend.
 
     ``delta`` is the change since the previous cycle's actual value; ``margin`` is
     how far the actual value lies from the nearest target bound, signed so that a
     positive margin is on the good side (above a ``min``, below a ``max``, inside a
     band). A trend is reported when the last ``trend_cycles`` values (earlier
     cycles and this one, skipping cycles without data) rise or fall strictly.
+    Control-chart signals are not tested yet (``signals`` is always empty); they
+    arrive with the SPC issue.
 
     Args:
         context: the cycle this step runs in (passed by the engine); ``kpi_specs``

@@ -50,12 +50,12 @@ def change_param(params: dict[str, Any], change: Mapping[str, Any]) -> ParamEffe
         if not is_number(old) or not is_number(change.get(operation)):
             raise PolicyEffectError(f"cannot {operation} param '{path}': {old!r} is not a number")
         new = old + change["add"] if operation == "add" else old * change["multiply"]
-    new, clamped = _clamp(new, finite(change.get("min")), finite(change.get("max")))
     if is_number(new) and not isinstance(new, int):
-        new = tidy(float(new))
-        # A count stays a count: 2 visits + 1.0 (YAML numbers arrive as floats) is 3 visits, not 3.0.
-        if isinstance(old, int) and not isinstance(old, bool) and new.is_integer():
-            new = int(new)
+        new = tidy(float(new))  # before clamping, so that rounding can never step past a bound
+    new, clamped = _clamp(new, finite(change.get("min")), finite(change.get("max")))
+    # A count stays a count: 2 visits + 1.0 (YAML numbers arrive as floats) is 3 visits, not 3.0.
+    if isinstance(new, float) and isinstance(old, int) and not isinstance(old, bool) and new.is_integer():
+        new = int(new)
     container[leaf] = new
     return ParamEffect(path, old, new, clamped)
 
@@ -128,7 +128,8 @@ def move_target(kpi: str, target: Mapping[str, Any], how: Literal["tighten", "re
     if low is None and high is None:
         raise PolicyEffectError(f"KPI '{kpi}' has no target to {how}")
     stop = finite(limit)
-    middle = (low + high) / 2 if low is not None and high is not None else None
+    # Tidied, the middle could round outside a very narrow band: keep it inside.
+    middle = min(max(tidy((low + high) / 2), low), high) if low is not None and high is not None else None
     sign = 1 if how == "tighten" else -1
     notes: list[str] = []
     new_low, new_high = low, high
@@ -140,10 +141,10 @@ def move_target(kpi: str, target: Mapping[str, Any], how: Literal["tighten", "re
         new_high = _step(high, -sign * amount_of(amount, high), stop if holds else None, "max", notes)
     if middle is not None and how == "tighten":
         if new_low is not None and new_low > middle:
-            new_low = tidy(middle)
+            new_low = middle
             notes.append(f"min stopped at the band's middle {show(new_low)}")
         if new_high is not None and new_high < middle:
-            new_high = tidy(middle)
+            new_high = middle
             notes.append(f"max stopped at the band's middle {show(new_high)}")
     shown_amount = amount if isinstance(amount, str) else show(amount)
     return TargetEffect(kpi, {"min": low, "max": high}, {"min": new_low, "max": new_high},
@@ -151,7 +152,8 @@ def move_target(kpi: str, target: Mapping[str, Any], how: Literal["tighten", "re
 
 
 def _step(bound: float, move: float, stop: float | None, name: str, notes: list[str]) -> float:
-    moved = tidy(bound + move)
+    # Tidying must not turn a move into one the other way (a bound with more than twelve digits).
+    moved = max(tidy(bound + move), bound) if move > 0 else min(tidy(bound + move), bound)
     if stop is None or move == 0:
         return moved
     if (move > 0 and bound >= stop) or (move < 0 and bound <= stop):
@@ -180,12 +182,20 @@ def due_date(started_at: str, due_days: int) -> str:
     return (start + timedelta(days=int(due_days))).isoformat()
 
 
-def still_open(actions: Any, policy_id: str, kpi: str | None) -> Mapping[str, Any] | None:
-    """An action this policy opened for this KPI that is still open (status ``open``), if any.
+# The statuses in which an action still has work to do; the audit store's
+# OPEN_ACTION_STATUSES says the same (tasks may not import the engine).
+OPEN_STATUSES = ("open", "in_progress")
 
-    Actions marked done (waiting for verification) or closed do not block a new one.
+
+def still_open(actions: Any, policy_id: str, kpi: str | None) -> Mapping[str, Any] | None:
+    """An action this policy opened for this KPI that is still open or in progress, if any.
+
+    An action without a status counts as open (``StepContext.actions`` holds open
+    actions). Actions done (waiting for verification), verified, ineffective or
+    cancelled do not block a new one.
     """
     for action in actions:
-        if action.get("policy") == policy_id and action.get("kpi") == kpi and action.get("status", "open") == "open":
+        if (action.get("policy") == policy_id and action.get("kpi") == kpi
+                and action.get("status", "open") in OPEN_STATUSES):
             return action
     return None

@@ -91,7 +91,10 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction (never takes SQLite's write lock); always rolled back."""
+        """A read-only transaction (never takes SQLite's write lock); nothing it does is committed.
+
+        Objects loaded in it stay readable (detached) after the block.
+        """
         with self._session(self._read_sessions, commit=False) as session:
             yield session
 
@@ -107,8 +110,8 @@ class Store:
             yield session
             if commit:
                 session.commit()
-            else:
-                session.rollback()
+            # A read ends in close(): it rolls the database transaction back but, unlike
+            # rollback(), leaves the loaded objects readable after the block.
         except SQLAlchemyError as exc:
             session.rollback()
             raise store_error(exc, self.display_url, self.busy_timeout) from exc
@@ -236,7 +239,7 @@ def _refuse_append_only_changes(session: Session, _context: Any, _instances: Any
     """The ORM half of "nothing is edited in place" (PostgreSQL's trigger is the other)."""
     for instance in session.deleted:
         if isinstance(instance, APPEND_ONLY_MODELS):
-            raise StoreError(f"audit rows are append-only: refusing to delete a {type(instance).__tablename__} row")
+            raise StoreError(f"audit rows are append-only: refusing to delete a row of {type(instance).__tablename__}")
     for instance in session.dirty:
         if isinstance(instance, APPEND_ONLY_MODELS) and session.is_modified(instance):
-            raise StoreError(f"audit rows are append-only: refusing to change a {type(instance).__tablename__} row")
+            raise StoreError(f"audit rows are append-only: refusing to change a row of {type(instance).__tablename__}")

@@ -229,10 +229,10 @@ def _has_completed(session: Session, cycle: Cycle, step_id: str) -> bool:
 
 
 def _cycle_summary(session: Session, cycle: Cycle) -> dict[str, Any]:
-    step_counts = dict(session.execute(select(StepRun.status, func.count()).where(StepRun.cycle_id == cycle.id)
-                                       .group_by(StepRun.status)).tuples().all())
-    kpi_counts = dict(session.execute(select(KpiResult.status, func.count()).where(KpiResult.cycle_id == cycle.id)
-                                      .group_by(KpiResult.status)).tuples().all())
+    step_counts = {status: count for status, count in session.execute(
+        select(StepRun.status, func.count()).where(StepRun.cycle_id == cycle.id).group_by(StepRun.status))}
+    kpi_counts = {status: count for status, count in session.execute(
+        select(KpiResult.status, func.count()).where(KpiResult.cycle_id == cycle.id).group_by(KpiResult.status))}
     finished = cycle.finished_at or utc_now()
     return {"cycle_id": cycle.id, "status": cycle.status, "started_at": cycle.started_at, "finished_at": finished,
             "duration_s": round((finished - cycle.started_at).total_seconds(), 6),

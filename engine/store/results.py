@@ -160,7 +160,7 @@ def kpi_history(session: Session, process_id: str, limit: int) -> dict[str, list
     rows = session.execute(select(Cycle.number, KpiResult).join(KpiResult, KpiResult.cycle_id == Cycle.id).where(
         Cycle.process_id == process_id, Cycle.number.in_(numbers)).order_by(Cycle.number, KpiResult.id))
     history: dict[str, list[dict[str, Any]]] = {}
-    for number, result in rows.tuples():
+    for number, result in rows:
         history.setdefault(result.kpi_id, []).append({"cycle": number, **kpi_result_dict(result)})
     return history
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from engine.errors import PdcaError
 from engine.store import Store, StoreError, append_event, open_store, resolve_url, verify_chain
@@ -129,31 +129,12 @@ def test_the_orm_refuses_to_change_or_delete_append_only_rows(store: Store) -> N
     with store.transaction() as session:
         append_event(session, kind="test.one", actor="tester", process_id="p", payload={"n": 1})
         record_definition_version(session, "p", "id: p\n", "a" * 64, "tester")
-    with pytest.raises(StoreError, match=r"^audit rows are append-only: refusing to change a audit_event row$"):
+    with pytest.raises(StoreError, match=r"^audit rows are append-only: refusing to change a row of audit_event$"):
         with store.transaction() as session:
-            event = session.scalars(select(AuditEvent)).one()
+            event = session.scalars(select(AuditEvent).where(AuditEvent.kind == "test.one")).one()
             event.payload = {"n": 2}
-    with pytest.raises(StoreError, match=r"^audit rows are append-only: refusing to delete a definition_version row$"):
+    with pytest.raises(StoreError, match=r"^audit rows are append-only: refusing to delete a row of definition_version$"):
         with store.transaction() as session:
             session.delete(session.scalars(select(DefinitionVersion)).one())
-    with store.read() as session:
-        assert verify_chain(session).ok
-
-
-def test_postgresql_rejects_update_and_delete_of_audit_rows(store: Store) -> None:
-    with store.transaction() as session:
-        append_event(session, kind="test.one", actor="tester", process_id="p", payload={"n": 1})
-        record_definition_version(session, "p", "id: p\n", "a" * 64, "tester")
-    if dialect_of(store) != "postgresql":
-        return  # SQLite has no triggers here; tests/store/test_tamper.py shows verify catching the edits
-    statements = ["UPDATE audit_event SET actor = 'mallory'", "DELETE FROM audit_event",
-                  "TRUNCATE audit_event", "UPDATE definition_version SET yaml_text = ''",
-                  "DELETE FROM kpi_result", "DELETE FROM decision"]
-    for statement in statements:
-        operation, table = ("TRUNCATE", "audit_event") if statement.startswith("TRUNCATE") else (
-            statement.split()[0], statement.split()[1] if statement.startswith("UPDATE") else statement.split()[2])
-        with pytest.raises(StoreError, match=rf"audit rows are append-only: {operation} on {table} refused"):
-            with store.transaction() as session:
-                session.execute(text(statement))
     with store.read() as session:
         assert verify_chain(session).ok

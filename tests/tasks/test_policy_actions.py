@@ -61,9 +61,10 @@ def test_verify_after_is_optional() -> None:
     assert act(policy)["actions_opened"][0]["verify_after"] is None
 
 
-def test_an_action_still_open_from_this_policy_is_not_opened_again() -> None:
+@pytest.mark.parametrize("status", ["open", "in_progress"])
+def test_an_action_still_open_from_this_policy_is_not_opened_again(status: str) -> None:
     open_before = [{"id": "retail#4/fix_complaints", "policy": "fix_complaints", "kpi": "complaint_p90",
-                    "status": "open"}]
+                    "status": status}]
     outcome = act(ACTION, actions=open_before)
     assert outcome["actions_opened"] == []
     assert decision(outcome, "fix_complaints") == {
@@ -83,7 +84,8 @@ def test_the_other_effects_still_apply_when_the_action_is_suppressed() -> None:
 
 @pytest.mark.parametrize("other", [
     {"id": "retail#4/fix_complaints", "policy": "fix_complaints", "kpi": "complaint_p90", "status": "done"},
-    {"id": "retail#4/fix_complaints", "policy": "fix_complaints", "kpi": "complaint_p90", "status": "closed"},
+    {"id": "retail#4/fix_complaints", "policy": "fix_complaints", "kpi": "complaint_p90", "status": "verified"},
+    {"id": "retail#4/fix_complaints", "policy": "fix_complaints", "kpi": "complaint_p90", "status": "cancelled"},
     {"id": "retail#4/other", "policy": "other", "kpi": "complaint_p90", "status": "open"},
     {"id": "retail#4/fix_complaints", "policy": "fix_complaints", "kpi": "satisfaction", "status": "open"},
 ])

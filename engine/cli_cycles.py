@@ -1,0 +1,146 @@
+"""`pdca run` and `pdca status`: running cycles with a live view, and reading where a process stands.
+
+``run`` imports ``flows`` (and so Prefect) only when it is called, so that the
+definition commands of ``engine.cli`` stay fast and Prefect-free.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from sqlalchemy import select
+
+from engine.report import kpi_rows
+from engine.store.db import open_store, resolve_url
+from engine.store.models import Cycle
+from engine.store.repository import latest_carry_over, latest_cycle
+
+_STATUS_STYLE = {"waiting": "dim", "running": "cyan", "completed": "green", "skipped": "yellow", "failed": "bold red"}
+
+
+def resolve_actor(explicit: str | None) -> str:
+    """Who is acting: ``--actor``, else ``PDCA_ACTOR``, else the operating-system user."""
+    if explicit:
+        return explicit
+    if os.environ.get("PDCA_ACTOR"):
+        return os.environ["PDCA_ACTOR"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class ProgressView:
+    """The live table of one cycle's steps (phase, step, status), updated from Prefect's worker threads."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._rows: dict[str, list[str]] = {}
+        self._title = ""
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    def start_cycle(self, cycle_run: Any) -> None:
+        self.stop()
+        with self._lock:
+            self._title = (f"{cycle_run.plan.process_id} · cycle {cycle_run.number}"
+                           + (" (resumed)" if cycle_run.resumed else ""))
+            self._rows = {step.id: [step.phase.upper(), step.id, "waiting", ""] for step in cycle_run.plan.steps}
+        self._live = Live(self._render(), console=self._console, refresh_per_second=8, transient=False)
+        self._live.start()
+
+    def update(self, step_id: str, status: str, detail: str) -> None:
+        with self._lock:
+            if step_id in self._rows:
+                self._rows[step_id][2:] = [status, detail]
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.update(self._render())
+            self._live.stop()
+            self._live = None
+            self._console.print()
+
+    def _render(self) -> Table:
+        table = Table(title=self._title, title_justify="left", box=None, pad_edge=False)
+        for column in ("phase", "step", "status", "detail"):
+            table.add_column(column)
+        with self._lock:
+            for phase, step, status, detail in self._rows.values():
+                table.add_row(phase, step, f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", detail)
+        return table
+
+
+def kpi_table(rows: list[dict[str, str]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("KPI", "actual", "target", "status", "change", "unit"):
+        table.add_column(column, justify="right" if column in ("actual", "change") else "left")
+    for row in rows:
+        style = {"met": "green", "missed": "red"}.get(row["status"], "yellow")
+        table.add_row(row["kpi"], row["actual"], row["target"], f"[{style}]{row['status']}[/]", row["change"], row["unit"])
+    return table
+
+
+def decisions_table(decisions: list[Mapping[str, Any]]) -> Table | str:
+    fired = [d for d in decisions if d.get("fired")]
+    if not fired:
+        return "No policy fired."
+    table = Table(title="Decisions", title_justify="left")
+    for column in ("policy", "why", "effect"):
+        table.add_column(column)
+    for decision in fired:
+        table.add_row(str(decision.get("policy")), str(decision.get("reason")), "; ".join(decision.get("effects", [])))
+    return table
+
+
+def summary_renderable(result: Mapping[str, Any]) -> Group:
+    """A completed cycle's KPI table and the decisions ACT took."""
+    title = f"KPIs · {result['process']} cycle {result['cycle']}"
+    return Group(kpi_table(result["kpis"], title), decisions_table(result["decisions"]))
+
+
+def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
+    """The latest cycle of each process (or of one), with its KPI results and the open actions."""
+    store = open_store(resolve_url(db_url, Path.cwd()))
+    try:
+        with store.read() as session:
+            processes = [process_id] if process_id else sorted(set(session.scalars(select(Cycle.process_id))))
+            out: list[Any] = []
+            for name in processes:
+                cycle = latest_cycle(session, name)
+                if cycle is None:
+                    out.append(f"[yellow]{name}: no cycles recorded[/]")
+                    continue
+                out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
+                           f"{cycle.status}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
+                           + (f"\n  error: {cycle.error}" if cycle.error else ""))
+                carry = latest_carry_over(session, name)
+                if carry:
+                    out.append(kpi_table(kpi_rows(carry), f"KPIs of cycle {carry.get('cycle')} (the last completed)"))
+                    out.append(actions_table(carry.get("actions", [])))
+            return out or ["no cycles recorded in this store"]
+    finally:
+        store.dispose()
+
+
+def actions_table(actions: list[Mapping[str, Any]]) -> Table | str:
+    if not actions:
+        return "No open actions."
+    table = Table(title="Open actions", title_justify="left")
+    for column in ("action", "owner", "due", "title"):
+        table.add_column(column)
+    for action in actions:
+        table.add_row(str(action.get("id")), str(action.get("owner")), str(action.get("due")), str(action.get("title")))
+    return table
+
+

@@ -1,0 +1,144 @@
+"""Real cycles as a user runs them: `pdca run` in fresh processes, on SQLite and on PostgreSQL.
+
+Each `pdca run` is its own OS process with its own Prefect (embedded, in-process API),
+so whatever cycle N+1 starts from was read back from the store, never from memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine.store import open_store, verify_chain
+from engine.store.models import AuditEvent, CarryOver, Cycle, StepRun
+from tests.conftest import FIXTURES, REPO
+
+pytestmark = pytest.mark.slow
+PROCESS = "visit-loop"
+
+
+@pytest.fixture(scope="session")
+def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Prefect home for the session: its database is migrated by the first run only."""
+    return tmp_path_factory.mktemp("prefect-home")
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "loop.yaml").write_text((FIXTURES / "runnable/loop.yaml").read_text("utf-8"), "utf-8")
+    return tmp_path
+
+
+def _env(workdir: Path, db_url: str, prefect_home: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "PDCA_TASK_MODULES": "tests.engine.sample_tasks",
+            "PDCA_TEST_LOG": str(workdir / "steps.jsonl"), "PDCA_DATABASE_URL": db_url,
+            "PREFECT_HOME": str(prefect_home), "PDCA_ACTOR": "tester", "COLUMNS": "160"}
+
+
+def pdca_run(workdir: Path, db_url: str, prefect_home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine.cli", "run", "loop.yaml", *args], cwd=workdir,
+                          env=_env(workdir, db_url, prefect_home), capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def step_log(workdir: Path) -> list[dict[str, Any]]:
+    path = workdir / "steps.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.exists() else []
+
+
+def store_facts(db_url: str) -> dict[str, Any]:
+    store = open_store(db_url)
+    try:
+        with store.read() as session:
+            cycles = session.scalars(select(Cycle).where(Cycle.process_id == PROCESS).order_by(Cycle.number)).all()
+            steps = session.execute(select(Cycle.number, StepRun.step_id, StepRun.status)
+                                    .join(StepRun, StepRun.cycle_id == Cycle.id)).all()
+            kinds = session.scalars(select(AuditEvent.kind).order_by(AuditEvent.seq)).all()
+            carry = session.scalars(select(CarryOver)).all()
+            return {"cycles": [(c.number, c.status) for c in cycles], "steps": sorted(map(tuple, steps)),
+                    "events": list(kinds), "carry_overs": len(carry), "chain": verify_chain(session)}
+    finally:
+        store.dispose()
+
+
+def test_three_cycles_carry_params_across_processes(workdir: Path, db_url: str, prefect_home: Path) -> None:
+    first = pdca_run(workdir, db_url, prefect_home)
+    assert first.returncode == 0, first.stdout + first.stderr
+    rest = pdca_run(workdir, db_url, prefect_home, "--cycles", "2")
+    assert rest.returncode == 0, rest.stdout + rest.stderr
+
+    plans = [(entry["cycle"], entry["visits"], entry["pid"]) for entry in step_log(workdir) if entry["event"] == "plan"]
+    assert [(cycle, visits) for cycle, visits, _ in plans] == [(1, 1), (2, 2), (3, 3)]
+    assert plans[0][2] != plans[1][2], "cycle 2 must run in a fresh process"
+    assert "more_visits_when_missed" in rest.stdout and "param visits: 1 -> 2" in first.stdout
+    assert "3 cycle" not in first.stdout and "2 cycle(s) of visit-loop completed" in rest.stdout
+
+    facts = store_facts(db_url)
+    assert facts["cycles"] == [(1, "completed"), (2, "completed"), (3, "completed")]
+    assert facts["carry_overs"] == 3
+    assert facts["chain"].ok and facts["chain"].count == len(facts["events"])
+
+
+def test_failed_step_is_resumed_without_redoing_completed_steps(workdir: Path, db_url: str, prefect_home: Path) -> None:
+    (workdir / f"{PROCESS}.fail").write_text("fail once", "utf-8")
+    failed = pdca_run(workdir, db_url, prefect_home)
+    assert failed.returncode == 1
+    assert "cycle 1 of 'visit-loop' failed: step 'serve'" in failed.stderr
+    assert "run the same command again to resume it" in failed.stderr
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert store_facts(db_url)["cycles"] == [(1, "failed")]
+
+    resumed = pdca_run(workdir, db_url, prefect_home)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "cycle 1 (resumed)" in resumed.stdout
+
+    events = [(entry["event"], entry["cycle"]) for entry in step_log(workdir)]
+    assert events == [("plan", 1), ("serve", 1), ("serve", 1)], "plan_visits must not run twice"
+    facts = store_facts(db_url)
+    assert facts["cycles"] == [(1, "completed")]
+    assert facts["steps"] == sorted([(1, "plan_visits", "completed"), (1, "serve", "failed"),
+                                     (1, "serve", "completed"), (1, "evaluate", "completed"),
+                                     (1, "improve", "completed")])
+    assert facts["carry_overs"] == 1
+    assert facts["events"].count("cycle.completed") == 1
+    assert facts["chain"].ok
+
+
+def test_killed_run_is_resumed_and_the_chain_stays_valid(workdir: Path, db_url: str, prefect_home: Path) -> None:
+    marker = workdir / f"{PROCESS}.sleep"
+    marker.write_text("hold", "utf-8")
+    child = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", "loop.yaml"], cwd=workdir,
+                             env=_env(workdir, db_url, prefect_home), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not any(entry["event"] == "serve" for entry in step_log(workdir)):
+            assert child.poll() is None, "the run ended before reaching the step"
+            assert time.monotonic() < deadline, "the run never reached the serve step"
+            time.sleep(0.2)
+        os.killpg(child.pid, signal.SIGKILL)  # the whole group: pdca and Prefect's server subprocess
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    marker.unlink()
+    assert store_facts(db_url)["cycles"] == [(1, "running")]
+
+    resumed = pdca_run(workdir, db_url, prefect_home)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "cycle 1 (resumed)" in resumed.stdout
+    assert [entry["event"] for entry in step_log(workdir)] == ["plan", "serve", "serve"]
+    facts = store_facts(db_url)
+    assert facts["cycles"] == [(1, "completed")]
+    assert [step for step in facts["steps"] if step[1] == "plan_visits"] == [(1, "plan_visits", "completed")]
+    assert facts["events"].count("cycle.resumed") == 1
+    assert facts["chain"].ok
