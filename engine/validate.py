@@ -115,7 +115,9 @@ def validate_paths(paths: Iterable[Path], tasks: Mapping[str, TaskSpec] | None =
     if not files:
         return report
     task_table = tasks if tasks is not None else registry()
-    loaded = _load_all(files + _neighbours(files))
+    loaded = _load_all(files)
+    if any(_uses_subprocess(document) for document in loaded.values()):
+        loaded.update(_load_all([path for path in _neighbours(files) if path not in loaded]))
     processes = _process_index(loaded)
     for path in files:
         report.files.append(str(path))
@@ -127,6 +129,14 @@ def validate_paths(paths: Iterable[Path], tasks: Mapping[str, TaskSpec] | None =
         except DefinitionError as exc:
             report.diagnostics.extend(exc.diagnostics)
     return report
+
+
+def _uses_subprocess(document: LoadedDocument | DefinitionError) -> bool:
+    if isinstance(document, DefinitionError):
+        return False
+    steps = document.data.get("steps")
+    return isinstance(steps, list) and any(
+        isinstance(step, dict) and str(step.get("uses", "")).startswith("process:") for step in steps)
 
 
 def _neighbours(files: list[Path]) -> list[Path]:
