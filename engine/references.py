@@ -21,7 +21,7 @@ from engine.expressions import ExpressionError, Reference, find_templates, parse
 from engine.model import PHASES, Step
 from engine.semantic import Checker, walk_values
 
-KPI_FIELDS = ("actual", "target", "met", "missed", "delta", "status", "unit", "signals")
+KPI_FIELDS = ("actual", "target", "met", "missed", "delta", "margin", "status", "unit", "signals", "trend")
 PREVIOUS_FIELDS = ("kpis", "params", "actions", "decisions", "cycle", "steps")
 CYCLE_FIELDS = ("number", "started_at", "trigger", "actor")
 PROCESS_FIELDS = ("id", "title", "owner")

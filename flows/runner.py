@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from flows.cycle_flow import Observer, prepare, run_prepared, set_observer
 from engine.store.db import open_store, resolve_url
 
 DRAIN_SECONDS = 10.0
+RECORDER_FLUSH_WAIT_SECONDS = 1.5  # the recorder's flush interval (flows.settings) plus a margin
 
 
 @contextmanager
@@ -35,6 +37,8 @@ def prefect_runtime() -> Iterator[None]:
     finally:
         EventsWorker.drain_all(timeout=DRAIN_SECONDS)
         APILogWorker.drain_all(timeout=DRAIN_SECONDS)
+        if embedded:  # let the batched task-run recorder write its last batch before the server stops
+            time.sleep(RECORDER_FLUSH_WAIT_SECONDS)
 
 
 def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | None,
