@@ -5,9 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# One Prefect home for the whole test session (in-process flows and `pdca run` children alike), set
+# before anything imports prefect: its database is migrated once, by the first flow run.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdca-test-prefect-"))
+# Prefect's INFO lines (e.g. "Stopping temporary server" at exit, after pytest closed its capture) are noise here.
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 REPO = Path(__file__).resolve().parent.parent
 DEFINITIONS = REPO / "definitions"
@@ -31,3 +38,15 @@ def write_definition(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drain_prefect_workers() -> object:
+    """Drain Prefect's log and event workers at the end, or interpreter exit can hang for a minute."""
+    yield
+    if "prefect" in sys.modules:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        EventsWorker.drain_all(timeout=10)
+        APILogWorker.drain_all(timeout=10)

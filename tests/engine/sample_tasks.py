@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import TypedDict
@@ -58,3 +59,18 @@ def serve(context: StepContext, *, visits: int, base: float = 3.6, per_visit: fl
     while sleep_marker and Path(sleep_marker).exists():
         time.sleep(0.05)
     return {"satisfaction": round(base + per_visit * visits, 3), "visits_done": visits}
+
+
+class RendezvousOutputs(TypedDict):
+    partners: int
+
+
+_BARRIER = threading.Barrier(2)
+
+
+@task("testing.rendezvous")
+def rendezvous(name: str) -> RendezvousOutputs:
+    """Wait (up to 20 s) until a second step reaches the same point: passes only if two steps run at once."""
+    _log("rendezvous", name=name)
+    _BARRIER.wait(timeout=20)
+    return {"partners": 1}

@@ -27,9 +27,9 @@ PROCESS = "visit-loop"
 
 
 @pytest.fixture(scope="session")
-def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One Prefect home for the session: its database is migrated by the first run only."""
-    return tmp_path_factory.mktemp("prefect-home")
+def prefect_home() -> Path:
+    """The session's Prefect home (tests/conftest.py): its database is migrated by the first run only."""
+    return Path(os.environ["PREFECT_HOME"])
 
 
 @pytest.fixture()
