@@ -22,9 +22,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.store.errors import StoreError
@@ -33,6 +33,13 @@ from engine.store.models import GENESIS_HASH, AuditEvent, AuditHead
 HASHED_FIELDS = ("seq", "at", "actor", "kind", "process_id", "cycle_number", "step_id", "payload", "reason",
                  "prev_hash")
 _VERIFY_BATCH = 2000
+
+
+class ChainHead(NamedTuple):
+    """The chain's last sequence number and hash (0 and 64 zeros while the log is empty)."""
+
+    seq: int
+    hash: str
 
 
 @dataclass(frozen=True)
@@ -88,18 +95,17 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
 
 
-def lock_head(session: Session) -> AuditHead:
-    """Lock and return the chain's head row; every writer takes this lock first.
+def lock_head(session: Session) -> ChainHead:
+    """Lock the chain's head row and return its ``seq`` and ``hash``; every writer takes this lock first.
 
     Taking it before touching any other row gives all writers one lock order, so
     they queue instead of deadlocking. It is held until the caller's transaction ends.
     """
-    statement = (select(AuditHead).where(AuditHead.id == 1).with_for_update()
-                 .execution_options(populate_existing=True))
-    head = session.execute(statement).scalar_one_or_none()
+    statement = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    head = session.execute(statement).one_or_none()
     if head is None:
         raise StoreError("the audit store has no audit_head row; it was not created by its migrations")
-    return head
+    return ChainHead(head.seq, head.hash)
 
 
 def append_event(
@@ -137,8 +143,9 @@ def append_event(
     }
     audit_event = AuditEvent(**fields, hash=event_hash(fields))
     session.add(audit_event)
-    head.seq, head.hash = audit_event.seq, audit_event.hash
     session.flush()
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=audit_event.seq, hash=audit_event.hash)
+                    .execution_options(synchronize_session=False))
     return audit_event
 
 

@@ -152,6 +152,9 @@ def open_store(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, migrate:
         except SQLAlchemyError as exc:
             engine.dispose()
             raise store_error(exc, shown, busy_timeout, opening=True) from exc
+        except BaseException:
+            engine.dispose()
+            raise
     return store
 
 
@@ -211,7 +214,7 @@ def _prepare_sqlite(engine: Engine, busy_timeout: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode except on power loss
+        # synchronous stays FULL (the default): an audit record survives a power cut once committed.
         cursor.close()
 
     @event.listens_for(engine, "begin")

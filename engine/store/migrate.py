@@ -16,6 +16,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
+from engine.store.errors import StoreError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # Any constant works; it only has to be the same in every pdca process.
@@ -57,6 +59,12 @@ def upgrade_to_head(connection: Connection) -> None:
     """
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-    if current_revision(connection) == head_revision():
+    current, head = current_revision(connection), head_revision()
+    if current == head:
         return
+    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current is not None and current not in known:
+        shown = connection.engine.url.render_as_string(hide_password=True)
+        raise StoreError(f"the database {shown} has schema revision {current}, which this pdcaflow does not know "
+                         f"(its newest is {head}): a newer pdcaflow wrote it; upgrade pdcaflow to use it")
     command.upgrade(alembic_config(connection), "head")

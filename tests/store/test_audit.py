@@ -18,11 +18,11 @@ from engine.store.models import GENESIS_HASH, AuditEvent
 
 json_scalars = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
                 | st.floats(allow_nan=False, allow_infinity=False)
-                | st.text(st.characters(blacklist_categories=("Cs",)), max_size=30))
+                | st.text(st.characters(blacklist_categories=["Cs"]), max_size=30))
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
 # PostgreSQL text columns cannot hold NUL (its clear error is a StoreError); JSON payloads can.
-optional_text = st.none() | st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+optional_text = st.none() | st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
                                     min_size=1, max_size=20)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from collections.abc import Callable
 
 from sqlalchemy import select
 
-from engine.store import Store, verify_chain
+from engine.store import Store, append_event, verify_chain
 from engine.store.models import AuditEvent, Cycle, DefinitionVersion
 from tests.store import workers
 
@@ -28,8 +29,8 @@ def _run_two(target: Callable[..., None], db_url: str, count: int) -> None:
     assert [process.exitcode for process in processes] == [0, 0]
 
 
-def test_two_processes_append_one_gapless_valid_chain(store: Store, db_url: str) -> None:
-    _run_two(workers.append_events, db_url, EVENTS_PER_WORKER)
+def test_two_processes_append_one_gapless_valid_chain(store: Store) -> None:
+    _run_two(workers.append_events, store.url, EVENTS_PER_WORKER)
     with store.read() as session:
         report = verify_chain(session)
         rows = session.execute(select(AuditEvent.seq, AuditEvent.actor).order_by(AuditEvent.seq)).all()
@@ -38,8 +39,8 @@ def test_two_processes_append_one_gapless_valid_chain(store: Store, db_url: str)
     assert Counter(actor for _, actor in rows) == {"worker-1": EVENTS_PER_WORKER, "worker-2": EVENTS_PER_WORKER}
 
 
-def test_two_processes_starting_cycles_get_distinct_numbers(store: Store, db_url: str) -> None:
-    _run_two(workers.start_cycles, db_url, CYCLES_PER_WORKER)
+def test_two_processes_starting_cycles_get_distinct_numbers(store: Store) -> None:
+    _run_two(workers.start_cycles, store.url, CYCLES_PER_WORKER)
     with store.read() as session:
         numbers = sorted(session.scalars(select(Cycle.number).where(Cycle.process_id == workers.PROCESS)))
         versions = session.scalars(select(DefinitionVersion.id)).all()
@@ -47,3 +48,20 @@ def test_two_processes_starting_cycles_get_distinct_numbers(store: Store, db_url
     assert numbers == list(range(1, 2 * CYCLES_PER_WORKER + 1))
     assert len(versions) == 1  # both recorded the same YAML: stored once
     assert report.ok and report.count == 1 + 2 * CYCLES_PER_WORKER
+
+
+def test_threads_of_one_process_share_the_store_safely(store: Store) -> None:
+    """Prefect runs independent steps on a thread pool; each records in its own transaction."""
+
+    def record(worker: int) -> None:
+        for index in range(10):
+            with store.transaction() as session:
+                append_event(session, kind="test.thread", actor=f"thread-{worker}", process_id="p",
+                             payload={"index": index})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(record, range(4)))
+    with store.read() as session:
+        report = verify_chain(session)
+        seqs = list(session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
+    assert report.ok and seqs == list(range(1, 41))

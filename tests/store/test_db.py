@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine.errors import PdcaError
 from engine.store import Store, StoreError, append_event, open_store, resolve_url, verify_chain
 from engine.store.db import display_url
-from engine.store.models import AuditEvent, DefinitionVersion
+from engine.store.models import AuditEvent, DefinitionVersion, StepRun
 from engine.store.repository import record_definition_version
 from tests.store.conftest import dialect_of
 
@@ -55,10 +55,10 @@ def test_a_malformed_url_is_a_store_error() -> None:
         open_store("definitely not a url")
 
 
-def _hold_write_lock(store: Store, db_url: str) -> sqlite3.Connection | psycopg.Connection:  # type: ignore[type-arg]
+def _hold_write_lock(store: Store) -> sqlite3.Connection | psycopg.Connection:
     """Another writer, outside pdca, that holds the lock every pdca writer needs."""
     if dialect_of(store) == "sqlite":
-        blocker = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        blocker = sqlite3.connect(store.url.removeprefix("sqlite:///"), isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         return blocker
     url = store.engine.url
@@ -67,9 +67,9 @@ def _hold_write_lock(store: Store, db_url: str) -> sqlite3.Connection | psycopg.
     return blocker_pg
 
 
-def test_a_lock_held_beyond_the_timeout_is_a_store_error_naming_the_database(store: Store, db_url: str) -> None:
-    impatient = open_store(db_url, busy_timeout=0.2)
-    blocker = _hold_write_lock(store, db_url)
+def test_a_lock_held_beyond_the_timeout_is_a_store_error_naming_the_database(store: Store) -> None:
+    impatient = open_store(store.url, busy_timeout=0.2)
+    blocker = _hold_write_lock(store)
     try:
         started = time.monotonic()
         with pytest.raises(StoreError, match=r"^the database .* is locked by another writer and stayed locked "
@@ -85,17 +85,17 @@ def test_a_lock_held_beyond_the_timeout_is_a_store_error_naming_the_database(sto
         assert verify_chain(session).count == 0
 
 
-def test_opening_a_locked_sqlite_file_waits_then_fails_clearly(store: Store, db_url: str) -> None:
+def test_opening_a_locked_sqlite_file_waits_then_fails_clearly(store: Store) -> None:
     if dialect_of(store) != "sqlite":
         # On PostgreSQL opening a current schema takes no lock a writer holds (see the test above).
-        reopened = open_store(db_url, busy_timeout=0.2)
+        reopened = open_store(store.url, busy_timeout=0.2)
         reopened.dispose()
-        assert reopened.display_url == db_url
+        assert reopened.display_url == store.url
         return
-    blocker = _hold_write_lock(store, db_url)
+    blocker = _hold_write_lock(store)
     try:
         with pytest.raises(StoreError, match=r"^the database sqlite:///.* is locked by another writer"):
-            open_store(db_url, busy_timeout=0.2)
+            open_store(store.url, busy_timeout=0.2)
     finally:
         blocker.rollback()
         blocker.close()
@@ -113,10 +113,10 @@ def test_a_transaction_that_raises_leaves_no_trace(store: Store) -> None:
         assert verify_chain(session).ok
 
 
-def test_readers_do_not_take_the_write_lock(store: Store, db_url: str) -> None:
+def test_readers_do_not_take_the_write_lock(store: Store) -> None:
     with store.transaction() as session:
         append_event(session, kind="test.one", actor="tester", process_id="p", payload={})
-    blocker = _hold_write_lock(store, db_url)
+    blocker = _hold_write_lock(store)
     try:
         with store.read() as session:
             assert session.scalar(select(func.count()).select_from(AuditEvent)) == 1
@@ -138,3 +138,32 @@ def test_the_orm_refuses_to_change_or_delete_append_only_rows(store: Store) -> N
             session.delete(session.scalars(select(DefinitionVersion)).one())
     with store.read() as session:
         assert verify_chain(session).ok
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_the_busy_timeout(store: Store) -> None:
+    if dialect_of(store) != "sqlite":
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW lock_timeout").scalar() == "30s"
+        return
+    with store.engine.connect() as connection:
+        pragmas = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                   for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000, "synchronous": 2}
+
+
+def test_foreign_keys_are_enforced(store: Store) -> None:
+    with pytest.raises(StoreError, match=r"refused a write that breaks one of its rules: .*(FOREIGN KEY|foreign key)"):
+        with store.transaction() as session:
+            session.add(StepRun(cycle_id=999, step_id="s", status="completed", attempts=1))
+
+
+def test_a_plain_postgresql_url_means_psycopg(store: Store) -> None:
+    if dialect_of(store) != "postgresql":
+        return
+    plain = open_store(store.url.replace("postgresql+psycopg://", "postgresql://"))
+    try:
+        assert plain.engine.url.drivername == "postgresql+psycopg"
+        with plain.read() as session:
+            assert verify_chain(session).ok
+    finally:
+        plain.dispose()

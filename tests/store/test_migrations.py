@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, MetaData, Text, inspect, select, text
 
-from engine.store import open_store
+from engine.store import StoreError, open_store
 from engine.store.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 from engine.store.models import APPEND_ONLY_TABLES, GENESIS_HASH, AuditHead, Base
 
@@ -88,3 +89,16 @@ def test_postgresql_gets_the_append_only_triggers(db_url: str) -> None:
     finally:
         store.dispose()
     assert dict(rows) == {table: "DELETE,UPDATE" for table in APPEND_ONLY_TABLES}
+
+
+def test_a_store_from_a_newer_pdcaflow_is_refused_clearly(db_url: str) -> None:
+    open_store(db_url).dispose()
+    store = open_store(db_url, migrate=False)
+    try:
+        with store.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        store.dispose()
+    with pytest.raises(StoreError, match=r"^the database .* has schema revision 9999, which this pdcaflow does not "
+                                         r"know \(its newest is 0001\): a newer pdcaflow wrote it; upgrade pdcaflow"):
+        open_store(db_url)

@@ -49,7 +49,7 @@ def _json_param(store: Store) -> str:
 
 def _edited_payload(store: Store) -> str:
     with store.read() as session:
-        payload = session.scalar(select(AuditEvent.payload).where(AuditEvent.seq == EDITED_SEQ))
+        payload = session.scalars(select(AuditEvent.payload).where(AuditEvent.seq == EDITED_SEQ)).one()
     payload["output"]["satisfaction_mean"] = 4.9  # the number a reviewer would care about
     return json.dumps(payload)
 
