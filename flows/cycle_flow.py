@@ -123,10 +123,9 @@ def _publish_artifacts(cycle_run: CycleRun, carry_over: Mapping[str, Any]) -> No
                              description=f"Decisions of {cycle_run.plan.process_id} cycle {cycle_run.number}")
 
 
-def prepare(definition_path: str, db_url: str | None, actor: str, trigger: str, store: Store | None = None) -> CycleRun:
-    """Validate, compile, open the store and begin (or resume) the next cycle."""
+def prepare(definition_path: str, store: Store, actor: str, trigger: str) -> CycleRun:
+    """Validate, compile and begin (or resume) the next cycle of the definition in ``store``."""
     plan = compile_plan(validate_file(definition_path))
-    store = store or open_store(resolve_url(db_url, Path.cwd()))
     return begin_cycle(plan, store, registry(), actor=actor, trigger=trigger)
 
 
@@ -145,9 +144,13 @@ def _name_flow_run(cycle_run: CycleRun) -> None:
 def pdca_cycle(definition_path: str, db_url: str | None = None, actor: str = "prefect",
                trigger: str = "schedule") -> dict[str, Any]:
     """Run one PDCA cycle of the definition at ``definition_path`` (the entry flow for deployments)."""
-    cycle_run = prepare(definition_path, db_url, actor, trigger)
-    _name_flow_run(cycle_run)
-    return execute_cycle(cycle_run, _observer)
+    store = open_store(resolve_url(db_url, Path.cwd()))
+    try:
+        cycle_run = prepare(definition_path, store, actor, trigger)
+        _name_flow_run(cycle_run)
+        return execute_cycle(cycle_run, _observer)
+    finally:
+        store.dispose()
 
 
 def run_prepared(cycle_run: CycleRun) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
     try:
         with prefect_runtime():
             for _ in range(cycles):
-                cycle_run = prepare(str(definition_path), db_url, actor, "manual", store)
+                cycle_run = prepare(str(definition_path), store, actor, "manual")
                 if on_cycle is not None:
                     on_cycle(cycle_run)
                 results.append(run_prepared(cycle_run))

@@ -165,6 +165,11 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
                     inspect.getdoc(function) or "", context_param)
 
 
+def builtin_registry() -> Mapping[str, TaskSpec]:
+    """Only the tasks of pdcaflow's own library (what the committed JSON Schema describes)."""
+    return {name: spec for name, spec in registry().items() if spec.module in BUILTIN_MODULES}
+
+
 def registry() -> Mapping[str, TaskSpec]:
     """Every registered task: the built-in library and the modules named in ``PDCA_TASK_MODULES``.
 

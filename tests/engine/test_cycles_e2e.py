@@ -39,7 +39,8 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def _env(workdir: Path, db_url: str, prefect_home: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO), "PDCA_TASK_MODULES": "tests.engine.sample_tasks",
+    inherited = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"}  # the CLI's own default
+    return {**inherited, "PYTHONPATH": str(REPO), "PDCA_TASK_MODULES": "tests.engine.sample_tasks",
             "PDCA_TEST_LOG": str(workdir / "steps.jsonl"), "PDCA_DATABASE_URL": db_url,
             "PREFECT_HOME": str(prefect_home), "PDCA_ACTOR": "tester", "COLUMNS": "160"}
 

@@ -7,6 +7,7 @@ import pytest
 
 from engine.loader import load_definition_file
 from engine.schema import DEFAULT_SCHEMA_PATH, build_schema, schema_text
+from tasks.registry import builtin_registry
 from tests.conftest import DEFINITIONS, REPO, run_pdca
 
 SHIPPED = sorted(DEFINITIONS.rglob("*.yaml"))
@@ -14,7 +15,8 @@ SHIPPED = sorted(DEFINITIONS.rglob("*.yaml"))
 
 def test_committed_schema_is_not_stale() -> None:
     committed = (REPO / DEFAULT_SCHEMA_PATH).read_text(encoding="utf-8")
-    assert committed == schema_text(), "definitions/schema/process.schema.json is stale: run `pdca schema`"
+    # built-in tasks only: other tests register testing.* tasks in this process
+    assert committed == schema_text(builtin_registry()), "definitions/schema/process.schema.json is stale: run `pdca schema`"
 
 
 def test_schema_check_command_agrees() -> None:
