@@ -8,6 +8,7 @@ shows the traceback of an unexpected failure.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -128,8 +129,10 @@ def run(
 ) -> None:
     """Run PDCA cycles as Prefect flow runs; each cycle starts from the previous one's carry-over."""
     validated = _validated_one(path)  # bad input exits 2 here, before Prefect starts
-    if not _State.verbose:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # our view, not Prefect's log lines
+    if not _State.verbose:  # our view, not Prefect's log lines (also its internal services' ones)
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+        os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+    signal.signal(signal.SIGTERM, _interrupt)  # a stop request ends the cycle like Ctrl-C: recorded, resumable
     # Prefect is imported only now: validate, graph and schema never pay for it.
     from flows.runner import run_cycles
 
@@ -138,6 +141,11 @@ def run(
         results = run_cycles(path, cycles, actor=resolve_actor(actor), db_url=db,
                              observer=view.update, on_cycle=view.start_cycle,
                              on_result=lambda result: (view.stop(), out.print(summary_renderable(result))))
+    except KeyboardInterrupt:
+        view.stop()
+        err.print("interrupted: the cycle did not complete; run the same command again to resume it "
+                  "(completed steps are not run again)", markup=False)
+        raise typer.Exit(130) from None
     except CycleFailedError as exc:
         view.stop()
         err.print(f"error: {exc}", markup=False)
@@ -196,6 +204,10 @@ def tasks_show(name: Annotated[str, typer.Argument(help="a task name, e.g. deman
                                for field, info in model.model_fields.items())
             out.print(f"      {model.__name__}: {{{fields}}}", markup=False)
     out.print("\noutputs: " + (", ".join(spec.outputs) if spec.outputs else "(not declared)"), markup=False)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _count(number: int, noun: str) -> str:

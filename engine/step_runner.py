@@ -22,11 +22,17 @@ from tasks.registry import StepContext, TaskSpec
 
 
 class StepError(PdcaError):
-    """A step could not run or its task failed; the message names the step and what went wrong."""
+    """A step could not run or its task failed; the message names the step and what went wrong.
 
-    def __init__(self, step_id: str, message: str) -> None:
+    ``retryable`` is False when another attempt cannot help (an expression or a value that
+    does not fit, a task that is not implemented, outputs of the wrong shape): the step's
+    ``retries`` are then not spent waiting.
+    """
+
+    def __init__(self, step_id: str, message: str, *, retryable: bool = False) -> None:
         super().__init__(f"step '{step_id}': {message}")
         self.step_id = step_id
+        self.retryable = retryable
 
 
 def render_value(value: Any, context: Mapping[str, Any]) -> Any:
@@ -80,8 +86,10 @@ def call_task(step: Step, spec: TaskSpec, context: Mapping[str, Any], step_conte
         kwargs[spec.context_param] = step_context
     try:
         result = spec.function(**kwargs)
+    except NotImplementedError as exc:
+        raise StepError(step.id, f"task '{spec.name}' is not implemented: {exc}") from exc
     except Exception as exc:  # a task's failure is the step's failure, whatever it raised
-        raise StepError(step.id, f"task '{spec.name}' failed: {type(exc).__name__}: {exc}") from exc
+        raise StepError(step.id, f"task '{spec.name}' failed: {type(exc).__name__}: {exc}", retryable=True) from exc
     return _checked_outputs(step, spec, result)
 
 

@@ -12,6 +12,7 @@ phases run strictly in order. Recording happens in the engine's wrapper
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -63,11 +64,21 @@ def run_step(run_key: str, step_id: str) -> dict[str, Any]:
     return outputs
 
 
+def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Prefect's retry condition: retry unless the engine said another attempt cannot help."""
+    try:
+        error = state.result(raise_on_failure=False)
+    except Exception:  # the state carries no readable result: let Prefect's retry policy decide
+        return True
+    return not (isinstance(error, StepError) and not error.retryable)
+
+
 def _step_task(plan: ExecutionPlan, step_id: str) -> Any:
     step = plan.step(step_id)
     return run_step.with_options(
         name=step.id, task_run_name=step.id, retries=step.retries,
         retry_delay_seconds=step.retry_delay_seconds, timeout_seconds=step.timeout_seconds,
+        retry_condition_fn=_worth_retrying,
     )
 
 
@@ -97,21 +108,40 @@ def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict
     return cycle_summary(plan.process_id, cycle_run.number, cycle_run.resumed, carry_over)
 
 
-def _raise_first_failure(futures: Mapping[str, PrefectFuture[Any]]) -> None:
-    failures: list[str] = []
-    for step_id, future in futures.items():
+def _wait_interruptibly(future: PrefectFuture[Any]) -> None:
+    """Wait for a step in short slices, so that Ctrl-C or SIGTERM reach the main thread promptly."""
+    wrapped = getattr(future, "wrapped_future", None)
+    if not isinstance(wrapped, concurrent.futures.Future):
         future.wait()
+        return
+    while not wrapped.done():
+        concurrent.futures.wait([wrapped], timeout=0.25)
+    future.wait()
+
+
+def _raise_first_failure(futures: Mapping[str, PrefectFuture[Any]]) -> None:
+    """Raise one error naming every failed step of the phase (and, briefly, the steps that never ran)."""
+    failures: list[str] = []
+    not_run: list[str] = []
+    for step_id, future in futures.items():
+        _wait_interruptibly(future)
         state = future.state
         if state.is_completed():
+            continue
+        if not state.is_final():  # held back because a step it waits for failed
+            not_run.append(step_id)
             continue
         try:
             future.result(raise_on_failure=True)
         except StepError as exc:
             failures.append(str(exc))
-        except Exception as exc:  # a timeout, a crash, or an upstream failure
+        except Exception as exc:  # a timeout or a crash
             failures.append(f"step '{step_id}': {state.name}: {exc}")
-    if failures:
-        raise CycleFailedError("; ".join(failures))
+    if failures or not_run:
+        message = "; ".join(failures) or "steps were not run"
+        if not_run:
+            message += f" (not run: {', '.join(not_run)})"
+        raise CycleFailedError(message)
 
 
 def _publish_artifacts(cycle_run: CycleRun, carry_over: Mapping[str, Any]) -> None:
