@@ -31,6 +31,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+# the flagship's dependencies (definitions/retail-customer-service.yaml): the plan phase is a chain
+FLAGSHIP_NEEDS = {"identify_customers": ["know_customers"], "forecast_demand": ["identify_customers"],
+                  "set_strategy": ["forecast_demand", "identify_customers"]}
 FLAGSHIP_STEPS = [("know_customers", "plan"), ("identify_customers", "plan"), ("forecast_demand", "plan"),
                   ("set_strategy", "plan"), ("deliver_service", "do"), ("check_feedback", "check")]
 
@@ -39,7 +42,8 @@ def noop_definition(steps: list[tuple[str, str]]) -> str:
     lines = ["id: bench-cycle", "title: Benchmark cycle", "owner: bench", "params: {x: 1}", "kpis:",
              "  - {id: value, unit: n, target: {min: 0}, source: " + steps[-1][0] + ".value}", "steps:"]
     for step_id, phase in steps:
-        lines.append(f"  - {{id: {step_id}, phase: {phase}, uses: bench.noop}}")
+        needs = FLAGSHIP_NEEDS.get(step_id, [])
+        lines.append(f"  - {{id: {step_id}, phase: {phase}, uses: bench.noop, needs: [{', '.join(needs)}]}}")
     lines += ["  - {id: evaluate_kpis, phase: check, uses: kpi.check, needs: [" + steps[-1][0] + "]}",
               "  - {id: improve, phase: act, uses: improve.apply_policies}",
               "policies:", "  - {id: tune, when: {kpi: value, missed: true}, change: {param: x, add: 1}}"]

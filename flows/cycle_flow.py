@@ -27,7 +27,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import task_run as current_task_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from engine.compile import ExecutionPlan, compile_plan
+from engine.compile import ExecutionPlan, PlannedStep, compile_plan
 from engine.cycle import CycleFailedError, CycleRun, begin_cycle
 from engine.report import cycle_summary, decisions_markdown, kpi_rows
 from engine.step_runner import StepError
@@ -89,12 +89,15 @@ def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict
     _ACTIVE[run_key] = (cycle_run, observer)
     try:
         for phase in plan.phases:
-            futures: dict[str, PrefectFuture[Any]] = {}
+            pending = [step for step in phase.steps if step.id not in cycle_run.reused]
             for step in phase.steps:
-                if step.id in cycle_run.reused:
-                    if observer:
-                        observer(step.id, "completed", "reused from the interrupted run")
-                    continue
+                if step.id in cycle_run.reused and observer:
+                    observer(step.id, "completed", "reused from the interrupted run")
+            if _is_chain(pending):
+                _run_in_order(plan, run_key, pending)
+                continue
+            futures: dict[str, PrefectFuture[Any]] = {}
+            for step in pending:
                 wait_for = [futures[name] for name in step.waits_for if name in futures]
                 futures[step.id] = _step_task(plan, step.id).submit(run_key, step.id, wait_for=wait_for)
             _raise_first_failure(futures)
@@ -106,6 +109,25 @@ def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict
     carry_over = cycle_run.complete()
     _publish_artifacts(cycle_run, carry_over)
     return cycle_summary(plan.process_id, cycle_run.number, cycle_run.resumed, carry_over)
+
+
+def _is_chain(steps: list[PlannedStep]) -> bool:
+    """Whether each step waits for the one before it (nothing could run at the same time)."""
+    return all(previous.id in step.waits_for for previous, step in zip(steps, steps[1:], strict=False))
+
+
+def _run_in_order(plan: ExecutionPlan, run_key: str, steps: list[PlannedStep]) -> None:
+    """Run a chain of steps as task runs called directly: no thread hand-off where there is no concurrency."""
+    for index, step in enumerate(steps):
+        state = _step_task(plan, step.id)(run_key, step.id, return_state=True)
+        if not state.is_completed():
+            try:
+                state.result(raise_on_failure=True)
+            except StepError as exc:
+                not_run = [later.id for later in steps[index + 1:]]
+                raise CycleFailedError(str(exc) + (f" (not run: {', '.join(not_run)})" if not_run else "")) from exc
+            except Exception as exc:  # a timeout or a crash
+                raise CycleFailedError(f"step '{step.id}': {state.name}: {exc}") from exc
 
 
 def _wait_interruptibly(future: PrefectFuture[Any]) -> None:
