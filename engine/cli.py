@@ -16,8 +16,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from engine.cli_cycles import ProgressView, resolve_actor, status_renderables, summary_renderable
-from engine.cycle import CycleFailedError
 from engine.errors import DefinitionError, PdcaError
 from engine.render import render_github, render_json, render_text, summary
 from engine.shape_errors import models_in
@@ -133,7 +131,10 @@ def run(
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
         os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
     signal.signal(signal.SIGTERM, _interrupt)  # a stop request ends the cycle like Ctrl-C: recorded, resumable
-    # Prefect is imported only now: validate, graph and schema never pay for it.
+    # The store, the cycle and Prefect are imported only here and in `status`: validate, graph and
+    # schema answer in about half a second and never pay for them (bench/cli_latency.py).
+    from engine.cli_cycles import ProgressView, resolve_actor, summary_renderable
+    from engine.cycle import CycleFailedError
     from flows.runner import run_cycles
 
     view = ProgressView(out)
@@ -163,6 +164,8 @@ def status(
     db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store")] = None,
 ) -> None:
     """Show the latest cycle of each process, its KPI results and the open actions."""
+    from engine.cli_cycles import status_renderables  # the store only when needed (see `run`)
+
     for renderable in status_renderables(db, process):
         out.print(renderable)
 
