@@ -30,7 +30,8 @@ def _timed_child(args: list[str], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def _timed_call(function, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def median_seconds(function, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    """Median wall time of ``repeat`` calls (shared with bench/overhead.py)."""
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -69,8 +70,8 @@ def main() -> None:
     tasks = registry()
     text = FLAGSHIP.read_text(encoding="utf-8")
     inner = max(repeat * 10, 50)
-    safe_load = _timed_call(lambda: yaml.safe_load(text), inner)
-    ours = _timed_call(lambda: validate_document(load_definition_file(FLAGSHIP), tasks), inner)
+    safe_load = median_seconds(lambda: yaml.safe_load(text), inner)
+    ours = median_seconds(lambda: validate_document(load_definition_file(FLAGSHIP), tasks), inner)
     print(f"in-process: yaml.safe_load {safe_load * 1000:.2f} ms; load+validate {ours * 1000:.2f} ms "
           f"(x{ours / safe_load:.1f})")
 

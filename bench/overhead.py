@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+
+from cli_latency import median_seconds  # noqa: E402  (bench/ is not a package)
 # the flagship's dependencies (definitions/retail-customer-service.yaml): the plan phase is a chain
 FLAGSHIP_NEEDS = {"identify_customers": ["know_customers"], "forecast_demand": ["identify_customers"],
                   "set_strategy": ["forecast_demand", "identify_customers"]}
@@ -54,14 +55,6 @@ def generated_steps(count: int) -> list[tuple[str, str]]:
     phases = ["plan"] * (count // 2) + ["do"] * (count - count // 2 - 1) + ["check"]
     return [(f"step_{index:03d}", phase) for index, phase in enumerate(phases)]
 
-
-def _median_seconds(function: Any, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def raw_flow_factory(step_count: int) -> Any:
@@ -87,7 +80,7 @@ def child_default_settings(repeat: int) -> None:
     """Entry of the child process: the raw flow on Prefect's default settings, printed as JSON."""
     raw = raw_flow_factory(8)
     raw()  # server start-up is not part of a cycle
-    print(json.dumps({"raw_default": _median_seconds(raw, repeat)}))
+    print(json.dumps({"raw_default": median_seconds(raw, repeat)}))
 
 
 def main() -> None:
@@ -128,13 +121,13 @@ def main() -> None:
         first_flow = time.perf_counter() - started
         ours8 = pdca_cycle_runner(FLAGSHIP_STEPS, "flagship-shape")
         ours8()  # warm-up: first definition version, first cycle
-        plain = _median_seconds(lambda: [function() for function in plain_functions], args.repeat)
-        raw = _median_seconds(raw8, args.repeat)
-        ours = _median_seconds(ours8, args.repeat)
+        plain = median_seconds(lambda: [function() for function in plain_functions], args.repeat)
+        raw = median_seconds(raw8, args.repeat)
+        ours = median_seconds(ours8, args.repeat)
         raw100, ours100 = raw_flow_factory(100), pdca_cycle_runner(generated_steps(98), "hundred")
         raw100(), ours100()
-        raw_100 = _median_seconds(raw100, max(3, args.repeat // 5))
-        ours_100 = _median_seconds(ours100, max(3, args.repeat // 5))
+        raw_100 = median_seconds(raw100, max(3, args.repeat // 5))
+        ours_100 = median_seconds(ours100, max(3, args.repeat // 5))
 
     child_env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     child_env["PREFECT_HOME"] = str(workdir / "prefect-default-home")

@@ -99,6 +99,7 @@ class CycleRun:
         kpi_specs: dict[str, dict[str, Any]] = {}
         conditions: dict[str, bool] = {}
         titles: dict[str, str] = {}
+        policies: list[dict[str, Any]] = []
         if step.uses == KPI_CHECK:
             actuals = kpi_actuals(definition, expression_context["steps"])
             for kpi in definition.kpis:
@@ -106,12 +107,13 @@ class CycleRun:
                     "unit": kpi.unit, "direction": kpi.effective_direction, "source": kpi.source,
                     "control": kpi.control.model_dump(mode="json") if kpi.control else None,
                     "target": self.targets[kpi.id], "actual": actuals[kpi.id]}
-        if step.uses == APPLY_POLICIES:
+        if step.uses == APPLY_POLICIES:  # only ACT reads the policies: no dump on every other step
             conditions, titles = self._policy_inputs(step, expression_context)
+            policies = [p.model_dump(mode="json", exclude_none=True) for p in definition.policies]
         return StepContext(
             process_id=definition.id, cycle=self.number, params=self.params, previous=self.previous,
             steps=expression_context["steps"], kpis=expression_context["kpis"], kpi_specs=kpi_specs,
-            history=self.history, policies=[p.model_dump(mode="json", exclude_none=True) for p in definition.policies],
+            history=self.history, policies=policies,
             targets=self.targets, actions=self.open_actions, conditions=conditions, action_titles=titles,
             started_at=self.started_at.isoformat())
 

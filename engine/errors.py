@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 KeyPath = tuple[str | int, ...]
 
@@ -71,15 +70,3 @@ class DefinitionError(PdcaError):
         summary = f"{first.location}: {first.code} {first.message}" if first else "invalid definition"
         more = len(self.diagnostics) - 1
         super().__init__(summary + (f" (and {more} more)" if more > 0 else ""))
-
-
-@dataclass
-class DiagnosticSink:
-    """Collects diagnostics for one file so that all problems are reported at once."""
-
-    path: Path
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-
-    def add(self, diagnostic: Diagnostic) -> None:
-        if diagnostic not in self.diagnostics:
-            self.diagnostics.append(diagnostic)
