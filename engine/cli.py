@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from engine.cli_demo import demo as demo_command
 from engine.errors import DefinitionError, PdcaError
 from engine.render import render_github, render_json, render_text, summary
 from engine.shape_errors import models_in
@@ -207,6 +208,9 @@ def tasks_show(name: Annotated[str, typer.Argument(help="a task name, e.g. deman
                                for field, info in model.model_fields.items())
             out.print(f"      {model.__name__}: {{{fields}}}", markup=False)
     out.print("\noutputs: " + (", ".join(spec.outputs) if spec.outputs else "(not declared)"), markup=False)
+
+
+app.command("demo")(demo_command)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -58,6 +58,9 @@ def cycle_summary(process_id: str, number: int, resumed: bool, carry_over: Mappi
         "cycle": number,
         "resumed": resumed,
         "kpis": kpi_rows(carry_over),
+        "kpi_values": {kpi_id: {"actual": result.get("actual"), "status": result.get("status"),
+                                "target": result.get("target"), "unit": result.get("unit", "")}
+                       for kpi_id, result in carry_over.get("kpis", {}).items()},
         "decisions": [d for d in carry_over.get("decisions", []) if d.get("fired")],
         "params": carry_over.get("params", {}),
         "targets": carry_over.get("targets", {}),
