@@ -28,10 +28,27 @@ def work_root() -> Path:
 
 def cycle_dir(context: StepContext) -> Path:
     """This cycle's work directory (created if missing)."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", context.process_id) or "process"
-    path = work_root() / safe / f"cycle-{context.cycle:04d}"
+    path = _process_dir(context) / f"cycle-{context.cycle:04d}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def previous_cycle_dir(context: StepContext) -> Path | None:
+    """The previous completed cycle's work directory (``context.previous["cycle"]``), never created.
+
+    ``None`` in cycle 1, or when that directory does not exist (e.g. the work
+    directory was cleaned up, or the cycle ran on another machine).
+    """
+    number = context.previous.get("cycle")
+    if isinstance(number, bool) or not isinstance(number, int):
+        return None
+    path = _process_dir(context) / f"cycle-{number:04d}"
+    return path if path.is_dir() else None
+
+
+def _process_dir(context: StepContext) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", context.process_id) or "process"
+    return work_root() / safe
 
 
 def output_path(context: StepContext, name: str) -> str:
