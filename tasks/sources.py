@@ -39,7 +39,7 @@ def is_url(source: str) -> bool:
 
 
 def read_table(source: str, table: str | None = None, *, columns: Sequence[str] | None = None,
-               parse_dates: Iterable[str] = ()) -> pd.DataFrame:
+               parse_dates: Iterable[str] = (), text_columns: Iterable[str] = ()) -> pd.DataFrame:
     """Read one table from a file, a directory of files, or a database.
 
     Args:
@@ -47,6 +47,8 @@ def read_table(source: str, table: str | None = None, *, columns: Sequence[str] 
         table: the table's name; required for a directory or a URL, ignored for a file.
         columns: columns that must be present (a :class:`SourceError` names any missing).
         parse_dates: columns converted to timezone-naive datetimes.
+        text_columns: columns a CSV file is read as text, not guessed numbers (keeps the
+            leading zeros of codes such as ``licence_no``); Parquet and SQL keep their own types.
 
     Raises:
         SourceError: the source or the table cannot be read, or a column is missing.
@@ -56,7 +58,7 @@ def read_table(source: str, table: str | None = None, *, columns: Sequence[str] 
         where = f"{_display(source)} table {table!r}"
     else:
         path = _resolve_file(Path(source), table)
-        frame = _read_file(path)
+        frame = _read_file(path, tuple(text_columns))
         where = str(path)
     if columns:
         missing = [column for column in columns if column not in frame.columns]
@@ -96,11 +98,11 @@ def _resolve_file(path: Path, table: str | None) -> Path:
     return path
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def _read_file(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     try:
         if path.name.endswith(".parquet"):
             return pd.read_parquet(path)
-        return pd.read_csv(path, keep_default_na=True)
+        return pd.read_csv(path, keep_default_na=True, dtype=dict.fromkeys(text_columns, str) or None)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise SourceError(f"{path}: cannot be read as {'Parquet' if path.suffix == '.parquet' else 'CSV'}: {exc}") from exc
 
