@@ -123,10 +123,19 @@ def run(
     path: Annotated[Path, typer.Argument(help="a definition file")],
     cycles: Annotated[int, typer.Option("--cycles", "-n", min=1, max=1000, help="how many cycles to run")] = 1,
     actor: Annotated[str | None, typer.Option(help="who runs it [default: $PDCA_ACTOR or the OS user]")] = None,
+    reason: Annotated[str | None, typer.Option(
+        envvar="PDCA_REASON", show_envvar=False,
+        help="why you run it, recorded on each cycle's start event (required; or $PDCA_REASON)")] = None,
+    wait: Annotated[float, typer.Option(min=0, help="seconds to wait for a cycle of the same process that another "
+                                        "pdca process is running, instead of refusing at once")] = 0.0,
     db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL "
                                           "or sqlite:///.pdca/pdca.db]")] = None,
 ) -> None:
     """Run PDCA cycles as Prefect flow runs; each cycle starts from the previous one's carry-over."""
+    reason = (reason or "").strip()
+    if not reason:  # a run started by hand is a change to the record: say why (21 CFR Part 11)
+        _fail_input("pdca run needs --reason TEXT (or $PDCA_REASON): say why these cycles are run, "
+                    "e.g. --reason \"monthly review\"")
     validated = _validated_one(path)  # bad input exits 2 here, before Prefect starts
     if not _State.verbose:  # our view, not Prefect's log lines (also its internal services' ones)
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
@@ -135,14 +144,27 @@ def run(
     # The store, the cycle and Prefect are imported only here and in `status`: validate, graph and
     # schema answer in about half a second and never pay for them (bench/cli_latency.py).
     from engine.cli_cycles import ProgressView, resolve_actor, summary_renderable
-    from engine.cycle import CycleFailedError
+    from engine.cycle import CycleBusyError, CycleFailedError
     from flows.runner import run_cycles
 
     view = ProgressView(out)
+    done: list[object] = []
+
+    def finished(result: object) -> None:
+        view.stop()
+        done.append(result)
+        out.print(summary_renderable(result))  # type: ignore[arg-type]
+
     try:
-        results = run_cycles(path, cycles, actor=resolve_actor(actor), db_url=db,
-                             observer=view.update, on_cycle=view.start_cycle,
-                             on_result=lambda result: (view.stop(), out.print(summary_renderable(result))))
+        results = run_cycles(path, cycles, actor=resolve_actor(actor), db_url=db, observer=view.update,
+                             on_cycle=view.start_cycle, on_result=finished, reason=reason, wait=wait)
+    except CycleBusyError as exc:
+        view.stop()
+        err.print(f"error: {exc}", markup=False)
+        if done:
+            err.print(f"{len(done)} of {cycles} cycle(s) completed before that; nothing else was recorded.",
+                      markup=False)
+        raise typer.Exit(EXIT_FAILED) from exc
     except KeyboardInterrupt:
         view.stop()
         err.print("interrupted: the cycle did not complete; run the same command again to resume it "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from engine.compile import ExecutionPlan, PlannedStep
 from engine.errors import PdcaError
 from engine.evaluation import evaluate, render_template
 from engine.expressions import ExpressionError, parse_condition
+from engine.model import ProcessDefinition
 from engine.step_runner import StepError, call_task, kpi_actuals, should_run
 from engine.store import repository as repo
 from engine.store.db import Store
@@ -170,8 +172,26 @@ class CycleRun:
             if status == "completed" and step.uses == KPI_CHECK and outputs is not None:
                 repo.record_kpi_results(session, cycle, outputs.get("results", {}), self.actor)
             if status == "completed" and step.uses == APPLY_POLICIES and outputs is not None:
-                repo.record_decisions(session, cycle, outputs.get("decisions", []), self.actor)
+                decisions = self._with_evidence(outputs.get("decisions", []))
+                repo.record_decisions(session, cycle, decisions, self.actor)
                 repo.record_actions_opened(session, cycle, outputs.get("actions_opened", []), self.actor)
+
+    def _with_evidence(self, decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each decision with the rule it tested and the KPI result it was tested on, for the audit event."""
+        with self._lock:
+            results = dict(self.outputs.get(self._kpi_step_id() or "", {}).get("results", {}))
+        rules = {policy.id: policy.model_dump(mode="json", exclude_none=True, exclude={"id", "title"})
+                 for policy in self.plan.definition.policies}
+        enriched = []
+        for decision in decisions:
+            evidence: dict[str, Any] = {}
+            if decision.get("policy") in rules:
+                evidence["rule"] = rules[decision["policy"]]
+            result = results.get(decision.get("kpi") or "")
+            if result is not None:
+                evidence["kpi_result"] = {key: result.get(key) for key in ("actual", "target", "status", "delta", "unit")}
+            enriched.append({**decision, **evidence})
+        return enriched
 
     def attach_flow_run(self, flow_run_id: str) -> None:
         """Record which Prefect flow run executes this cycle."""
@@ -205,43 +225,76 @@ class CycleRun:
             repo.fail_cycle(session, session.get(Cycle, self.cycle_id), error, self.actor)
 
 
+BUSY_POLL_SECONDS = 0.5
+
+
 def begin_cycle(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec], *, actor: str,
-                trigger: str = "manual") -> CycleRun:
-    """Start the process's next cycle, or resume its unfinished one (see the module docstring)."""
+                trigger: str = "manual", reason: str | None = None, wait: float = 0.0) -> CycleRun:
+    """Start the process's next cycle, or resume its unfinished one (see the module docstring).
+
+    Args:
+        reason: why a person started it (recorded on ``cycle.started`` / ``cycle.resumed``);
+            the CLI requires one for every run started by hand.
+        wait: seconds to wait, polling, while another live process runs this process's
+            cycle, before giving up with :class:`CycleBusyError` (0: give up at once).
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return _begin_once(plan, store, tasks, actor=actor, trigger=trigger, reason=reason)
+        except CycleBusyError as exc:
+            if time.monotonic() >= deadline:
+                hint = (f"it was still running after waiting {wait:g} s" if wait > 0
+                        else "wait for it (pdca run --wait SECONDS) or stop it")
+                raise CycleBusyError(f"{exc}; {hint}") from None
+            time.sleep(min(BUSY_POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
+
+
+def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec], *, actor: str,
+                trigger: str, reason: str | None) -> CycleRun:
     host, pid = socket.gethostname(), os.getpid()
     definition = plan.definition
     with store.transaction() as session:
         version = repo.record_definition_version(session, plan.process_id, plan.yaml_text, plan.sha256, actor)
         last = repo.latest_cycle(session, plan.process_id)
+        carry = repo.latest_carry_over(session, plan.process_id) or {}
+        params, targets = starting_values(definition, carry)
+        inputs = {"params": params, "targets": targets, "carried_from_cycle": carry.get("cycle")}
         resumed = False
         reused: dict[str, dict[str, Any]] = {}
         if last is not None and last.status != "completed":
             if last.status == "running" and _owner_alive(last.owner_host, last.owner_pid, host, pid):
                 raise CycleBusyError(f"cycle {last.number} of '{plan.process_id}' is running in process "
-                                     f"{last.owner_pid} on {last.owner_host}; wait for it or stop it")
+                                     f"{last.owner_pid} on {last.owner_host} (started "
+                                     f"{last.started_at:%Y-%m-%d %H:%M:%S} UTC by {last.actor})")
             if last.definition_version_id == version.id:
-                repo.mark_cycle_resumed(session, last, actor, host, pid)
+                repo.mark_cycle_resumed(session, last, actor, host, pid, reason=reason, plan_inputs=inputs)
                 cycle, resumed = last, True
                 reused = repo.completed_steps(session, last)
             else:
                 if last.status == "running":
                     repo.fail_cycle(session, last, "interrupted; the definition changed before it was resumed", actor)
-                cycle = repo.start_cycle(session, plan.process_id, version, trigger, actor, host, pid)
+                cycle = repo.start_cycle(session, plan.process_id, version, trigger, actor, host, pid,
+                                         reason=reason, plan_inputs=inputs)
         else:
-            cycle = repo.start_cycle(session, plan.process_id, version, trigger, actor, host, pid)
-        carry = repo.latest_carry_over(session, plan.process_id) or {}
+            cycle = repo.start_cycle(session, plan.process_id, version, trigger, actor, host, pid,
+                                     reason=reason, plan_inputs=inputs)
         history = repo.kpi_history(session, plan.process_id, limit=100)
         open_actions = [a for a in carry.get("actions", []) if a.get("status", "open") in ("open", "in_progress")]
         cycle_id, number, started_at = cycle.id, cycle.number, cycle.started_at
-    defaults = {kpi.id: {"min": kpi.target.min, "max": kpi.target.max} for kpi in definition.kpis}
-    targets = {**defaults, **{k: v for k, v in carry.get("targets", {}).items() if k in defaults}}
     run = CycleRun(plan=plan, store=store, tasks=tasks, actor=actor, trigger=trigger, cycle_id=cycle_id,
-                   number=number, resumed=resumed, started_at=started_at,
-                   params=merge_params(definition.params, carry.get("params", {})), targets=targets,
+                   number=number, resumed=resumed, started_at=started_at, params=params, targets=targets,
                    previous=carry, history=history, open_actions=open_actions)
     run.outputs.update(reused)
     run.reused.update(reused)
     return run
+
+
+def starting_values(definition: ProcessDefinition, carry: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The params and KPI targets a cycle starts with: the definition's, overridden by the carry-over."""
+    defaults = {kpi.id: {"min": kpi.target.min, "max": kpi.target.max} for kpi in definition.kpis}
+    targets = {**defaults, **{k: v for k, v in carry.get("targets", {}).items() if k in defaults}}
+    return merge_params(definition.params, carry.get("params", {})), targets
 
 
 def merge_params(declared: Mapping[str, Any], carried: Mapping[str, Any]) -> dict[str, Any]:

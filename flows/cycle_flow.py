@@ -175,10 +175,15 @@ def _publish_artifacts(cycle_run: CycleRun, carry_over: Mapping[str, Any]) -> No
                              description=f"Decisions of {cycle_run.plan.process_id} cycle {cycle_run.number}")
 
 
-def prepare(definition_path: str, store: Store, actor: str, trigger: str) -> CycleRun:
-    """Validate, compile and begin (or resume) the next cycle of the definition in ``store``."""
+def prepare(definition_path: str, store: Store, actor: str, trigger: str, *, reason: str | None = None,
+            wait: float = 0.0) -> CycleRun:
+    """Validate, compile and begin (or resume) the next cycle of the definition in ``store``.
+
+    ``reason`` is recorded on the cycle's start event; ``wait`` is how long to wait for
+    another process's running cycle of the same process (see ``engine.cycle.begin_cycle``).
+    """
     plan = compile_plan(validate_file(definition_path))
-    return begin_cycle(plan, store, registry(), actor=actor, trigger=trigger)
+    return begin_cycle(plan, store, registry(), actor=actor, trigger=trigger, reason=reason, wait=wait)
 
 
 def _name_flow_run(cycle_run: CycleRun) -> None:

@@ -43,11 +43,18 @@ def prefect_runtime() -> Iterator[None]:
 
 def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | None,
                observer: Observer | None = None, on_cycle: Any = None,
-               on_result: Any = None) -> list[dict[str, Any]]:
+               on_result: Any = None, reason: str | None = None, wait: float = 0.0) -> list[dict[str, Any]]:
     """Run ``cycles`` cycles one after the other; each starts from the previous one's carry-over.
+
+    Args:
+        reason: why they are run, recorded on each cycle's ``cycle.started`` event
+            (the CLI requires one from a person; ``pdca demo`` passes its own).
+        wait: seconds each cycle may wait for another process's running cycle of the
+            same process before giving up (``CycleBusyError``); 0 gives up at once.
 
     Raises:
         StepError / engine errors: a cycle failed; it is recorded as failed and the next run resumes it.
+        CycleBusyError: another live process runs this process's cycle (beyond ``wait``).
     """
     store = open_store(resolve_url(db_url, Path.cwd()))
     results: list[dict[str, Any]] = []
@@ -55,7 +62,7 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
     try:
         with prefect_runtime():
             for _ in range(cycles):
-                cycle_run = prepare(str(definition_path), store, actor, "manual")
+                cycle_run = prepare(str(definition_path), store, actor, "manual", reason=reason, wait=wait)
                 if on_cycle is not None:
                     on_cycle(cycle_run)
                 results.append(run_prepared(cycle_run))

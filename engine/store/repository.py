@@ -12,6 +12,7 @@ The cycle-level writers (KPI results, decisions, actions) live in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -65,7 +66,8 @@ def record_definition_version(
     session.add(version)
     session.flush()
     append_event(session, kind="definition.version", actor=actor, process_id=process_id,
-                 payload={"definition_version_id": version.id, "sha256": sha256, "yaml_text": yaml_text})
+                 payload={"definition_version_id": version.id, "sha256": sha256, "yaml_text": yaml_text,
+                          "first_seen_at": version.first_seen_at})
     return version
 
 
@@ -86,11 +88,15 @@ def start_cycle(
     *,
     flow_run_id: str | None = None,
     reason: str | None = None,
+    plan_inputs: Mapping[str, Any] | None = None,
 ) -> Cycle:
     """Open the process's next cycle (number = last + 1), status ``running``, event ``cycle.started``.
 
     The number is read after the head lock is taken, so two processes starting a
     cycle of the same process at once get consecutive numbers, never the same one.
+    ``reason`` is why a person started it; ``plan_inputs`` (the params and targets the
+    cycle starts from, and the cycle whose carry-over they came from) go in the event
+    as ``plan``, so a reviewer sees what the cycle was given.
     """
     if trigger not in CYCLE_TRIGGERS:
         raise StoreError(f"unknown cycle trigger {trigger!r}; expected one of {', '.join(CYCLE_TRIGGERS)}")
@@ -105,13 +111,14 @@ def start_cycle(
                  reason=reason, payload={
                      "cycle_id": cycle.id, "number": cycle.number, "trigger": trigger,
                      "definition_version_id": definition_version.id, "sha256": definition_version.sha256,
-                     "started_at": cycle.started_at, "host": host, "pid": pid, "flow_run_id": flow_run_id})
+                     "started_at": cycle.started_at, "host": host, "pid": pid, "flow_run_id": flow_run_id,
+                     **({"plan": dict(plan_inputs)} if plan_inputs is not None else {})})
     return cycle
 
 
 def mark_cycle_resumed(
     session: Session, cycle: Cycle, actor: str, host: str, pid: int, *,
-    flow_run_id: str | None = None, reason: str | None = None,
+    flow_run_id: str | None = None, reason: str | None = None, plan_inputs: Mapping[str, Any] | None = None,
 ) -> Cycle:
     """Take over a failed (or abandoned running) cycle: status back to ``running``, new owner, ``cycle.resumed``."""
     lock_head(session)
@@ -127,7 +134,8 @@ def mark_cycle_resumed(
     session.flush()
     append_event(session, kind="cycle.resumed", actor=actor, process_id=cycle.process_id,
                  cycle_number=cycle.number, reason=reason,
-                 payload={"previous": previous, "host": host, "pid": pid, "flow_run_id": cycle.flow_run_id})
+                 payload={"previous": previous, "host": host, "pid": pid, "flow_run_id": cycle.flow_run_id,
+                          **({"plan": dict(plan_inputs)} if plan_inputs is not None else {})})
     return cycle
 
 

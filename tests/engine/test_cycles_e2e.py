@@ -24,6 +24,7 @@ from tests.conftest import FIXTURES, REPO
 
 pytestmark = pytest.mark.slow
 PROCESS = "visit-loop"
+REASON = "end-to-end test"
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +47,8 @@ def _env(workdir: Path, db_url: str, prefect_home: Path) -> dict[str, str]:
 
 
 def pdca_run(workdir: Path, db_url: str, prefect_home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine.cli", "run", "loop.yaml", *args], cwd=workdir,
+    return subprocess.run([sys.executable, "-m", "engine.cli", "run", "loop.yaml", "--reason", REASON, *args],
+                          cwd=workdir,
                           env=_env(workdir, db_url, prefect_home), capture_output=True, text=True, timeout=300,
                           check=False)
 
@@ -117,7 +119,8 @@ def test_failed_step_is_resumed_without_redoing_completed_steps(workdir: Path, d
 def test_killed_run_is_resumed_and_the_chain_stays_valid(workdir: Path, db_url: str, prefect_home: Path) -> None:
     marker = workdir / f"{PROCESS}.sleep"
     marker.write_text("hold", "utf-8")
-    child = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", "loop.yaml"], cwd=workdir,
+    child = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", "loop.yaml", "--reason", REASON],
+                             cwd=workdir,
                              env=_env(workdir, db_url, prefect_home), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
     try:

@@ -53,7 +53,8 @@ def test_a_definition_version_is_stored_once_per_process_and_sha(store: Store) -
     assert [(event.kind, event.actor, event.process_id) for event in events] == [
         ("definition.version", "alice", PROCESS), ("definition.version", "alice", PROCESS),
         ("definition.version", "alice", "other")]
-    assert events[0].payload == {"definition_version_id": first.id, "sha256": SHA, "yaml_text": YAML}
+    assert events[0].payload == {"definition_version_id": first.id, "sha256": SHA, "yaml_text": YAML,
+                                 "first_seen_at": first.first_seen_at.isoformat(timespec="microseconds")}
 
 
 def test_cycles_are_numbered_per_process(store: Store) -> None:
