@@ -1,64 +1,218 @@
 """Strategy tasks: supply strategy and the allocation of scarce products (制订策略).
 
-A product is scarce when the supply available for the period covers less of its
-forecast demand than ``scarce_below``. Scarce products are allocated to customers
-by the published *reasonable quota standard* of their class; plentiful ones are
-supplied to demand. A share of supply can be held back for supplementary orders.
+A product is scarce when the supply of the period covers less of its forecast
+demand than ``scarce_below``. Scarce products are allocated to customers by the
+published *reasonable quota standard* of their class, after a share of supply is
+held back for supplementary orders; plentiful ones are supplied to demand. The
+arithmetic lives in :mod:`tasks.allocation`; this module reads the inputs,
+checks them, writes the plan and reports its totals.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, TypedDict
 
+import numpy as np
+import pandas as pd
+
+from tasks.allocation import ANY_CLASS, ProductSupply, allocate as allocate_cartons, customer_demand
 from tasks.registry import StepContext, task
+from tasks.sources import SourceError, read_table, write_table
+from tasks.workspace import output_path
+
+Method = Literal["quota", "proportional", "priority"]
 
 
 class AllocateResult(TypedDict):
     plan: str
-    allocated: dict[str, float]
+    month: str
     scarce_products: list[str]
-    demand_coverage: float
-    customers_with_quota: int
-    reserve: dict[str, float]
+    fill_rate: float | None
+    demand_coverage: float | None
+    reserve: int
+    allocated_total: int
 
 
 @task("strategy.allocate")
 def allocate(
     context: StepContext,
     *,
-    forecast: dict[str, list[float]],
+    forecast: str,
     classification: str,
     supply: str,
     quotas: dict[str, float],
-    method: Literal["quota", "proportional", "priority"] = "quota",
+    method: Method = "quota",
     scarce_below: float = 1.0,
     reserve_pct: float = 5.0,
-    class_counts: dict[str, int] | None = None,
-    focus_brands: tuple[str, ...] = (),
+    supply_table: str = "supply",
 ) -> AllocateResult:
-    """Decide the period's supply strategy and allocate scarce products to customers by class quota.
+    """Allocate next month's supply to customers, scarce products by the quota standard of each class.
 
-    With ``quota`` each customer of a class may order up to its class quota of a
-    scarce product; ``proportional`` shares supply in proportion to forecast demand;
-    ``priority`` serves classes in the order of ``quotas`` until supply runs out.
-    ``focus_brands`` are the brands the period's brand strategy promotes; they are
-    carried into the plan for the service step.
+    Each product's forecast for the month (per class, or for all customers when its
+    class is ``*``) is split across the customers it covers in proportion to their
+    recent volume (``avg_volume``), in whole cartons: that is each customer's demand.
+    A product is scarce when its supply is less than ``scarce_below`` times its total
+    demand. Of a scarce product, ``reserve_pct`` % of supply is held back for
+    supplementary orders and the rest shared by ``method``:
+
+    - ``quota``: each class is first entitled to its customers' demand up to the class
+      quota each; when supply is short of all entitlements, classes get shares in
+      proportion to their entitlements. Supply left once every entitlement is met goes
+      to the demand above the quotas, in proportion to it.
+    - ``priority``: the same entitlements, but served class by class in the order
+      ``quotas`` lists them until supply runs out.
+    - ``proportional``: no quotas; supply is shared in proportion to demand.
+
+    Within a class, customers get shares in proportion to their demand, none above
+    the quota. A product that is not scarce is allocated its demand in full, or, if
+    its supply is still short of demand (``scarce_below`` below 1), its supply shared
+    in proportion to demand. Allocations are whole cartons by the largest-remainder
+    method: a product's allocations never add up to more than its supply, and two
+    customers of one class with equal demand differ by at most one carton. The month
+    allocated is the earliest in ``forecast``. Negative forecasts count as zero.
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        forecast: next period's forecast (``steps.<forecast step>.forecast``).
-        classification: the customer classification (``steps.<classify step>.classification``).
-        supply: a CSV file path or a SQLAlchemy URL of the supply available per product.
-        quotas: the reasonable quota standard: units per customer per period, by class.
-        method: how scarce products are shared: ``quota``, ``proportional`` or ``priority``.
-        scarce_below: supply / forecast demand below which a product counts as scarce.
-        reserve_pct: % of each scarce product's supply held back for supplementary orders.
-        class_counts: customers per class (``steps.<classify step>.class_counts``), to size quotas.
-        focus_brands: brands the brand strategy promotes this period.
+        forecast: the forecast table (``steps.<forecast step>.forecast``): ``product_id,
+            class, month, forecast``, ``class`` = ``*`` for a forecast by product.
+        classification: the classification table (``steps.<classify step>.classification``):
+            ``customer_id, class, avg_volume``, one row per customer.
+        supply: a CSV or Parquet file, a directory, or a SQLAlchemy URL with the supply
+            per product and month: ``product_id, month, supply`` (cartons).
+        quotas: the reasonable quota standard: cartons per customer per month of a scarce
+            product, by class (every class in the classification needs one unless
+            ``method`` is ``proportional``; a fraction of a carton is dropped).
+        method: how a scarce product is shared: ``quota``, ``priority`` or ``proportional``.
+        scarce_below: supply / demand below which a product is scarce.
+        reserve_pct: % of a scarce product's supply held back for supplementary orders.
+        supply_table: the table to read when ``supply`` is a directory or a database URL.
 
     Returns:
-        ``plan`` (a reference the service step carries out), ``allocated`` (product ->
-        units), ``scarce_products``, ``demand_coverage`` (% of forecast demand that
-        supply and quotas cover), ``customers_with_quota`` and ``reserve`` (product -> units).
+        ``plan`` (path of ``plan.parquet``: ``customer_id, class, product_id, month, demand,
+        quota, allocated``, one row per customer and product with demand; ``quota`` empty
+        where no quota applied), ``month``, ``scarce_products`` (ids), ``fill_rate`` (% of
+        the customers' demand allocated, all products), ``demand_coverage`` (% of the
+        forecast allocated: also counts forecast for classes without customers and
+        rounding), ``reserve`` (cartons held back) and ``allocated_total`` (cartons).
+        The rates are ``None`` when there is no demand.
     """
-    raise NotImplementedError("strategy.allocate is registered for validation; its body arrives with the seven-step model issue")
+    _check_terms(quotas, scarce_below, reserve_pct)
+    month, month_forecast = _month_forecast(forecast)
+    customers = _customers(classification)
+    if method != "proportional":
+        _check_quotas(quotas, customers, classification)
+    demand = customer_demand(month_forecast, customers)
+    totals = demand.groupby("product_id", sort=True)["demand"].sum()
+    available = _supply(supply, supply_table, month, list(totals.index))
+    terms: dict[str, ProductSupply] = {}
+    scarce: list[str] = []
+    reserve = 0
+    for product, wanted in totals.items():
+        cartons = available[str(product)]
+        if wanted > 0 and cartons < scarce_below * wanted:
+            scarce.append(str(product))
+            held = cartons - int(np.floor(cartons * (1 - reserve_pct / 100) + 1e-9))
+            reserve += held
+            terms[str(product)] = ProductSupply(cartons - held, method != "proportional", method == "priority")
+        else:
+            terms[str(product)] = ProductSupply(cartons, with_quotas=False)
+    allocated, applied = allocate_cartons(demand, terms, quotas, list(quotas))
+    plan = demand.assign(month=month, quota=applied, allocated=allocated)
+    plan = plan.loc[plan["demand"] > 0, ["customer_id", "class", "product_id", "month", "demand", "quota",
+                                        "allocated"]]
+    path = output_path(context, "plan.parquet")
+    write_table(plan.reset_index(drop=True), path)
+    allocated_total = int(allocated.sum())
+    return AllocateResult(
+        plan=path,
+        month=month,
+        scarce_products=scarce,
+        fill_rate=_percent(allocated_total, int(totals.sum())),
+        demand_coverage=_percent(allocated_total, float(month_forecast["forecast"].sum())),
+        reserve=int(reserve),
+        allocated_total=allocated_total,
+    )
+
+
+def _check_terms(quotas: Mapping[str, float], scarce_below: float, reserve_pct: float) -> None:
+    if not 0 <= reserve_pct <= 100:
+        raise ValueError(f"reserve_pct is {reserve_pct}: a percentage of supply, from 0 to 100")
+    if scarce_below < 0:
+        raise ValueError(f"scarce_below is {scarce_below}: a ratio of supply to demand, 0 or more")
+    negative = {name: value for name, value in quotas.items() if not value >= 0}
+    if negative:
+        raise ValueError(f"quotas must be 0 or more cartons per customer: {negative}")
+
+
+def _month_forecast(path: str) -> tuple[str, pd.DataFrame]:
+    frame = read_table(path, columns=["product_id", "class", "month", "forecast"])
+    if frame.empty:
+        raise SourceError(f"{path}: the forecast has no rows")
+    frame = frame.assign(product_id=frame["product_id"].astype(str), month=_months(frame["month"]),
+                         **{"class": frame["class"].astype(str)})
+    month = str(frame["month"].min())
+    rows = frame.loc[frame["month"] == month, ["product_id", "class", "forecast"]]
+    values = pd.to_numeric(rows["forecast"], errors="coerce")
+    if values.isna().any():
+        bad = rows.loc[values.isna(), "product_id"].iloc[0]
+        raise SourceError(f"{path}: forecast for product {bad} in {month} is not a number")
+    rows = rows.assign(forecast=values.clip(lower=0.0))
+    duplicated = rows.duplicated(["product_id", "class"])
+    if duplicated.any():
+        product, klass = rows.loc[duplicated, ["product_id", "class"]].iloc[0]
+        raise SourceError(f"{path}: more than one forecast for product {product}, class {klass} in {month}")
+    mixed = rows.groupby("product_id")["class"].agg(lambda classes: ANY_CLASS in set(classes) and len(classes) > 1)
+    if mixed.any():
+        raise SourceError(f"{path}: product {mixed[mixed].index[0]} has a forecast for all classes (*) and for "
+                          f"single classes in {month}; it would count twice")
+    return month, rows.reset_index(drop=True)
+
+
+def _customers(path: str) -> pd.DataFrame:
+    frame = read_table(path, columns=["customer_id", "class", "avg_volume"])
+    frame = pd.DataFrame({
+        "customer_id": frame["customer_id"].astype(str),
+        "class": frame["class"].astype(str),
+        "avg_volume": pd.to_numeric(frame["avg_volume"], errors="coerce").fillna(0.0).clip(lower=0.0),
+    })
+    duplicated = frame["customer_id"].duplicated()
+    if duplicated.any():
+        raise SourceError(f"{path}: customer {frame.loc[duplicated, 'customer_id'].iloc[0]} appears more than once")
+    return frame
+
+
+def _check_quotas(quotas: Mapping[str, float], customers: pd.DataFrame, path: str) -> None:
+    missing = sorted(set(customers["class"]) - set(quotas))
+    if missing:
+        raise ValueError(f"quotas has no quota for class {', '.join(missing)} (classes in {path}); "
+                         f"it has {', '.join(quotas) or 'none'}")
+
+
+def _supply(source: str, table: str, month: str, products: list[str]) -> dict[str, int]:
+    frame = read_table(source, table, columns=["product_id", "month", "supply"])
+    frame = frame.assign(product_id=frame["product_id"].astype(str), month=_months(frame["month"]))
+    rows = frame.loc[frame["month"] == month]
+    duplicated = rows["product_id"].duplicated()
+    if duplicated.any():
+        raise SourceError(f"{source}: more than one supply row for product "
+                          f"{rows.loc[duplicated, 'product_id'].iloc[0]} in {month}")
+    cartons = pd.to_numeric(rows.set_index("product_id")["supply"], errors="coerce")
+    missing = [product for product in products if product not in cartons.index or pd.isna(cartons[product])]
+    if missing:
+        raise SourceError(f"{source}: no supply for product {', '.join(missing)} in {month}")
+    negative = [product for product in products if cartons[product] < 0]
+    if negative:
+        raise SourceError(f"{source}: negative supply for product {', '.join(negative)} in {month}")
+    return {product: int(np.floor(cartons[product] + 1e-9)) for product in products}
+
+
+def _months(values: pd.Series) -> pd.Series:
+    """Months as ``YYYY-MM`` text, whether stored as text or as dates."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m")
+    return values.astype(str).str.slice(0, 7)
+
+
+def _percent(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 2) if whole > 0 else None
