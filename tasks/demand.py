@@ -125,7 +125,7 @@ def forecast(
         "month": np.tile(months, len(series.keys)),
         "forecast": quantities.ravel(),
     }, columns=list(FORECAST_COLUMNS))
-    accuracy = _accuracy(context, sales, series.values if classes is None else None, method, alpha, trend, holdout)
+    accuracy = _accuracy(context, sales, method, alpha, trend, holdout)
     path = write_table(table, output_path(context, FORECAST_FILE))
     return {
         "forecast": str(path),
@@ -180,12 +180,12 @@ def _adjustment_factors(products: pd.Series, adjustments: Sequence[Adjustment],
     return factors
 
 
-def _accuracy(context: StepContext, sales: pd.DataFrame, product_values: npt.NDArray[np.float64] | None,
-              method: str, alpha: float, beta: float, holdout: int) -> Accuracy:
-    """The previous cycle's forecast scored, or else the backtest on per-product series."""
+def _accuracy(context: StepContext, sales: pd.DataFrame, method: str, alpha: float, beta: float,
+              holdout: int) -> Accuracy:
+    """The previous cycle's forecast scored, or else the model backtested on each product's total."""
     previous = previous_forecast_file(context)
     measured = previous_cycle_accuracy(previous, sales) if previous is not None else None
     if measured is not None:
         return measured
-    values = product_values if product_values is not None else monthly_series(sales).values
+    values = monthly_series(sales).values
     return backtest_accuracy(_smooth(values, method, alpha, beta, 1), values, holdout)

@@ -99,7 +99,7 @@ def read_sales(source: str) -> pd.DataFrame:
 
 
 def read_classes(source: str) -> pd.Series:
-    """The classification as ``customer_id -> class``.
+    """The classification as ``customer_id -> class`` (an empty class counts as :data:`UNCLASSIFIED`).
 
     Raises:
         SourceError: the table cannot be read, lacks a column, or lists a customer twice.

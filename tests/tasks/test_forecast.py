@@ -250,6 +250,10 @@ def test_accuracy_of_the_previous_cycles_forecast(tmp_path: Path) -> None:
     assert result["accuracy_basis"] == "previous_cycle"
     assert result["month"] == "2025-02"
 
+    # the previous cycle's work directory is gone (cleaned up, another machine): back to the backtest
+    gone = forecast(StepContext("retail", 9, previous={"cycle": 8}), history=str(tmp_path / "sales-2.parquet"))
+    assert gone["accuracy_basis"] == "backtest"
+
 
 # ---- (d) bad input -------------------------------------------------------------------------------
 
