@@ -12,7 +12,8 @@ Writers are serialised on the single ``audit_head`` row, which holds the last
 caller commits; on SQLite the write transaction's ``BEGIN IMMEDIATE`` lock already
 excludes every other writer. Sequence numbers are therefore gapless and the chain
 linear however many processes write. There is deliberately no function that
-updates or deletes an event: a correction is a new event that references the old.
+updates or deletes an event: a correction is a new event that references the old
+(:func:`append_correction`). Verifying the chain is ``engine.store.verify``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -28,11 +28,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.store.errors import StoreError
-from engine.store.models import GENESIS_HASH, AuditEvent, AuditHead
+from engine.store.models import AuditEvent, AuditHead
 
 HASHED_FIELDS = ("seq", "at", "actor", "kind", "process_id", "cycle_number", "step_id", "payload", "reason",
                  "prev_hash")
-_VERIFY_BATCH = 2000
 
 
 class ChainHead(NamedTuple):
@@ -40,25 +39,6 @@ class ChainHead(NamedTuple):
 
     seq: int
     hash: str
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    """The outcome of :func:`verify_chain`.
-
-    Attributes:
-        ok: every event, link and the head row are consistent.
-        count: events read (up to the first problem when not ok).
-        head_hash: the hash of the last good event (64 zeros for an empty log).
-        first_bad_seq: the first sequence number that is wrong or missing; ``None`` when ok.
-        what_differs: what is wrong there, in words; ``None`` when ok.
-    """
-
-    ok: bool
-    count: int
-    head_hash: str
-    first_bad_seq: int | None = None
-    what_differs: str | None = None
 
 
 def utc_now() -> datetime:
@@ -78,6 +58,16 @@ def canonical_json(value: Any) -> str:
                           default=_json_default)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"cannot record {value!r:.200}: {exc}") from exc
+
+
+def stored_json(value: Any) -> str:
+    """How JSON columns are written (the engine's ``json_serializer``): the canonical form.
+
+    Storing payloads canonically lets ``verify`` hash the stored text as it is,
+    without parsing and re-encoding it (``engine.store.verify``).
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                      default=_json_default)
 
 
 def normalise_json(value: Any) -> Any:
@@ -149,49 +139,31 @@ def append_event(
     return audit_event
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Recompute the whole chain, streaming, and report the first broken link.
+def append_correction(
+    session: Session, *, corrects_seq: int, actor: str, reason: str, payload: Mapping[str, Any],
+) -> AuditEvent:
+    """Record a correction of an earlier event as a new ``correction`` event that references it.
 
-    Checks, in sequence order: numbering from 1 without gaps, each ``prev_hash``
-    against the previous event's hash, each ``hash`` against the event's content,
-    and finally the head row against the last event (which catches a deleted tail).
+    The old event stays as written; a reviewer sees both (``pdca audit log --kind correction``).
+
+    Args:
+        corrects_seq: the sequence number of the event being corrected.
+        reason: why (required: a correction is a human change to the record).
+        payload: what the corrected facts are.
+
+    Raises:
+        StoreError: no reason, or no event ``corrects_seq``.
     """
-    columns = [getattr(AuditEvent, name) for name in (*HASHED_FIELDS, "hash")]
-    rows = session.execute(select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=_VERIFY_BATCH))
-    count, last_seq, last_hash = 0, 0, GENESIS_HASH
-    for row in rows:
-        fields = row._asdict()
-        problem = _link_problem(fields, last_seq, last_hash)
-        if problem is not None:
-            rows.close()
-            bad_seq = last_seq + 1 if fields["seq"] != last_seq + 1 else fields["seq"]
-            return ChainReport(False, count, last_hash, bad_seq, problem)
-        count, last_seq, last_hash = count + 1, fields["seq"], fields["hash"]
-    return _check_head(session, count, last_seq, last_hash)
-
-
-def _link_problem(fields: dict[str, Any], last_seq: int, last_hash: str) -> str | None:
-    seq = fields["seq"]
-    if seq != last_seq + 1:
-        return f"sequence gap after {last_seq}: the next event is {seq}" if last_seq else f"the log starts at {seq}, not 1"
-    if fields["prev_hash"] != last_hash:
-        return (f"prev_hash does not match the hash of seq {last_seq}" if last_seq
-                else "prev_hash of seq 1 is not the genesis hash (64 zeros)")
-    if event_hash(fields) != fields["hash"]:
-        return "hash mismatch: payload or fields edited"
-    return None
-
-
-def _check_head(session: Session, count: int, last_seq: int, last_hash: str) -> ChainReport:
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
-    if head is None:
-        return ChainReport(False, count, last_hash, last_seq + 1, "the audit_head row is missing")
-    if head.seq == last_seq and head.hash == last_hash:
-        return ChainReport(True, count, last_hash)
-    bad_seq = last_seq + 1 if head.seq > last_seq else head.seq + 1 if head.seq < last_seq else last_seq
-    return ChainReport(False, count, last_hash, bad_seq,
-                       f"head row disagrees with the last event: head is seq {head.seq}, "
-                       f"the log ends at seq {last_seq}" + ("" if head.seq != last_seq else " with another hash"))
+    if not reason or not reason.strip():
+        raise StoreError(f"a correction of event {corrects_seq} needs a reason")
+    lock_head(session)
+    corrected = session.get(AuditEvent, corrects_seq)
+    if corrected is None:
+        raise StoreError(f"there is no event {corrects_seq} to correct")
+    return append_event(session, kind="correction", actor=actor, process_id=corrected.process_id,
+                        cycle_number=corrected.cycle_number, step_id=corrected.step_id, reason=reason,
+                        payload={"corrects": {"seq": corrects_seq, "kind": corrected.kind, "hash": corrected.hash},
+                                 **dict(payload)})
 
 
 def _json_default(value: Any) -> Any:

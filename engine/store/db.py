@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.store.audit import stored_json
 from engine.store.errors import StoreError
 from engine.store.migrate import upgrade_to_head
 from engine.store.models import APPEND_ONLY_MODELS
@@ -192,14 +193,16 @@ def _with_driver(url: URL) -> URL:
 
 
 def _create_engine(url: URL, busy_timeout: float) -> Engine:
+    # JSON columns are written in the canonical form the chain hashes, so verify need not re-encode them.
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout}, json_serializer=stored_json)
         _prepare_sqlite(engine, busy_timeout)
     elif url.get_backend_name() == "postgresql":
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10},
+                               json_serializer=stored_json)
         _prepare_postgresql(engine, busy_timeout)
     else:
-        engine = create_engine(url)
+        engine = create_engine(url, json_serializer=stored_json)
     return engine
 
 

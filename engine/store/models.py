@@ -226,8 +226,14 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_event"
     __table_args__ = (
+        # The review filters of `pdca audit log` (engine.review.events): each ends in seq, so
+        # "the last N matching events" is an index range read backwards, at any size.
         Index("ix_audit_event_process_id_seq", "process_id", "seq"),
-        Index("ix_audit_event_kind", "kind"),
+        Index("ix_audit_event_process_id_cycle_number_seq", "process_id", "cycle_number", "seq"),
+        Index("ix_audit_event_kind_seq", "kind", "seq"),
+        Index("ix_audit_event_actor_seq", "actor", "seq"),
+        Index("ix_audit_event_step_id_seq", "step_id", "seq"),
+        Index("ix_audit_event_at", "at"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -1,4 +1,4 @@
-"""Migration 0001 from an empty database, back down, and in step with the models."""
+"""Migrations 0001-0002 from an empty database, from 0001 with rows, back down, and in step with the models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, MetaData, Text, inspect, select, text
 
-from engine.store import StoreError, open_store
+from engine.store import StoreError, open_store, verify_chain
 from engine.store.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 from engine.store.models import APPEND_ONLY_TABLES, GENESIS_HASH, AuditHead, Base
 
@@ -24,7 +24,7 @@ def test_upgrade_from_empty_creates_every_table_and_the_head_row(db_url: str) ->
             upgrade_to_head(connection)
         with store.engine.begin() as connection:
             assert set(inspect(connection).get_table_names()) == TABLES | {"alembic_version"}
-            assert current_revision(connection) == head_revision() == "0001"
+            assert current_revision(connection) == head_revision() == "0002"
             head = connection.execute(select(AuditHead.id, AuditHead.seq, AuditHead.hash)).all()
             assert [tuple(row) for row in head] == [(1, 0, GENESIS_HASH)]
     finally:
@@ -51,7 +51,7 @@ def test_opening_twice_is_a_no_op(db_url: str) -> None:
     second = open_store(db_url)
     try:
         with second.engine.begin() as connection:
-            assert current_revision(connection) == "0001"
+            assert current_revision(connection) == "0002"
     finally:
         first.dispose()
         second.dispose()
@@ -100,5 +100,27 @@ def test_a_store_from_a_newer_pdcaflow_is_refused_clearly(db_url: str) -> None:
     finally:
         store.dispose()
     with pytest.raises(StoreError, match=r"^the database .* has schema revision 9999, which this pdcaflow does not "
-                                         r"know \(its newest is 0001\): a newer pdcaflow wrote it; upgrade pdcaflow"):
+                                         r"know \(its newest is 0002\): a newer pdcaflow wrote it; upgrade pdcaflow"):
         open_store(db_url)
+
+
+def test_upgrading_a_0001_store_with_rows_adds_the_review_indexes_and_keeps_the_chain(db_url: str) -> None:
+    from tests.store.seed import run_cycle
+
+    store = open_store(db_url, migrate=False)
+    try:
+        with store.engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+        run_cycle(store)
+        with store.engine.begin() as connection:
+            upgrade_to_head(connection)
+        with store.engine.connect() as connection:
+            indexes = {index["name"] for index in inspect(connection).get_indexes("audit_event")}
+        with store.read() as session:
+            report = verify_chain(session)
+    finally:
+        store.dispose()
+    assert {"ix_audit_event_process_id_seq", "ix_audit_event_process_id_cycle_number_seq", "ix_audit_event_kind_seq",
+            "ix_audit_event_actor_seq", "ix_audit_event_step_id_seq", "ix_audit_event_at"} <= indexes
+    assert "ix_audit_event_kind" not in indexes
+    assert report.ok and report.count == 11

@@ -27,7 +27,7 @@ EDITED_SEQ = 4  # step.completed of check_feedback
 @pytest.fixture()
 def seeded(store: Store) -> Store:
     run_cycle(store)
-    assert _verify(store) == ChainReport(True, 11, _verify(store).head_hash)
+    assert _verify(store) == ChainReport(True, 11, _verify(store).head_hash)  # rows included
     return store
 
 
@@ -85,7 +85,6 @@ def test_postgresql_refuses_updates_and_deletes_of_audit_rows(seeded: Store, sta
     ("step_id", "another_step"),
     ("payload", None),  # filled in by the test: the same payload with one number changed
     ("reason", "because I said so"),
-    ("hash", "f" * 64),
 ])
 def test_editing_any_column_is_reported_at_that_event(seeded: Store, column: str, value: Any) -> None:
     placeholder = _json_param(seeded) if column == "payload" else ":value"
@@ -94,7 +93,36 @@ def test_editing_any_column_is_reported_at_that_event(seeded: Store, column: str
                     seq=EDITED_SEQ)
     report = _verify(seeded)
     assert (report.ok, report.count, report.first_bad_seq) == (False, EDITED_SEQ - 1, EDITED_SEQ)
-    assert report.what_differs == "hash mismatch: payload or fields edited"
+    assert report.what_differs == "hash mismatch: a field or the payload was changed after the event was written"
+
+
+def test_editing_the_hash_column_is_named_as_such(seeded: Store) -> None:
+    _behind_the_api(seeded, "UPDATE audit_event SET hash = :value WHERE seq = 4", value="f" * 64)
+    report = _verify(seeded)
+    assert (report.ok, report.count, report.first_bad_seq) == (False, 3, 4)
+    assert report.what_differs == ("hash mismatch: the hash column of seq 4 was changed (its content still matches "
+                                   "the prev_hash of seq 5)")
+
+
+def test_a_payload_reformatted_without_changing_its_value_still_verifies(seeded: Store) -> None:
+    """Stores written before JSON was stored canonically: verify re-encodes and still matches."""
+    with seeded.read() as session:
+        payload = session.scalars(select(AuditEvent.payload).where(AuditEvent.seq == EDITED_SEQ)).one()
+    loose = json.dumps(payload, indent=2)  # spaces, newlines, another key order: the same JSON value
+    _behind_the_api(seeded, f"UPDATE audit_event SET payload = {_json_param(seeded)} WHERE seq = 4", value=loose)
+    assert _verify(seeded).ok
+
+
+def test_a_value_the_store_cannot_read_is_reported_at_its_event(seeded: Store) -> None:
+    if dialect_of(seeded) != "sqlite":
+        return  # PostgreSQL's typed columns refuse such values even with the trigger off
+    _behind_the_api(seeded, "UPDATE audit_event SET at = 'last tuesday' WHERE seq = 4")
+    report = _verify(seeded)
+    assert (report.ok, report.first_bad_seq) == (False, 4)
+    assert report.what_differs == "unreadable event: its time 'last tuesday' is not a datetime"
+    _behind_the_api(seeded, "UPDATE audit_event SET at = '2026-01-01 00:00:00.000000', payload = '{oops' "
+                            "WHERE seq = 4")
+    assert _verify(seeded).what_differs == "unreadable event: its payload is not valid JSON"
 
 
 def test_editing_prev_hash_is_reported_as_a_broken_link(seeded: Store) -> None:

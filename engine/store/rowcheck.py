@@ -1,0 +1,191 @@
+"""The append-only tables against their events: a changed, deleted or added row is named.
+
+KPI results, decisions and definition versions are written in the same
+transaction as an event whose payload holds the row's id and values. Once the
+chain verifies, those payloads are authentic, so each row must still say what
+its event says. PostgreSQL's trigger refuses such edits; on SQLite (or when a
+superuser disabled the trigger) this check is what finds them.
+
+Each table is merge-joined with its events on the row id, both streamed in id
+order by the database, so memory stays constant however large the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from sqlalchemy import Integer, Select, String, Text, cast, select, type_coerce
+from sqlalchemy.orm import Session
+
+from engine.store.models import AuditEvent, Cycle, Decision, DefinitionVersion, KpiResult
+
+_BATCH = 2000
+
+
+class RowProblem(NamedTuple):
+    """A row that disagrees with its event; ``seq`` is the event's (``None``: the row has no event)."""
+
+    seq: int | None
+    what: str
+
+
+class _Event(NamedTuple):
+    row_id: int
+    seq: int
+    process_id: str
+    cycle_number: int | None
+    payload: dict[str, Any]
+
+
+Compare = Callable[[tuple[Any, ...], _Event], dict[str, tuple[Any, Any]]]
+
+
+def first_row_problem(session: Session) -> RowProblem | None:
+    """The row problem with the lowest event sequence number over the three tables, or ``None``."""
+    problems = [problem for problem in (
+        _check(session, "kpi_result", "kpi.result", "kpi_result_id", _kpi_rows(), _compare_kpi),
+        _check(session, "decision", "decision", "decision_id", _decision_rows(), _compare_decision),
+        _check(session, "definition_version", "definition.version", "definition_version_id", _version_rows(),
+               _compare_version),
+    ) if problem is not None]
+    if not problems:
+        return None
+    return min(problems, key=lambda problem: (problem.seq is None, problem.seq or 0))
+
+
+def _check(session: Session, table: str, kind: str, id_key: str, rows: Select[Any], compare: Compare) -> RowProblem | None:
+    """Merge the table's rows and its events by row id; keep the problem of the lowest sequence number."""
+    worst: RowProblem | None = None
+
+    def keep(problem: RowProblem) -> None:
+        nonlocal worst
+        if worst is None or (problem.seq is not None and (worst.seq is None or problem.seq < worst.seq)):
+            worst = problem
+
+    events = _events(session, kind, id_key)
+    stored = iter(session.execute(rows.execution_options(yield_per=_BATCH)))
+    event, row = next(events, None), next(stored, None)
+    while event is not None or row is not None:
+        if row is None or (event is not None and event.row_id < row[0]):
+            assert event is not None
+            keep(RowProblem(event.seq, f"{table} row {event.row_id} (event seq {event.seq}) is missing: "
+                                       "deleted behind the API"))
+            event = next(events, None)
+        elif event is None or row[0] < event.row_id:
+            keep(RowProblem(None, f"{table} row {row[0]} has no event: written behind the API"))
+            row = next(stored, None)
+        else:
+            differences = compare(tuple(row), event)
+            if differences:
+                keep(RowProblem(event.seq, f"{table} row {event.row_id} (event seq {event.seq}) was changed: "
+                                           + "; ".join(f"{name} is {mine!r} in the row, {theirs!r} in the event"
+                                                       for name, (mine, theirs) in differences.items())))
+            event, row = next(events, None), next(stored, None)
+    return worst
+
+
+def _events(session: Session, kind: str, id_key: str) -> Iterator[_Event]:
+    row_id = AuditEvent.payload[id_key].as_integer()
+    statement = (select(row_id, AuditEvent.seq, AuditEvent.process_id, AuditEvent.cycle_number, AuditEvent.payload)
+                 .where(AuditEvent.kind == kind).order_by(row_id, AuditEvent.seq)
+                 .execution_options(yield_per=_BATCH))
+    for found in session.execute(statement):
+        yield _Event(*found)
+
+
+def _kpi_rows() -> Select[Any]:
+    return (select(KpiResult.id, Cycle.process_id, Cycle.number, KpiResult.kpi_id, type_coerce(KpiResult.actual, String),
+                   KpiResult.target_min, KpiResult.target_max, KpiResult.status, KpiResult.delta, KpiResult.unit,
+                   cast(KpiResult.details, Text))
+            .outerjoin(Cycle, Cycle.id == KpiResult.cycle_id).order_by(KpiResult.id))
+
+
+def _decision_rows() -> Select[Any]:
+    return (select(Decision.id, Cycle.process_id, Cycle.number, Decision.policy_id, Decision.kpi_id,
+                   type_coerce(Decision.fired, Integer), Decision.reason, cast(Decision.effects, Text))
+            .outerjoin(Cycle, Cycle.id == Decision.cycle_id).order_by(Decision.id))
+
+
+def _version_rows() -> Select[Any]:
+    return select(DefinitionVersion.id, DefinitionVersion.process_id, DefinitionVersion.sha256,
+                  DefinitionVersion.yaml_text, type_coerce(DefinitionVersion.first_seen_at, String)
+                  ).order_by(DefinitionVersion.id)
+
+
+def _compare_kpi(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
+    row_id, process_id, number, kpi_id, actual, target_min, target_max, status, delta, unit, details = row
+    mine = {**_json(details), "kpi_result_id": row_id, "kpi": kpi_id, "actual": _number(actual),
+            "target": {"min": target_min, "max": target_max}, "status": status, "delta": delta, "unit": unit}
+    return {**_cycle_differences(process_id, number, event), **_differences(mine, event.payload)}
+
+
+def _compare_decision(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
+    row_id, process_id, number, policy_id, kpi_id, fired, reason, effects = row
+    fired = bool(fired) if fired in (0, 1) else fired  # SQLite keeps booleans as 0/1
+    payload = event.payload
+    mine = {"policy": policy_id, "kpi": kpi_id, "fired": fired, "reason": reason, "effects": _json(effects)}
+    theirs = {"policy": str(payload.get("policy")), "kpi": payload.get("kpi"), "fired": bool(payload.get("fired")),
+              "reason": str(payload.get("reason")), "effects": payload.get("effects", [])}
+    return {**_cycle_differences(process_id, number, event), **_differences(mine, theirs)}
+
+
+def _compare_version(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
+    from engine.store.verify import canonical_at  # verify imports this module lazily
+
+    _row_id, process_id, sha256, yaml_text, first_seen_at = row
+    payload = event.payload
+    mine: dict[str, Any] = {"process_id": process_id, "sha256": sha256, "yaml_text": yaml_text}
+    theirs: dict[str, Any] = {"process_id": event.process_id, "sha256": payload.get("sha256"),
+                              "yaml_text": payload.get("yaml_text")}
+    if "first_seen_at" in payload:  # events written before it was recorded do not have it
+        try:
+            mine["first_seen_at"] = canonical_at(first_seen_at)
+        except ValueError:
+            mine["first_seen_at"] = first_seen_at
+        theirs["first_seen_at"] = payload["first_seen_at"]
+    return _differences(mine, theirs)
+
+
+def _cycle_differences(process_id: Any, number: Any, event: _Event) -> dict[str, tuple[Any, Any]]:
+    if (process_id, number) == (event.process_id, event.cycle_number):
+        return {}
+    return {"cycle": (f"{process_id}#{number}", f"{event.process_id}#{event.cycle_number}")}
+
+
+def _differences(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    names = sorted(set(mine) | set(theirs))
+    return {name: (_short(mine.get(name)), _short(theirs.get(name))) for name in names
+            if not _same(mine.get(name), theirs.get(name))}
+
+
+def _same(mine: Any, theirs: Any) -> bool:
+    # 4 and 4.0 are the same number (an int target is stored in a float column); True is not 1 here.
+    if isinstance(mine, bool) or isinstance(theirs, bool):
+        return type(mine) is type(theirs) and mine == theirs
+    return bool(mine == theirs)
+
+
+def _number(value: Any) -> Any:
+    """A float column's value as stored (text on SQLite read raw): a number when it is one."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _json(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _short(value: Any) -> Any:
+    text = repr(value)
+    return value if len(text) <= 60 else f"{text[:57]}..."
