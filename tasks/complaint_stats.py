@@ -16,24 +16,15 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 
+from tasks.act_records import OverdueComplaint
 from tasks.feedback_records import Period
 from tasks.sources import SourceError
 
 HOUR = pd.Timedelta(hours=1)
-
-
-class OverdueComplaint(TypedDict):
-    """A complaint still unresolved at the end of the period and older than the SLA."""
-
-    complaint_id: str
-    customer_id: str
-    age_hours: float
-    category: str
 
 
 @dataclass(frozen=True)

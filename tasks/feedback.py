@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, TypedDict
 
-from tasks.complaint_stats import OverdueComplaint, complaint_stats, inspection, satisfaction
+from tasks.act_records import OverdueComplaint
+from tasks.complaint_stats import complaint_stats, inspection, satisfaction
 from tasks.feedback_records import read_records, resolve_period, table_names
 from tasks.registry import StepContext, task
 

@@ -6,8 +6,10 @@ param values (within the policy's bounds), moved targets (never past a limit),
 and corrective actions with an owner and a due date. Following up actions
 already open (verifying those marked done once their ``verify_after`` cycles
 have passed, escalating those overdue) arrives with the action-effectiveness
-issue. Every policy tested leaves a decision, fired or not, with its reason in
-numbers. The task is a pure function of its context: no I/O, deterministic.
+issue. Besides the policies, every complaint CHECK left unresolved past the SLA
+gets an owned, dated action (:mod:`tasks.complaint_actions`). Every policy tested
+leaves a decision, fired or not, with its reason in numbers. The task is a pure
+function of its context and its inputs: no I/O, deterministic.
 
 The tests live in :mod:`tasks.policy_rules`, the effects in
 :mod:`tasks.policy_effects`; this module chains them in policy order.
@@ -20,18 +22,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from tasks.act_records import ActionRecord, Decision, OverdueComplaint
+from tasks.complaint_actions import complaint_actions
 from tasks.numbers import bounds
 from tasks.policy_effects import TargetEffect, change_param, due_date, move_target, set_target, still_open
 from tasks.policy_rules import Verdict, condition_test, ratchet_test
 from tasks.registry import StepContext, task
-
-
-class Decision(TypedDict):
-    policy: str
-    kpi: str | None
-    fired: bool
-    reason: str
-    effects: list[str]
 
 
 class ParamChangeRecord(TypedDict):
@@ -52,20 +48,6 @@ class TargetChangeRecord(TypedDict):
     new_min: float | None
     new_max: float | None
     policy: str
-
-
-class ActionRecord(TypedDict):
-    """A corrective action opened this cycle: ``id`` is ``process#cycle/policy``, ``due`` an ISO date."""
-
-    id: str
-    title: str
-    owner: str
-    due: str
-    policy: str
-    kpi: str | None
-    verify_after: int | None
-    opened_cycle: int
-    status: str
 
 
 class TargetBounds(TypedDict):
@@ -105,6 +87,10 @@ def apply_policies(
     escalate_overdue_days: int = 7,
     escalate_to: str | None = None,
     max_param_changes: int | None = None,
+    overdue_complaints: tuple[OverdueComplaint, ...] = (),
+    overdue_complaints_total: int | None = None,
+    complaint_owner: str = "service-manager",
+    complaint_due_days: int = 3,
 ) -> ApplyPoliciesResult:
     """Apply the improvement policies to this cycle's KPI results and produce the next cycle's carry-over.
 
@@ -115,6 +101,13 @@ def apply_policies(
     says so. An open action whose KPI still misses when it is verified is reopened,
     not closed.
 
+    Every complaint CHECK found unresolved past the SLA (``overdue_complaints``)
+    opens an action for ``complaint_owner``, due ``complaint_due_days`` after the
+    cycle started, unless an action for that complaint is still open; each leaves a
+    decision (policy ``overdue-complaint``) after the policies' decisions. Complaints
+    counted but not listed (``overdue_complaints_total`` above the list's length)
+    share one more action. See :mod:`tasks.complaint_actions`.
+
     Args:
         context: the cycle this step runs in (passed by the engine); it carries the
             KPI results, their history, the params and the open actions.
@@ -123,6 +116,13 @@ def apply_policies(
         max_param_changes: cap on param changes per cycle, so that one bad month does
             not move everything at once; ``None`` for no cap. Counted in distinct params;
             a change past the cap is skipped and its decision says so.
+        overdue_complaints: complaints unresolved past the SLA at the end of the period
+            checked (``steps.<check step>.overdue_complaints``): ``complaint_id, customer_id,
+            age_hours, category`` each.
+        overdue_complaints_total: how many there were in all (``steps.<check step>.unresolved_over_sla``);
+            when given, a cycle without any records a decision saying so.
+        complaint_owner: who the actions for overdue complaints go to.
+        complaint_due_days: days after the cycle's start those actions are due.
 
     Returns:
         ``decisions`` (one per policy tested), ``param_changes`` (param path -> old,
@@ -133,6 +133,10 @@ def apply_policies(
     carry = _Carry(params=_plain(context.params),
                    targets={kpi: _bounds(target) for kpi, target in context.targets.items()})
     decisions = [_apply(policy, context, carry, max_param_changes) for policy in context.policies]
+    complaint_decisions, complaint_opened = complaint_actions(context, overdue_complaints, overdue_complaints_total,
+                                                              complaint_owner, complaint_due_days)
+    decisions.extend(complaint_decisions)
+    carry.actions_opened.extend(complaint_opened)
     # Following up open actions (verifying those done after `verify_after` cycles,
     # escalating those `escalate_overdue_days` past due to `escalate_to`) arrives
     # with the action-effectiveness issue; until then none is verified or escalated.
