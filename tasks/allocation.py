@@ -90,7 +90,8 @@ def allocate(demand: pd.DataFrame, supply: Mapping[str, ProductSupply], quotas: 
     """
     products = demand["product_id"].to_numpy()
     wanted = demand["demand"].to_numpy(dtype=np.int64)
-    limited = np.array([supply[product].with_quotas for product in products], dtype=bool)
+    limited = demand["product_id"].map({product: terms.with_quotas for product, terms in supply.items()})
+    limited = limited.to_numpy(dtype=bool)
     quota = np.floor(demand["class"].map(quotas).to_numpy(dtype=np.float64))
     entitled = np.where(limited, np.minimum(wanted, np.nan_to_num(quota, nan=0.0)), wanted).astype(np.int64)
     group, pair_products = _pair_groups(products, demand["class"].to_numpy(), class_order)
