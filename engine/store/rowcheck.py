@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, Select, String, Text, cast, select, type_coerce
 from sqlalchemy.orm import Session
 
+from engine.store.audit import canonical_at
 from engine.store.models import AuditEvent, Cycle, Decision, DefinitionVersion, KpiResult
 
 _BATCH = 2000
@@ -132,8 +133,6 @@ def _compare_decision(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[An
 
 
 def _compare_version(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
-    from engine.store.verify import canonical_at  # verify imports this module lazily
-
     _row_id, process_id, sha256, yaml_text, first_seen_at = row
     payload = event.payload
     mine: dict[str, Any] = {"process_id": process_id, "sha256": sha256, "yaml_text": yaml_text}
@@ -155,6 +154,9 @@ def _cycle_differences(process_id: Any, number: Any, event: _Event) -> dict[str,
 
 
 def _differences(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    if mine == theirs and not any((type(value) is bool) != (type(theirs[name]) is bool)
+                                  for name, value in mine.items()):
+        return {}  # the common case, at C speed (1 == True, hence the look at booleans)
     names = sorted(set(mine) | set(theirs))
     return {name: (_short(mine.get(name)), _short(theirs.get(name))) for name in names
             if not _same(mine.get(name), theirs.get(name))}

@@ -19,22 +19,19 @@ re-encoded, and only then is an event called broken.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import String, Text, cast, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine.store.audit import canonical_json
+from engine.store.audit import canonical_at, canonical_json, content_hash
 from engine.store.errors import StoreError
 from engine.store.models import GENESIS_HASH, AuditEvent, AuditHead
 
 VERIFY_BATCH = 5000
-_JSON_TEXT = {"ensure_ascii": False, "separators": (",", ":"), "sort_keys": True, "allow_nan": False}
 
 
 @dataclass(frozen=True)
@@ -79,39 +76,6 @@ class Link(NamedTuple):
     hash: str
     content_hash: str | None
     problem: str | None = None
-
-
-def content_hash(seq: Any, at: Any, actor: Any, kind: Any, process_id: Any, cycle_number: Any, step_id: Any,
-                 payload_text: str, reason: Any, prev_hash: Any) -> str:
-    """sha256 of the canonical JSON of the event, with ``payload_text`` spliced in as it is.
-
-    Equal to ``audit.event_hash`` of the same fields whenever ``payload_text`` is the
-    canonical JSON of the payload (the keys sort as actor, at, cycle_number, kind,
-    *payload*, prev_hash, process_id, reason, seq, step_id).
-    """
-    head = json.dumps({"actor": actor, "at": at, "cycle_number": cycle_number, "kind": kind}, **_JSON_TEXT)
-    tail = json.dumps({"prev_hash": prev_hash, "process_id": process_id, "reason": reason, "seq": seq,
-                       "step_id": step_id}, **_JSON_TEXT)
-    text = f'{head[:-1]},"payload":{payload_text},{tail[1:]}'
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def canonical_at(value: Any) -> str:
-    """The ISO 8601 UTC text an event's ``at`` hashes as, from a datetime or the text SQLite stores.
-
-    Raises:
-        ValueError: the value is not a datetime.
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        if len(value) == 26 and value[10] == " ":  # SQLAlchemy's SQLite form: 2026-11-22 15:30:00.000000
-            return f"{value[:10]}T{value[11:]}+00:00"
-        moment = datetime.fromisoformat(value)
-    else:
-        raise ValueError(f"{value!r} is not a datetime")
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")
 
 
 def link_of(seq: Any, at: Any, actor: Any, kind: Any, process_id: Any, cycle_number: Any, step_id: Any,
