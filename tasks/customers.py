@@ -19,12 +19,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from tasks import classification, profitability as economics
-from tasks.register import AREAS, BUSINESS_TYPES, SIZES, apply, check_list, display_url, register_url
 from tasks.registry import StepContext, task
 from tasks.sources import SourceError, is_url, read_table, write_table
 from tasks.workspace import output_path
 
 MAX_LISTED = 20  # ids an output lists at most: outputs go into the audit trail
+# The allowed values of the data contract (docs/retail-data.md).
+BUSINESS_TYPES = ("convenience", "grocery", "supermarket", "chain_store", "tobacco_shop", "restaurant")
+AREAS = ("urban", "town", "rural")
+SIZES = ("small", "medium", "large")
 
 
 class ClassRule(BaseModel):
@@ -132,12 +135,14 @@ def register(
         SourceError: the list or the register cannot be read or written, or the list is empty.
         ValueError: ``as_of`` is not a date, or is before a version this run would close.
     """
+    # Imported here, not at the top: `pdca validate` imports this module and must stay off SQLAlchemy.
+    from tasks.register import apply, check_list, register_url
+
     valid_from = _period_start(as_of, context)
     raw = read_table(source, table, columns=("customer_id", *required_fields),
                      text_columns=("customer_id", "licence_no", *required_fields))
     if raw.empty:
-        shown = f"{display_url(source)} table {table!r}" if is_url(source) else source
-        raise SourceError(f"{shown}: the customer list is empty (refusing to mark every customer as left)")
+        raise SourceError(f"{_where(source, table)}: the customer list is empty (refusing to mark every customer as left)")
     checked = check_list(raw, tuple(required_fields), {"business_type": business_types, "area": areas, "size": sizes})
     changes = apply(register_url(register), register_table, checked, valid_from, context.cycle)
     snapshot = write_table(changes.snapshot, output_path(context, "register_snapshot.parquet"))
@@ -262,6 +267,8 @@ def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 def _where(source: str, table: str) -> str:
     """A source as messages name it: a path, or a URL without its password and the table."""
+    from tasks.register import display_url  # see register(): SQLAlchemy only when a task runs
+
     return f"{display_url(source)} table {table!r}" if is_url(source) else source
 
 
