@@ -11,7 +11,9 @@ the single ``UPDATE`` this module makes sets ``valid_to`` of a customer's curren
 version, from ``NULL`` to the date its successor starts, in the same transaction
 that inserts the successor. It touches no other column and no row whose
 ``valid_to`` is already set, so every attribute a version was written with stays
-as written.
+as written. A correction run on the day a version started closes it on that same
+day (an empty period): the corrected version stays in the history, marked by its
+``recorded_cycle``.
 
 The comparison runs in pandas (one read of the current versions, one merge), the
 writes as two ``executemany`` statements, all in one transaction: a run either
@@ -228,7 +230,7 @@ def apply(url: str, table_name: str, checked: CheckedList, as_of: date, cycle: i
                 quoted = connection.dialect.identifier_preparer.format_table(table)
                 connection.execute(text(f"LOCK TABLE {quoted} IN SHARE ROW EXCLUSIVE MODE"))
             current = pd.read_sql(select(table).where(table.c.valid_to.is_(None)), connection)
-            current = _current_as_text(current)
+            current = _current_as_text(current, where)
             changes = compare(checked, current, as_of, cycle)
             _check_forward(changes.closes, as_of, where)
             _write(connection, table, changes, as_of, where)
@@ -247,7 +249,11 @@ def _check_columns(connection: Connection, table: Table, where: str) -> None:
                           f"(missing column(s) {', '.join(missing)}); name another table")
 
 
-def _current_as_text(current: pd.DataFrame) -> pd.DataFrame:
+def _current_as_text(current: pd.DataFrame, where: str) -> pd.DataFrame:
+    repeated = current["customer_id"][current["customer_id"].duplicated()]
+    if len(repeated):
+        raise SourceError(f"{where}: customer {repeated.iloc[0]} has more than one current version "
+                          "(valid_to empty); the table was changed outside customers.register")
     for attribute in ATTRIBUTES:
         current[attribute] = current[attribute].astype(object).where(current[attribute].notna(), None)
     current["version"] = current["version"].astype("int64")

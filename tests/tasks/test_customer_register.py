@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -201,3 +202,35 @@ def test_bad_sources_and_databases_are_named(tmp_path: Path) -> None:
                                           r"table 'customer_register': ") as raised:
         register(context, source=source, register="postgresql+psycopg://someone:secret@127.0.0.1:1/nowhere")
     assert "secret" not in str(raised.value)
+
+
+def test_two_runs_at_once_on_postgresql_write_the_changes_once(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://{_pg_user()}@127.0.0.1:5432/test"
+    db = (url, f"register_{secrets.token_hex(4)}")
+    try:
+        _run(tmp_path, db, FIRST, 1, "2026-01-01")
+        source = _write_list(tmp_path, SECOND, "customers-2.csv")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            # Separate processes (work dirs): only the register is shared. Without the table lock one run
+            # would fail (its update finds the version already closed, or its insert hits the key).
+            runs = list(pool.map(lambda name: register(StepContext(name, 2), source=source, register=url,
+                                                       register_table=db[1], as_of="2026-02-01"), ["a", "b"]))
+        assert sorted((run["joins"], run["leaves"], run["changes"]) for run in runs) == [(0, 0, 0), (1, 2, 1)]
+        assert len(_versions(db)) == 8
+    finally:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP TABLE IF EXISTS "{db[1]}"'))
+        engine.dispose()
+
+
+def test_a_register_changed_by_hand_is_refused(tmp_path: Path) -> None:
+    db = (f"sqlite:///{tmp_path / 'reg.db'}", "customer_register")
+    _run(tmp_path, db, FIRST, 1, "2026-01-01")
+    engine = create_engine(db[0])
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO customer_register (customer_id, version, valid_from, change_kind, "
+                                "recorded_cycle) VALUES ('C2', 7, '2026-01-15', 'change', 9)"))
+    engine.dispose()
+    with pytest.raises(SourceError, match=r"customer C2 has more than one current version"):
+        _run(tmp_path, db, SECOND, 2, "2026-02-01")
