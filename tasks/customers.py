@@ -231,7 +231,8 @@ def classify(
     snapshot = read_table(customers, "customers", columns=("customer_id", "business_type", "area"))
     ids = snapshot["customer_id"].astype(str)
     if ids.duplicated().any():
-        raise SourceError(f"{customers}: customer_id {ids[ids.duplicated()].iloc[0]!r} appears more than once")
+        raise SourceError(f"{_where(customers, 'customers')}: customer_id {ids[ids.duplicated()].iloc[0]!r} "
+                          "appears more than once")
     frame = read_table(sales, "sales", columns=("customer_id", "month", "quantity"))
     volumes, _calendar = classification.monthly_volumes(frame, ids.tolist(), _where(sales, "sales"))
     average = classification.rolling_mean(volumes, lookback_months)
