@@ -1,29 +1,45 @@
 """Service tasks: carrying the plan out (落实服务).
 
 Customer visits at the frequency set for each class, orders taken by visit, phone
-or online, delivery within the promised window, supplementary orders, after-sales
-service, and the price labels and materials at the customer's shop. The task reads
-what was done from the operational records and measures it against the plan.
+or online, delivery within the promised window, supplementary orders from the
+reserve, after-sales service, and the price labels at the customer's shop. The
+task reads what was done from the month's operations records and measures it
+against the plan. When the source is the sample world (a directory with a
+``world.json``), the world first simulates the month under the plan and service
+levels given here: the world is the field.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, TypedDict
 
+import pandas as pd
+
+from tasks.operations import measure, read_month
 from tasks.registry import StepContext, task
+from tasks.sources import SourceError, is_url, read_table
+from tasks.world import is_world, simulate_month
+from tasks.world.periods import month_index, next_month
+from tasks.world.storage import OPERATIONS_DIR
 
 Channel = Literal["visit", "phone", "online"]
 
 
 class DeliverResult(TypedDict):
+    period: str
+    operations: str
     visits_planned: int
     visits_done: int
-    visit_plan_completion: float
+    visit_plan_completion: float | None
+    visit_plan_completion_by_class: dict[str, float]
+    coverage: float | None
     orders: int
     supplementary_orders: int
-    on_time_delivery_rate: float
-    stockout_rate: float
-    price_label_compliance: float
+    on_time_delivery_rate: float | None
+    stockout_rate: float | None
+    price_label_compliance: float | None
+    complaints_opened: int
     after_sales_cases: int
 
 
@@ -34,32 +50,96 @@ def deliver(
     plan: str,
     source: str,
     visits_per_month: dict[str, int],
-    channels: tuple[Channel, ...] = ("visit", "phone"),
+    complaint_handlers: float | None = None,
+    field_reps: float | None = None,
+    channels: tuple[Channel, ...] = ("visit", "phone", "online"),
     delivery_window_hours: float = 24.0,
     accept_supplementary_orders: bool = True,
     check_price_labels: bool = True,
+    survey_size: int | None = None,
+    period: str | None = None,
+    table_prefix: str = "",
 ) -> DeliverResult:
-    """Carry the period's service plan out and measure visits, orders and delivery against it.
+    """Carry the month's plan out and measure visits, orders, delivery and stock-outs against it.
 
-    Schedules the visits each customer's class is due (``visits_per_month``), then,
-    at the end of the period, reads the visit log, orders, deliveries and stock
-    checks from ``source`` and compares them with the plan. An order is on time when
-    delivered within ``delivery_window_hours``; a stock-out is a customer visit or
-    stock check that found an allocated product out of stock.
+    The period is ``period`` if given, else the month of the plan (its ``month``
+    column), else the month after the last in the sales. If ``source`` is the sample
+    world, the world simulates that month first, under this plan and these service
+    levels (``visits_per_month``, ``complaint_handlers``, ``field_reps``, ``channels``,
+    ``delivery_window_hours``); running the step again re-simulates the same month.
+    In every case the month's ``visits``, ``orders`` and ``complaints`` records are then
+    read from ``source`` and measured:
+
+    - visit plan completion: per customer min(done, planned), summed, over the visits planned;
+    - coverage: customers visited at least once, of the customers in the visits table;
+    - on time: an order whose delivered lines are all on time, of the orders with anything delivered;
+    - stock-out: an order line delivered short of what it asked for, of the lines;
+    - price-label compliance: shops in order, of the shops checked on a visit.
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        plan: the plan to carry out (``steps.<strategy or design step>.plan``).
-        source: a CSV directory or a SQLAlchemy URL holding visits, orders, deliveries and stock checks.
-        visits_per_month: visits per customer per month, by customer class or segment.
-        channels: the order channels offered this period.
+        plan: the allocation plan (``steps.<strategy step>.plan``): ``customer_id, class,
+            product_id, month, demand, quota, allocated``.
+        source: the sample world's directory (``data/retail``), a directory holding the
+            operations folder (``<source>/operations/<YYYY-MM>/``) or the operations folder
+            itself (``<source>/<YYYY-MM>/``), or a SQLAlchemy URL whose ``visits``, ``orders``
+            and ``complaints`` tables hold every month (visits need a ``month`` column).
+        visits_per_month: visits per customer per month, by customer class.
+        complaint_handlers: sample world only: complaint handlers per 5,000 active
+            customers (default 2, the world's own).
+        field_reps: sample world only: field reps per 5,000 active customers, each making
+            400 visits a month (default 25).
+        channels: the order channels offered this month.
         delivery_window_hours: promised time from order to delivery.
-        accept_supplementary_orders: accept orders outside the regular order day from the reserve.
-        check_price_labels: check price labels and point-of-sale materials on each visit.
+        accept_supplementary_orders: sample world only: take orders above an allocation on the reserve.
+        check_price_labels: sample world only: check price labels on each visit.
+        survey_size: sample world only: customers called back after the month (default 5 %, at least 60).
+        period: the month carried out, ``YYYY-MM`` (default: the plan's month).
+        table_prefix: for a database source, the prefix of the table names (``ops_`` reads ``ops_visits`` ...).
 
     Returns:
-        ``visits_planned``, ``visits_done``, ``visit_plan_completion`` (%), ``orders``,
+        ``period``, ``operations`` (the folder of month folders, or the URL: the source the
+        CHECK step reads), ``visits_planned``, ``visits_done``, ``visit_plan_completion`` (%)
+        and ``visit_plan_completion_by_class``, ``coverage`` (%), ``orders``,
         ``supplementary_orders``, ``on_time_delivery_rate`` (%), ``stockout_rate`` (% of
-        checks), ``price_label_compliance`` (% of shops) and ``after_sales_cases``.
+        order lines), ``price_label_compliance`` (%), ``complaints_opened`` and
+        ``after_sales_cases`` (complaints of category ``after_sales``). Percentages have 2
+        decimals and are ``None`` when there was nothing to measure.
     """
-    raise NotImplementedError("service.deliver is registered for validation; its body arrives with the seven-step model issue")
+    month = _period(plan, source, period)
+    if not is_url(source) and is_world(source):
+        simulate_month(source, month, plan=plan, visits_per_month=visits_per_month,
+                       complaint_handlers=complaint_handlers, delivery_window_hours=delivery_window_hours,
+                       channels=channels, field_reps=field_reps, accept_supplementary_orders=accept_supplementary_orders,
+                       check_price_labels=check_price_labels, survey_size=survey_size)
+    operations = _operations(source, month)
+    measured = measure(read_month(operations, month, table_prefix), month, delivery_window_hours)
+    return DeliverResult(period=month, operations=operations, **measured)  # type: ignore[typeddict-item]
+
+
+def _period(plan: str, source: str, period: str | None) -> str:
+    """The month carried out: given, else the plan's, else the one after the sales history."""
+    if period is not None:
+        month_index(period)
+        return period
+    frame = read_table(plan, "plan", columns=["customer_id", "product_id"])
+    if "month" in frame.columns and frame["month"].notna().any():
+        months = sorted(frame["month"].dropna().astype(str).unique())
+        month_index(months[0])
+        return months[0]
+    if not is_url(source) and is_world(source):
+        return next_month(Path(source) / "sales.parquet")
+    raise SourceError(f"{plan}: the plan has no month column: give the step's period (YYYY-MM)")
+
+
+def _operations(source: str, month: str) -> str:
+    """The operations source: a URL as given, else the folder that holds the ``YYYY-MM`` folders."""
+    if is_url(source):
+        return source
+    root = Path(source)
+    if (root / OPERATIONS_DIR / month).is_dir():
+        return str(root / OPERATIONS_DIR)
+    if (root / month).is_dir():
+        return str(root)
+    raise SourceError(f"{source}: no operations records for {month}: expected {root / OPERATIONS_DIR / month} "
+                      f"or {root / month}")
