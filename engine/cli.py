@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from engine.cli_audit import audit_app
 from engine.cli_demo import demo as demo_command
 from engine.errors import DefinitionError, PdcaError
 from engine.render import render_github, render_json, render_text, summary
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 tasks_app = typer.Typer(help="List the registered tasks a definition's `uses:` may name.", invoke_without_command=True)
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(audit_app, name="audit")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

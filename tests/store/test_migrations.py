@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Column, MetaData, Text, inspect, select, text
 
 from engine.store import StoreError, open_store, verify_chain
-from engine.store.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
+from engine.store.migrate import SCHEMA_HEAD, alembic_config, current_revision, head_revision, upgrade_to_head
 from engine.store.models import APPEND_ONLY_TABLES, GENESIS_HASH, AuditHead, Base
 
 TABLES = {"definition_version", "cycle", "step_run", "kpi_result", "decision", "action", "carry_over",
@@ -124,3 +124,8 @@ def test_upgrading_a_0001_store_with_rows_adds_the_review_indexes_and_keeps_the_
             "ix_audit_event_actor_seq", "ix_audit_event_step_id_seq", "ix_audit_event_at"} <= indexes
     assert "ix_audit_event_kind" not in indexes
     assert report.ok and report.count == 11
+
+
+def test_the_schema_head_constant_is_alembics_head() -> None:
+    # Opening a current store compares with SCHEMA_HEAD and never imports Alembic; they must agree.
+    assert SCHEMA_HEAD == head_revision()

@@ -1,0 +1,163 @@
+"""Readable tables for `pdca audit log`, `kpis`, `versions` and `diff` (rich renderables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from engine.report import target_text
+from engine.review.events import summary
+from engine.review.kpis import met_summary
+from engine.review.versions import Change, VersionInfo
+from engine.store.models import AuditEvent
+
+STATUS_STYLE = {"met": "green", "missed": "red", "no_data": "yellow", "completed": "green", "failed": "bold red",
+                "running": "cyan", "skipped": "yellow"}
+
+
+def when(moment: datetime | None) -> str:
+    """A stored instant as ``2026-11-22 17:36:20`` (UTC; the table headers say so)."""
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
+def number(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def styled(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def log_table(events: list[AuditEvent], title: str) -> Table:
+    """One row per event: seq, time, actor, kind, where (process #cycle · step), and what it records and why."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("seq", justify="right", no_wrap=True)
+    table.add_column("at (UTC)", no_wrap=True)
+    table.add_column("actor", overflow="fold")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("where", overflow="fold")
+    table.add_column("what · why", overflow="fold", ratio=1)
+    for event in events:
+        where = event.process_id + (f" #{event.cycle_number}" if event.cycle_number is not None else "") + \
+            (f" · {event.step_id}" if event.step_id else "")
+        what = Text(summary(event.kind, event.payload))
+        if event.reason:
+            what.append(f"\nwhy: {event.reason}", style="italic")
+        table.add_row(str(event.seq), when(event.at), event.actor, event.kind, where, what)
+    return table
+
+
+def kpi_tables(process_id: str, history: dict[str, list[dict[str, Any]]]) -> list[RenderableType]:
+    """One table per KPI: each cycle's actual against the target in force, met or missed, change."""
+    if not history:
+        return [f"{process_id}: no KPI results recorded yet"]
+    out: list[RenderableType] = []
+    for kpi_id, points in history.items():
+        unit = points[-1]["unit"]
+        table = Table(title=f"{process_id} · {kpi_id}" + (f" ({unit})" if unit else ""), title_justify="left",
+                      caption=met_summary(points), caption_justify="left")
+        for column, justify in (("cycle", "right"), ("version", "right"), ("finished (UTC)", "left"),
+                                ("actual", "right"), ("target", "left"), ("status", "left"), ("change", "right"),
+                                ("signals", "left")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for point in points:
+            delta = point["delta"]
+            table.add_row(str(point["cycle"]), f"v{point['version']}" if point["version"] else "-",
+                          when(point["finished_at"]), number(point["actual"]), target_text(point["target"]),
+                          styled(point["status"]), "-" if delta is None else f"{delta:+.4g}",
+                          ", ".join(point["signals"]))
+        out.append(table)
+    return out
+
+
+def versions_table(process_id: str, versions: list[VersionInfo]) -> Table:
+    table = Table(title=f"{process_id} · definition versions", title_justify="left",
+                  caption="`pdca audit diff PROCESS V1 V2` compares two of them", caption_justify="left")
+    for column in ("version", "sha256", "first run (UTC)", "by", "cycles", "first", "last", "lines"):
+        table.add_column(column, justify="right" if column in ("cycles", "first", "last", "lines") else "left")
+    for version in versions:
+        table.add_row(f"v{version.number}", version.sha256[:12], when(version.first_seen_at), version.actor or "-",
+                      str(version.cycles), number(version.first_cycle), number(version.last_cycle),
+                      str(len(version.yaml_text.splitlines())))
+    return table
+
+
+def diff_renderables(process_id: str, old: VersionInfo, new: VersionInfo, changes: list[Change],
+                     effect: dict[str, dict[str, list[dict[str, Any]]]], unified: list[str]) -> list[RenderableType]:
+    """The semantic summary, the KPI results before and after, then the unified YAML diff."""
+    header = (f"[bold]{process_id}[/]: v{old.number} ({old.sha256[:12]}, {_span(old)}) -> "
+              f"v{new.number} ({new.sha256[:12]}, {_span(new)})")
+    out: list[RenderableType] = [header]
+    if changes:
+        table = Table(title="What changed", title_justify="left")
+        for column in ("change", "name", "before", "after"):
+            table.add_column(column, overflow="fold")
+        for change in changes:
+            table.add_row(change.what, change.name, _value(change.before), _value(change.after))
+        out.append(table)
+    else:
+        out.append("No semantic change (comments or formatting only)." if unified else "The two versions are identical.")
+    out.append(_effect_table(old, new, effect))
+    if unified:
+        out.append(Group(*(_diff_line(line) for line in unified)))
+    return out
+
+
+def _effect_table(old: VersionInfo, new: VersionInfo, effect: dict[str, dict[str, list[dict[str, Any]]]]) -> RenderableType:
+    if not effect:
+        return "No KPI results in the cycles of either version."
+    table = Table(title="KPI results of the cycles before and after", title_justify="left")
+    for column in ("KPI", f"v{old.number} cycles", "met", f"last on v{old.number}", f"v{new.number} cycles", "met",
+                   f"first on v{new.number}"):
+        table.add_column(column)
+    for kpi_id, sides in effect.items():
+        before, after = sides["before"], sides["after"]
+        table.add_row(kpi_id, _cycles(before), _met(before), _point(before[-1] if before else None), _cycles(after),
+                      _met(after), _point(after[0] if after else None))
+    return table
+
+
+def _point(point: dict[str, Any] | None) -> Text:
+    if point is None:
+        return Text("-")
+    text = Text(f"#{point['cycle']}: {number(point['actual'])} vs {target_text(point['target'])} ")
+    text.append(point["status"], style=STATUS_STYLE.get(point["status"], ""))
+    return text
+
+
+def _cycles(points: list[dict[str, Any]]) -> str:
+    if not points:
+        return "-"
+    first, last = points[0]["cycle"], points[-1]["cycle"]
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _met(points: list[dict[str, Any]]) -> str:
+    return f"{sum(1 for p in points if p['status'] == 'met')}/{len(points)}" if points else "-"
+
+
+def _span(version: VersionInfo) -> str:
+    if not version.cycles:
+        return "no cycles"
+    return f"cycles {version.first_cycle}-{version.last_cycle}" if version.cycles > 1 else f"cycle {version.first_cycle}"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict) and set(value) <= {"min", "max"}:
+        return target_text(value)
+    return str(value)
+
+
+def _diff_line(line: str) -> Text:
+    style = ("bold" if line.startswith(("---", "+++")) else "green" if line.startswith("+")
+             else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
+    return Text(line, style=style)
