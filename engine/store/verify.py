@@ -154,7 +154,11 @@ def verify_chain(session: Session, *, checkpoints: Sequence[Checkpoint] = (), ro
         rows: also check the append-only tables (KPI results, decisions, definition
             versions) against their events.
     """
-    walk = walk_links(_stored_links(session), checkpoints)
+    return finish(session, walk_links(stored_links(session), checkpoints), rows=rows)
+
+
+def finish(session: Session, walk: WalkResult, *, rows: bool = True) -> ChainReport:
+    """The report of a walk over the stored events: plus the head row and (``rows``) the append-only tables."""
     if walk.problem is not None:
         return ChainReport(False, walk.count, walk.last_hash, walk.bad_seq, walk.problem, walk.checkpoints)
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
@@ -177,7 +181,8 @@ def verify_chain(session: Session, *, checkpoints: Sequence[Checkpoint] = (), ro
     return ChainReport(True, walk.count, walk.last_hash, checkpoints=walk.checkpoints)
 
 
-def _stored_links(session: Session) -> Iterator[Link]:
+def stored_links(session: Session) -> Iterator[Link]:
+    """The store's events as links, in sequence order, fetched in batches (the stored payload text is hashed as is)."""
     columns = (AuditEvent.seq, type_coerce(AuditEvent.at, String), AuditEvent.actor, AuditEvent.kind,
                AuditEvent.process_id, AuditEvent.cycle_number, AuditEvent.step_id,
                cast(AuditEvent.payload, Text), AuditEvent.reason, AuditEvent.prev_hash, AuditEvent.hash)
