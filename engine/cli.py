@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,9 +20,10 @@ from engine.cli_audit import audit_app
 from engine.cli_demo import demo as demo_command
 from engine.errors import DefinitionError, PdcaError
 from engine.render import render_github, render_json, render_text, summary
-from engine.shape_errors import models_in
-from engine.validate import ValidatedDefinition, discover, validate_paths
 from tasks.registry import TaskParam, TaskRegistrationError
+
+if TYPE_CHECKING:
+    from engine.validate import ValidatedDefinition
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -61,6 +62,8 @@ def validate(
     """Check definitions without running anything; report every problem with file:line:col."""
     if output_format not in ("text", "json", "github"):
         _fail_input(f"unknown --format '{output_format}': use text, json or github")
+    from engine.validate import validate_paths  # pydantic and the models: not for `pdca audit`
+
     targets = _targets(paths)
     report = validate_paths(targets)
     if not report.files:
@@ -217,6 +220,8 @@ def tasks_show(name: Annotated[str, typer.Argument(help="a task name, e.g. deman
     """Show one task's help: parameters, types, defaults and outputs."""
     from tasks.registry import registry
 
+    from engine.shape_errors import models_in
+
     spec = registry().get(name)
     if spec is None:
         _fail_input(f"no task named '{name}'; `pdca tasks` lists them")
@@ -260,6 +265,8 @@ def _targets(paths: list[Path] | None) -> list[Path]:
 
 
 def _validated_one(path: Path) -> ValidatedDefinition:
+    from engine.validate import discover, validate_paths
+
     if path.is_dir() or len(discover([path])) != 1:
         _fail_input(f"{path}: name one definition file")
     report = validate_paths([path])
