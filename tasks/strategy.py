@@ -46,7 +46,6 @@ def allocate(
     scarce_below: float = 1.0,
     reserve_pct: float = 5.0,
     supply_table: str = "supply",
-    class_counts: dict[str, int] | None = None,
 ) -> AllocateResult:
     """Allocate next month's supply to customers, scarce products by the quota standard of each class.
 
@@ -88,8 +87,6 @@ def allocate(
         scarce_below: supply / demand below which a product is scarce.
         reserve_pct: % of a scarce product's supply held back for supplementary orders.
         supply_table: the table to read when ``supply`` is a directory or a database URL.
-        class_counts: deprecated and ignored: class sizes now come from ``classification``.
-            Accepted so that definitions written before still validate; to be removed.
 
     Returns:
         ``plan`` (path of ``plan.parquet``: ``customer_id, class, product_id, month, demand,
@@ -100,7 +97,6 @@ def allocate(
         rounding), ``reserve`` (cartons held back) and ``allocated_total`` (cartons).
         The rates are ``None`` when there is no demand.
     """
-    del class_counts  # deprecated: see Args
     _check_terms(quotas, scarce_below, reserve_pct)
     month, month_forecast = _month_forecast(forecast)
     customers = _customers(classification)
