@@ -97,3 +97,21 @@ def test_github_annotations(write_definition) -> None:  # type: ignore[no-untype
     line = result.stdout.strip()
     assert line.startswith(f"::error file={path},line=22,col=11,title=PDCA202::step 'check_feedback'")
     assert "%0Ahint: did you mean 'feedback.inspect'?" in line
+
+
+def test_run_requires_a_reason_and_records_nothing_without_one(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PDCA_REASON", raising=False)
+    definition = str(REPO / "tests/fixtures/runnable/loop.yaml")
+    for args in (["run", definition], ["run", definition, "--reason", "   "]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2
+        assert result.stderr.strip() == ('error: pdca run needs --reason TEXT (or $PDCA_REASON): say why these '
+                                         'cycles are run, e.g. --reason "monthly review"')
+    assert not (tmp_path / ".pdca").exists()  # no store opened, nothing recorded
+    accepted = CliRunner().invoke(app, ["run", str(tmp_path / "missing.yaml")], env={"PDCA_REASON": "from the env"})
+    assert accepted.exit_code == 2 and "--reason" not in accepted.stderr  # past the reason, stopped at the file

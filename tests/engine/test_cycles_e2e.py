@@ -66,9 +66,12 @@ def store_facts(db_url: str) -> dict[str, Any]:
             steps = session.execute(select(Cycle.number, StepRun.step_id, StepRun.status)
                                     .join(StepRun, StepRun.cycle_id == Cycle.id)).all()
             kinds = session.scalars(select(AuditEvent.kind).order_by(AuditEvent.seq)).all()
+            starts = session.execute(select(AuditEvent.actor, AuditEvent.reason).where(
+                AuditEvent.kind == "cycle.started").order_by(AuditEvent.seq)).all()
             carry = session.scalars(select(CarryOver)).all()
             return {"cycles": [(c.number, c.status) for c in cycles], "steps": sorted(map(tuple, steps)),
-                    "events": list(kinds), "carry_overs": len(carry), "chain": verify_chain(session)}
+                    "events": list(kinds), "carry_overs": len(carry), "chain": verify_chain(session),
+                    "start_reasons": [tuple(row) for row in starts]}
     finally:
         store.dispose()
 
@@ -89,6 +92,45 @@ def test_three_cycles_carry_params_across_processes(workdir: Path, db_url: str, 
     assert facts["cycles"] == [(1, "completed"), (2, "completed"), (3, "completed")]
     assert facts["carry_overs"] == 3
     assert facts["chain"].ok and facts["chain"].count == len(facts["events"])
+    assert facts["start_reasons"] == [("tester", REASON)] * 3
+
+    # The review side on what real runs recorded (no Prefect: about a second each).
+    env = _env(workdir, db_url, prefect_home)
+    verified = subprocess.run([sys.executable, "-m", "engine.cli", "audit", "verify"], cwd=workdir, env=env,
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert verified.returncode == 0 and f"ok: {facts['chain'].count} events verified" in verified.stdout
+    shown = subprocess.run([sys.executable, "-m", "engine.cli", "audit", "show", PROCESS, "2"], cwd=workdir, env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "started by tester at" in shown.stdout and f"reason: {REASON}" in shown.stdout
+    assert "Plan inputs (recorded on its start event; carried over from cycle 1)" in shown.stdout
+    decisions = subprocess.run([sys.executable, "-m", "engine.cli", "audit", "log", "--process", PROCESS, "--cycle",
+                                "2", "--kind", "decision", "--format", "jsonl"], cwd=workdir, env=env,
+                               capture_output=True, text=True, timeout=60, check=False)
+    decision = json.loads(decisions.stdout)  # one line: the rule that fired and the numbers it fired on
+    assert decision["payload"]["rule"]["when"] == {"kpi": "satisfaction", "missed": True, "cycles": 1}
+    assert decision["payload"]["kpi_result"]["actual"] == 4.0 and decision["payload"]["fired"] is True
+    changes = shown.stdout[shown.stdout.index("Carry-over in vs out"):]
+    assert "│ param  │ visits │ 2  │ 3   │" in changes
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_runs_started_at_once_take_turns_on_postgresql(workdir: Path, db_url: str, prefect_home: Path) -> None:
+    """Two `pdca run` processes at once on one PostgreSQL: with --wait both finish, cycles 1-4, one valid chain."""
+    runs = [subprocess.Popen([sys.executable, "-m", "engine.cli", "run", "loop.yaml", "--cycles", "2",
+                              "--wait", "240", "--actor", actor, "--reason", f"run by {actor}"], cwd=workdir,
+                             env=_env(workdir, db_url, prefect_home), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for actor in ("ann", "ben")]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert all("2 cycle(s) of visit-loop completed" in stdout for stdout, _ in outputs)
+    facts = store_facts(db_url)
+    assert facts["cycles"] == [(1, "completed"), (2, "completed"), (3, "completed"), (4, "completed")]
+    assert sorted(facts["start_reasons"]) == [("ann", "run by ann")] * 2 + [("ben", "run by ben")] * 2
+    assert facts["chain"].ok and facts["chain"].count == len(facts["events"])
+    plans = [(entry["cycle"], entry["visits"]) for entry in step_log(workdir) if entry["event"] == "plan"]
+    # each cycle starts from the one before, whoever ran it (cycle 3 met the target: visits stay 3)
+    assert sorted(plans) == [(1, 1), (2, 2), (3, 3), (4, 3)]
 
 
 def test_failed_step_is_resumed_without_redoing_completed_steps(workdir: Path, db_url: str, prefect_home: Path) -> None:
