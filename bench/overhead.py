@@ -111,7 +111,7 @@ def main() -> None:
         path = workdir / f"{name}.yaml"
         path.write_text(noop_definition(steps).replace("bench-cycle", f"bench-{name}"), encoding="utf-8")
         plan = compile_plan(validate_file(path))
-        return lambda: run_prepared(begin_cycle(plan, store, tasks, actor="bench"))
+        return lambda: run_prepared(begin_cycle(plan, store, tasks, actor="bench", reason="bench/overhead.py"))
 
     plain_functions = [lambda: {"value": 1.0} for _ in range(8)]
     with prefect_runtime():
@@ -155,7 +155,8 @@ def _time_first_cycle(workdir: Path) -> float:
     path.write_text(noop_definition(FLAGSHIP_STEPS).replace("bench-cycle", "bench-first"), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'bench'}", "PDCA_TASK_MODULES": "bench_tasks"}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "engine.cli", "run", str(path), "--db", f"sqlite:///{workdir / 'first.db'}"],
+    subprocess.run([sys.executable, "-m", "engine.cli", "run", str(path), "--db", f"sqlite:///{workdir / 'first.db'}",
+                    "--reason", "bench/overhead.py: first cycle in a new process"],
                    cwd=workdir, env=env, capture_output=True, check=True, timeout=600)
     return time.perf_counter() - started
 
