@@ -160,9 +160,13 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
     for column in ("cycle", "policy", "effect"):
         changes.add_column(column)
     for result in results:
+        grouped: dict[str, list[str]] = {}
         for decision in result.get("decisions", []):
-            for effect in decision.get("effects", []) or ["(no effect)"]:
-                changes.add_row(str(result["cycle"]), str(decision.get("policy")), str(effect))
+            grouped.setdefault(str(decision.get("policy")), []).extend(decision.get("effects", []) or ["(no effect)"])
+        for policy, effects in grouped.items():
+            shown = effects if len(effects) <= 2 else [effects[0], f"... and {len(effects) - 1} more like it"]
+            for effect in shown:
+                changes.add_row(str(result["cycle"]), policy, str(effect))
     open_actions = last.get("open_actions", [])
     owners = sorted({str(action.get("owner")) for action in open_actions})
     actions_line = (f"{len(open_actions)} corrective action(s) open after cycle {last['cycle']}"

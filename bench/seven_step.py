@@ -1,0 +1,157 @@
+"""One cycle of the flagship seven-step model at 5,000, 20,000 and 100,000 customers.
+
+Run: .venv/bin/python bench/seven_step.py [--sizes 5000,20000,100000] [--seed 7]
+
+For each size, in this one process, on a freshly generated sample world (two
+identical copies of it, so both runs plan the same month from the same data):
+
+  pdca      the cycle as `pdca run` runs it: a Prefect flow run on the embedded
+            server (warmed up first, so its start-up is not counted), every
+            step a task run, everything recorded in a SQLite audit store
+  direct    the same cycle driven by the engine without Prefect: begin, each
+            step's `execute_step` in plan order (same rendering, same task
+            code, same recording), complete — the plain-Python baseline
+
+and from the pdca run's recorded step times:
+
+  tasks     the time spent inside our task functions (sum of the step runs'
+            recorded durations)
+
+Shares of the pdca cycle: tasks = tasks / pdca; prefect = (pdca - direct) / pdca;
+engine (rendering, recording, begin/complete) = the rest. The last line is
+``seconds_per_cycle_<largest size>=<x.xx>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+FLAGSHIP = REPO / "definitions" / "retail-customer-service.yaml"
+WARMUP = """id: warmup
+title: Warm-up
+owner: bench
+kpis:
+  - {id: x, unit: n, target: {min: 0}, source: check.value}
+steps:
+  - {id: check, phase: check, uses: kpi.check}
+"""
+
+
+def step_seconds(store_url: str) -> dict[str, float]:
+    """Recorded duration of each completed step of the store's (only) cycle."""
+    from sqlalchemy import select
+
+    from engine.store.db import open_store
+    from engine.store.models import StepRun
+
+    store = open_store(store_url)
+    try:
+        with store.read() as session:
+            rows = session.scalars(select(StepRun).where(StepRun.status == "completed")).all()
+            return {row.step_id: (row.finished_at - row.started_at).total_seconds() for row in rows}
+    finally:
+        store.dispose()
+
+
+def run_with_prefect(directory: Path) -> tuple[float, dict[str, float]]:
+    from flows.runner import run_cycles
+
+    os.chdir(directory)
+    marks: dict[str, float] = {"start": time.perf_counter()}
+    run_cycles(directory / FLAGSHIP.name, 1, actor="bench", db_url=None, reason="bench/seven_step.py",
+               on_result=lambda _result: marks.setdefault("end", time.perf_counter()))
+    return marks["end"] - marks["start"], step_seconds(f"sqlite:///{directory / '.pdca' / 'pdca.db'}")
+
+
+def run_direct(directory: Path) -> float:
+    from engine.compile import compile_plan
+    from engine.cycle import begin_cycle
+    from engine.store.db import open_store
+    from engine.validate import validate_file
+    from tasks.registry import registry
+
+    os.chdir(directory)
+    started = time.perf_counter()
+    store = open_store(f"sqlite:///{directory / '.pdca' / 'pdca.db'}")
+    try:
+        plan = compile_plan(validate_file(str(directory / FLAGSHIP.name)))
+        cycle_run = begin_cycle(plan, store, registry(), actor="bench", trigger="manual")
+        for step in plan.steps:
+            cycle_run.execute_step(step.id, 1)
+        cycle_run.complete()
+    finally:
+        store.dispose()
+    return time.perf_counter() - started
+
+
+def warm_up(root: Path) -> None:
+    """Start the embedded Prefect server once, so no size pays for it."""
+    from flows.runner import run_cycles
+
+    warm = root / "warmup"
+    warm.mkdir()
+    (warm / "warmup.yaml").write_text(WARMUP, encoding="utf-8")
+    os.chdir(warm)
+    started = time.perf_counter()
+    run_cycles(warm / "warmup.yaml", 1, actor="bench", db_url=None, reason="bench warm-up")
+    print(f"embedded Prefect server start + warm-up cycle: {time.perf_counter() - started:.1f} s")
+
+
+def measure(root: Path, customers: int, seed: int) -> dict[str, Any]:
+    from tasks.world import generate_world
+
+    world_a = root / f"pdca-{customers}"
+    started = time.perf_counter()
+    generate_world(world_a / "data" / "retail", customers=customers, seed=seed)
+    generated = time.perf_counter() - started
+    shutil.copyfile(FLAGSHIP, world_a / FLAGSHIP.name)
+    world_b = root / f"direct-{customers}"
+    shutil.copytree(world_a, world_b)
+    pdca, steps = run_with_prefect(world_a)
+    direct = run_direct(world_b)
+    tasks = sum(steps.values())
+    return {"customers": customers, "generate": generated, "pdca": pdca, "direct": direct, "tasks": tasks,
+            "steps": steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="5000,20000,100000", help="comma-separated customer counts")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    root = Path(tempfile.mkdtemp(prefix="pdca-seven-step-"))
+    os.chdir(root)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+    warm_up(root)
+    rows = []
+    for customers in sizes:
+        row = measure(root, customers, args.seed)
+        rows.append(row)
+        steps = ", ".join(f"{name} {seconds:.2f}" for name, seconds in row["steps"].items())
+        print(f"{customers:>7} customers: world {row['generate']:.1f} s | cycle with Prefect {row['pdca']:.2f} s | "
+              f"without Prefect {row['direct']:.2f} s | in our tasks {row['tasks']:.2f} s", flush=True)
+        print(f"          steps (s): {steps}", flush=True)
+    print()
+    print(f"{'customers':>9} {'s/cycle':>8} {'tasks':>7} {'prefect':>8} {'engine':>7} {'vs direct':>9}")
+    for row in rows:
+        prefect = max(row["pdca"] - row["direct"], 0.0)
+        engine = max(row["pdca"] - prefect - row["tasks"], 0.0)
+        print(f"{row['customers']:>9} {row['pdca']:>8.2f} {row['tasks'] / row['pdca']:>7.0%} "
+              f"{prefect / row['pdca']:>8.0%} {engine / row['pdca']:>7.0%} {row['pdca'] / row['direct']:>9.2f}")
+    shutil.rmtree(root, ignore_errors=True)
+    print(f"seconds_per_cycle_{rows[-1]['customers']}={rows[-1]['pdca']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
