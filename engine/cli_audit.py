@@ -282,7 +282,7 @@ def _print_report(report: Any, where: str, checkpoints: int, *, rows: bool) -> N
         if rows:
             out.print("KPI results, decisions and definition versions match their events", markup=False)
         return
-    at = f"seq {report.first_bad_seq}" if report.first_bad_seq is not None else "a row without an event"
-    out.print(f"BROKEN at {at}: {report.what_differs}", markup=False)
+    at = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
+    out.print(f"BROKEN{at}: {report.what_differs}", markup=False)
     out.print(f"{report.count:,} events verified before it in {where}; the last good hash is {report.head_hash}",
               markup=False)

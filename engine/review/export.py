@@ -173,7 +173,7 @@ class _Written:
 
 def _written_links(session: Session, stream: Any, encoding: str, written: _Written) -> Iterator[Link]:
     """Write each stored event as a record and yield its link, so one pass both exports and verifies."""
-    writer = csv.writer(stream, lineterminator="\n") if encoding == "csv" else None
+    writer = csv.writer(stream, lineterminator="\r\n") if encoding == "csv" else None
     if writer is not None:
         writer.writerow(EVENT_COLUMNS)
     for event in stream_events(session):

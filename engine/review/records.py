@@ -49,7 +49,7 @@ def write_jsonl(records: Iterable[dict[str, Any]], stream: IO[str]) -> int:
 
 def write_csv(records: Iterable[dict[str, Any]], stream: IO[str], columns: tuple[str, ...] = EVENT_COLUMNS) -> int:
     """A header and one row per record; nested values as canonical JSON text, ``None`` as an empty field."""
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(columns)
     count = 0
     for record in records:

@@ -92,3 +92,20 @@ def test_an_event_reads_back_as_written_and_verifies(store: Store, payload: dict
     assert (read.at, read.reason, read.step_id, read.cycle_number, read.hash) == (
         written.at, reason, step_id, cycle_number, written.hash)
     assert report.ok and report.head_hash == written.hash
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=st.dictionaries(st.text(max_size=10), json_values, max_size=5), reason=optional_text | st.just(""),
+       step_id=optional_text, cycle_number=st.none() | st.integers(-(2**40), 2**40), actor=st.text(min_size=1),
+       kind=st.text(min_size=1, max_size=20), seq=st.integers(1, 2**53),
+       at=st.datetimes(timezones=st.just(UTC)))
+def test_the_spliced_hash_verify_uses_equals_the_canonical_hash(payload: dict[str, Any], reason: str | None,
+                                                                step_id: str | None, cycle_number: int | None,
+                                                                actor: str, kind: str, seq: int, at: datetime) -> None:
+    from engine.store.audit import canonical_at, content_hash
+
+    fields = {"seq": seq, "at": at, "actor": actor, "kind": kind, "process_id": "p", "cycle_number": cycle_number,
+              "step_id": step_id, "payload": normalise_json(payload), "reason": reason, "prev_hash": GENESIS_HASH}
+    spliced = content_hash(seq, canonical_at(at), actor, kind, "p", cycle_number, step_id, canonical_json(payload),
+                           reason, GENESIS_HASH)
+    assert spliced == event_hash(fields)
