@@ -60,7 +60,8 @@ def log(
     step: Annotated[str | None, typer.Option(help="only this step id")] = None,
     kind: Annotated[str | None, typer.Option(help="only this kind, e.g. decision; 'step.*' for a prefix")] = None,
     actor: Annotated[str | None, typer.Option(help="only events by this actor")] = None,
-    since: Annotated[str | None, typer.Option(help="from this ISO date or datetime (UTC unless an offset is given)")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="from this ISO date or datetime (UTC unless an offset is given)")] = None,
     until: Annotated[str | None, typer.Option(help="up to this ISO date (the whole day) or datetime")] = None,
     limit: Annotated[int, typer.Option(min=0, help="the last N matching events; 0 = all")] = 50,
     output_format: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",

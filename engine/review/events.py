@@ -175,7 +175,8 @@ def _cycle_end(payload: dict[str, Any]) -> str:
 
 
 _SUMMARIES: dict[str, Any] = {
-    "definition.version": lambda p: f"sha256 {str(p.get('sha256'))[:12]}, {len(str(p.get('yaml_text', '')).splitlines())} lines",
+    "definition.version": lambda p: (f"sha256 {str(p.get('sha256'))[:12]}, "
+                                     f"{len(str(p.get('yaml_text', '')).splitlines())} lines"),
     "cycle.started": lambda p: f"{p.get('trigger')} start on {p.get('host')} pid {p.get('pid')}, definition "
                                f"{str(p.get('sha256'))[:12]}",
     "cycle.resumed": lambda p: f"resumed (was {p['previous'].get('status')} on {p['previous'].get('host')} pid "

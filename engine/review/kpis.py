@@ -42,8 +42,8 @@ def kpi_history(session: Session, process_id: str, kpi_id: str | None = None) ->
             "signals": result.details.get("signals") or []})
     if kpi_id is not None:
         if kpi_id not in history:
-            raise ReviewError(f"process '{process_id}' has no results for KPI '{kpi_id}'"
-                              + (f"; it has: {', '.join(sorted(history))}" if history else "; it has no KPI results yet"))
+            known = f"; it has: {', '.join(sorted(history))}" if history else "; it has no KPI results yet"
+            raise ReviewError(f"process '{process_id}' has no results for KPI '{kpi_id}'{known}")
         return {kpi_id: history[kpi_id]}
     return history
 

@@ -30,7 +30,8 @@ def _header(view: CycleView) -> RenderableType:
              f"[{STATUS_STYLE.get(cycle.status, '')}]{cycle.status}[/] · trigger {cycle.trigger} · "
              f"definition v{view.version_number} ({view.sha256[:12]})",
              f"started {when(cycle.started_at)} UTC · finished {when(finished)} UTC{duration} · "
-             f"on {cycle.owner_host} pid {cycle.owner_pid}" + (f" · flow run {cycle.flow_run_id}" if cycle.flow_run_id else "")]
+             f"on {cycle.owner_host} pid {cycle.owner_pid}"
+             + (f" · flow run {cycle.flow_run_id}" if cycle.flow_run_id else "")]
     for event in view.starts:
         verb = "started" if event.kind == "cycle.started" else "resumed"
         lines.append(f"{verb} by [bold]{event.actor}[/] at {when(event.at)} UTC (seq {event.seq}): "

@@ -56,7 +56,8 @@ def first_row_problem(session: Session) -> RowProblem | None:
     return min(problems, key=lambda problem: (problem.seq is None, problem.seq or 0))
 
 
-def _check(session: Session, table: str, kind: str, id_key: str, rows: Select[Any], compare: Compare) -> RowProblem | None:
+def _check(session: Session, table: str, kind: str, id_key: str, rows: Select[Any],
+           compare: Compare) -> RowProblem | None:
     """Merge the table's rows and its events by row id; keep the problem of the lowest sequence number."""
     worst: RowProblem | None = None
 
