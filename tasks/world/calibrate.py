@@ -1,28 +1,37 @@
 """How the sample world responds to each lever of the flagship definition, in numbers.
 
-Run: ``python -m tasks.world.calibrate [--customers 5000] [--seed 7] [--months 3]``
+Run: ``python -m tasks.world.calibrate [--customers 5000] [--seed 7] [--months 3] [--plan pipeline|reference]``
 
 For each scenario a fresh copy of the same generated world is simulated for a
-few months with :func:`tasks.world.reference_plan` as the plan, and the KPI-like
-numbers of each month are printed: the flagship's initial service levels, then
-one lever changed at a time from the first simulated month on. The numbers in
+few months and the KPI-like numbers of each month are printed: the flagship's
+initial service levels, then one lever changed at a time from the first
+simulated month on. The plan of each month comes from the flagship's own PLAN
+tasks called directly (``--plan pipeline``: ``customers.register``,
+``customers.classify``, ``demand.forecast``, ``strategy.allocate`` with the
+flagship's settings) or from :func:`tasks.world.reference_plan`. The numbers in
 docs/sample-world.md come from this script.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tasks.customers import ClassRule, classify, register
+from tasks.demand import forecast
 from tasks.operations import measure, read_month
+from tasks.registry import StepContext
+from tasks.strategy import allocate
 from tasks.world.generate import generate_world
 from tasks.world.periods import add_months
 from tasks.world.plans import reference_plan
@@ -30,7 +39,10 @@ from tasks.world.simulate import simulate_month
 from tasks.world.storage import OPERATIONS_DIR, load_info, state_path
 
 INITIAL: dict[str, Any] = {"visits_per_month": {"A": 4, "B": 2, "C": 1, "D": 1}, "reserve_pct": 5.0,
-                           "complaint_handlers": 2.0}
+                           "complaint_handlers": 2.0, "scarce_below": 1.05}
+FLAGSHIP_RULES = [ClassRule(name="A", min_monthly_volume=300), ClassRule(name="B", min_monthly_volume=120),
+                  ClassRule(name="C", min_monthly_volume=40), ClassRule(name="C", business_types=("supermarket", "chain_store"))]
+FLAGSHIP_QUOTAS = {"A": 30.0, "B": 20.0, "C": 10.0, "D": 5.0}
 SCENARIOS: dict[str, dict[str, Any]] = {
     "initial": {},
     "B visits +1": {"visits_per_month": {"A": 4, "B": 3, "C": 1, "D": 1}},
@@ -71,34 +83,73 @@ def kpis(directory: Path, period: str) -> dict[str, float | None]:
     }
 
 
-def run_scenario(world: Path, levers: Mapping[str, Any], months: int) -> list[dict[str, Any]]:
+def pipeline_plan(world: Path, period: str, cycle: int, settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The month's plan from the flagship's PLAN tasks, called directly (work files under ``world/work``)."""
+    context = StepContext(process_id="calibration", cycle=cycle, started_at=f"{period}-01T06:00:00+08:00")
+    snapshot = register(context, source=str(world / "customers.csv"), register=f"sqlite:///{world / 'register.db'}")
+    classes = classify(context, customers=snapshot["snapshot"], sales=str(world / "sales.parquet"),
+                       rules=FLAGSHIP_RULES)
+    history = world / "sales.parquet"
+    if settings.get("forecast_from") == "requested":  # demand as ordered, not sales cut short by rationing
+        history = world / "work" / "demand_history.parquet"
+        sales = pd.read_parquet(world / "sales.parquet")
+        sales.assign(quantity=sales["requested"]).to_parquet(history, index=False)
+    demand = forecast(context, history=str(history), method="holt", alpha=0.4, beta=0.2,
+                      by="product_and_class", classification=classes["classification"])
+    plan = allocate(context, forecast=demand["forecast"], classification=classes["classification"],
+                    supply=str(world / "supply.csv"), quotas=FLAGSHIP_QUOTAS, reserve_pct=settings["reserve_pct"],
+                    scarce_below=settings["scarce_below"])
+    return plan["plan"], {"data_quality": snapshot["data_quality_rate"], "anomaly_rate": classes["anomaly_rate"],
+                          "wape": demand["wape"], "scarce": ",".join(plan["scarce_products"])}
+
+
+def run_scenario(world: Path, levers: Mapping[str, Any], months: int, mode: str = "pipeline") -> list[dict[str, Any]]:
     """Simulate ``months`` months of the world at ``world`` under ``levers``; the KPIs of each month."""
     settings = {**INITIAL, **levers}
     info = load_info(world)
     rows = []
-    for step in range(1, months + 1):
-        period = add_months(info.history_end, step)
-        plan = reference_plan(world, period, reserve_pct=settings["reserve_pct"])
-        started = time.perf_counter()
-        simulate_month(world, period, plan=plan, visits_per_month=settings["visits_per_month"],
-                       complaint_handlers=settings["complaint_handlers"])
-        rows.append({"month": period, "seconds": round(time.perf_counter() - started, 2), **kpis(world, period)})
+    previous_work = os.environ.get("PDCA_WORK_DIR")
+    os.environ["PDCA_WORK_DIR"] = str(world / "work")
+    try:
+        for step in range(1, months + 1):
+            period = add_months(info.history_end, step)
+            rows.append(_month(world, period, step, settings, mode))
+    finally:
+        if previous_work is None:
+            os.environ.pop("PDCA_WORK_DIR", None)
+        else:
+            os.environ["PDCA_WORK_DIR"] = previous_work
     return rows
 
 
+def _month(world: Path, period: str, cycle: int, settings: Mapping[str, Any], mode: str) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if mode == "pipeline":
+        plan: Any
+        plan, extra = pipeline_plan(world, period, cycle, settings)
+    else:
+        plan = reference_plan(world, period, reserve_pct=settings["reserve_pct"])
+    started = time.perf_counter()
+    simulate_month(world, period, plan=plan, visits_per_month=settings["visits_per_month"],
+                   complaint_handlers=settings["complaint_handlers"])
+    return {"month": period, "seconds": round(time.perf_counter() - started, 2), **kpis(world, period), **extra}
+
+
 def calibrate(customers: int, seed: int, months: int, scenarios: Mapping[str, Mapping[str, Any]] = SCENARIOS,
-              root: Path | None = None) -> pd.DataFrame:
+              root: Path | None = None, mode: str = "pipeline", jobs: int = 4) -> pd.DataFrame:
     """Every scenario's months as one table (scenario, month, KPIs)."""
     base = Path(root or tempfile.mkdtemp(prefix="pdca-world-calibration-"))
     original = base / "original"
     generate_world(original, customers=customers, seed=seed)
-    frames = []
-    for name, levers in scenarios.items():
-        copy = base / name.replace(" ", "_")
-        shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(original, copy)
-        frames.append(pd.DataFrame(run_scenario(copy, levers, months)).assign(scenario=name))
-        shutil.rmtree(copy)
+    copies = {}
+    for name in scenarios:
+        copies[name] = base / name.replace(" ", "_")
+        shutil.rmtree(copies[name], ignore_errors=True)
+        shutil.copytree(original, copies[name])
+    with ProcessPoolExecutor(max_workers=min(jobs, len(scenarios))) as pool:
+        runs = {name: pool.submit(run_scenario, copies[name], levers, months, mode)
+                for name, levers in scenarios.items()}
+        frames = [pd.DataFrame(run.result()).assign(scenario=name) for name, run in runs.items()]
     shutil.rmtree(base, ignore_errors=True)
     table = pd.concat(frames, ignore_index=True)
     return table[["scenario", *[column for column in table.columns if column != "scenario"]]]
@@ -109,8 +160,17 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--months", type=int, default=3)
+    parser.add_argument("--plan", choices=("pipeline", "reference"), default="pipeline")
+    parser.add_argument("--only", default="", help="comma-separated scenario names (default: all)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scenarios run at once")
+    parser.add_argument("--forecast-from", choices=("quantity", "requested"), default="quantity",
+                        help="the sales column the forecast reads (requested: demand before rationing)")
+    parser.add_argument("--scarce-below", type=float, default=INITIAL["scarce_below"])
     args = parser.parse_args()
-    table = calibrate(args.customers, args.seed, args.months)
+    common = {"forecast_from": args.forecast_from, "scarce_below": args.scarce_below}
+    chosen = {name: {**common, **levers} for name, levers in SCENARIOS.items()
+              if not args.only or name in args.only.split(",")}
+    table = calibrate(args.customers, args.seed, args.months, chosen, mode=args.plan, jobs=args.jobs)
     with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_rows", 200):
         print(table.drop(columns=["seconds"]).to_string(index=False))
 

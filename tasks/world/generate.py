@@ -156,10 +156,10 @@ def _history(rng: np.random.Generator, state: pd.DataFrame, history: list[str], 
     customer_ids = pa.array(state["customer_id"].to_numpy(str))
     product_ids = pa.array([f"P{number:02d}" for number in range(1, products + 1)])
     quantity = np.concatenate(quantities).astype(np.int64)
-    sales = pa.table({
-        "customer_id": pc.take(customer_ids, pa.array(np.concatenate(customer_rows))),
-        "product_id": pc.take(product_ids, pa.array(np.concatenate(product_cols))),
-        "month": pc.take(pa.array(history), pa.array(np.concatenate(month_codes))),
+    sales = pa.table({  # dictionary columns: written fast, read back as text (see storage.write_arrow)
+        "customer_id": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(customer_rows)), customer_ids),
+        "product_id": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(product_cols)), product_ids),
+        "month": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(month_codes)), pa.array(history)),
         "quantity": pa.array(quantity),
         "requested": pa.array(quantity),
     })
@@ -180,7 +180,8 @@ def _projection(state: pd.DataFrame, last: str, products: int, model: WorldModel
 def _settled_satisfaction(rng: np.random.Generator, state: pd.DataFrame, model: WorldModel) -> np.ndarray:
     """Latent satisfaction after years of the historical service level (visits by volume)."""
     visits = history_visits(state["volume"].to_numpy(float), model) * 0.97
-    level = state["sat_level"].to_numpy(float) + model.visit_effect(visits) - 0.05
+    level = (state["sat_level"].to_numpy(float) + model.visit_effect(visits, state["visit_sensitivity"])
+             - model.settled_penalty)
     return np.clip(level + rng.normal(0.0, 0.1, len(state)), 1.0, 5.0)
 
 

@@ -10,7 +10,10 @@ demand for one product. Then, in order of time:
   ``supplementary_uptake``; otherwise the customer just asks for all of it on the
   regular line and gets the allocation). Supplementary orders are served first
   come, first served from the product's stock not allocated to anyone
-  (``supply - sum(allocated)``: the reserve). A request that finds the reserve
+  (``supply - sum(allocated)``: the reserve), each customer's up to
+  ``supplementary_share`` of their allocation of the product (at least
+  ``supplementary_min`` cartons) a month: so an allocation far below demand
+  leaves the customer short even when the reserve has stock. A request that finds the reserve
   short gets what is there and does not wait. What a customer has not used of
   their allocation by their last order of the month goes back to the reserve an
   hour after that order: until then it is theirs.
@@ -103,12 +106,18 @@ def fulfil(rng: np.random.Generator, lines: Lines, allocated: np.ndarray, ration
     extra_sort = np.argsort(extra_at, kind="stable")
     extra_product = lines.product[asks_more][extra_sort]
     extra_requested = excess[asks_more][extra_sort]
+    extra_customer = lines.customer[asks_more][extra_sort]
+    # Supplementary orders are taken up to a share of the customer's allocation (at least a few cartons).
+    cap = np.maximum(model.supplementary_min, np.floor(model.supplementary_share
+                                                        * allocated[extra_customer, extra_product]))
+    pair = extra_customer * len(rationed) + extra_product
+    accepted = np.clip(cap - _running_before(extra_requested, pair), 0, extra_requested).astype(np.int64)
     released_at, released_product, released = _released(lines, within, allocated, rationed, hours_in_month,
                                                          model.release_from)
-    extra_delivered = _from_reserve(extra_requested, extra_product, extra_at[extra_sort], reserve,
+    extra_delivered = _from_reserve(accepted, extra_product, extra_at[extra_sort], reserve,
                                     released_at, released_product, released)
     return Lines(
-        customer=np.concatenate([lines.customer[regular], lines.customer[asks_more][extra_sort]]),
+        customer=np.concatenate([lines.customer[regular], extra_customer]),
         product=np.concatenate([lines.product[regular], extra_product]),
         order=np.concatenate([lines.order[regular], extra_order]),
         at_hours=np.concatenate([lines.at_hours[regular], extra_at[extra_sort]]),
@@ -149,6 +158,8 @@ def per_customer(lines: Lines, customers: int, late_order: np.ndarray) -> pd.Dat
 
 def _running_before(quantity: np.ndarray, group: np.ndarray) -> np.ndarray:
     """For lines in time order: the sum of earlier lines' quantities in the same group."""
+    if len(quantity) == 0:
+        return quantity.copy()
     order = np.argsort(group, kind="stable")
     sorted_quantity = quantity[order]
     sorted_group = group[order]

@@ -61,7 +61,8 @@ def new_customers(rng: np.random.Generator, count: int, first_number: int, joine
         "business_type": kind, "address": _addresses(rng, district), "area": area, "district": district,
         "size": size, "joined": [day.isoformat() for day in joined], "left": "",
         "number": number, "volume": volume, "trend": rng.normal(0.0, model.trend_sd, count),
-        "sat_level": _satisfaction_level(rng, volume, model), "satisfaction": np.nan,
+        "sat_level": _satisfaction_level(rng, volume, model), "visit_sensitivity": model.sensitivity(volume),
+        "satisfaction": np.nan,
         "label_habit": np.clip(rng.beta(17, 3, count) * model.label_propensity / 0.85, 0.0, 0.99),
         "shock": 1.0, "shock_left": 0,
     })
@@ -79,10 +80,10 @@ def mix_column(product_index: int) -> str:
 def product_mix(rng: np.random.Generator, size: np.ndarray, popularity: np.ndarray) -> np.ndarray:
     """Each customer's share of their volume per product: bigger shops carry more of the range."""
     count, products = len(size), len(popularity)
-    carry_chance = np.select([size == "large", size == "medium"], [0.95, 0.8], 0.62)
+    carry_chance = np.select([size == "large", size == "medium"], [0.98, 0.92], 0.8)
     carried = rng.random((count, products)) < carry_chance[:, None]
     carried[np.arange(count), rng.choice(products, size=count, p=popularity)] = True  # at least one
-    weights = popularity[None, :] * rng.gamma(3.0, 1 / 3.0, (count, products)) * carried
+    weights = popularity[None, :] * rng.gamma(6.0, 1 / 6.0, (count, products)) * carried
     return weights / weights.sum(axis=1, keepdims=True)
 
 
@@ -93,10 +94,34 @@ def corrupt_records(rng: np.random.Generator, frame: pd.DataFrame, pct: float) -
     frame = frame.copy()
     rows = frame.index[spoiled]
     frame.loc[rows[how == 0], "licence_no"] = ""
-    frame.loc[rows[how == 1], "licence_no"] = frame.loc[rows[how == 1], "licence_no"].str[:11]
+    shortened = rows[how == 1]
+    frame.loc[shortened, "licence_no"] = [str(value)[:11] for value in frame.loc[shortened, "licence_no"]]
     frame.loc[rows[how == 2], "address"] = ""
     frame.loc[rows[how == 3], "business_type"] = ""
     frame.loc[rows[how == 4], "area"] = ""
+    return frame
+
+
+def spoiled(frame: pd.DataFrame) -> np.ndarray:
+    """Which records have a missing or malformed field (what :func:`corrupt_records` does)."""
+    licence = frame["licence_no"].astype(str)
+    return ((licence.str.len() != 12) | (frame["address"] == "") | (frame["business_type"] == "")
+            | (frame["area"] == "")).to_numpy()
+
+
+def correct_records(rng: np.random.Generator, frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The data steward's work: fill in or fix the spoiled fields of ``rows`` (positions)."""
+    frame = frame.copy()
+    index = frame.index[rows]
+    district = frame.loc[index, "district"].to_numpy(object)
+    frame.loc[index, "licence_no"] = [f"37{_DISTRICT_CODE[d]}{value:08d}" for d, value in
+                                      zip(district, rng.integers(10_000_000, 99_999_999, len(index)), strict=True)]
+    empty = index[frame.loc[index, "address"].to_numpy() == ""]
+    frame.loc[empty, "address"] = _addresses(rng, frame.loc[empty, "district"].to_numpy(object))
+    empty = index[frame.loc[index, "business_type"].to_numpy() == ""]
+    frame.loc[empty, "business_type"] = rng.choice(BUSINESS_TYPES, size=len(empty))
+    area_of = {name: area for area, names in DISTRICTS.items() for name in names}
+    frame.loc[index, "area"] = [area_of[d] for d in district]
     return frame
 
 
@@ -112,10 +137,20 @@ def evolve(rng: np.random.Generator, state: pd.DataFrame, month_first: date, day
 
     Leavers keep their row with ``left`` set; joiners are appended; a change of
     business type, size or address rewrites those fields (the register records it
-    as a new version). Returns the new state and the counts of each.
+    as a new version; a bigger or smaller format changes the shop's volume too).
+    ``records_fixed_pct`` % of the spoiled records are corrected and
+    ``records_spoiled_pct`` % of the others spoiled. Returns the new state and the
+    counts of each.
     """
     state = state.copy()
     active = (state["left"] == "").to_numpy()
+    bad = spoiled(state)
+    fixing = np.flatnonzero(active & bad & (rng.random(len(state)) < model.records_fixed_pct / 100.0))
+    state = correct_records(rng, state, fixing)
+    fresh = np.flatnonzero(active & ~bad & (rng.random(len(state)) < model.records_spoiled_pct / 100.0))
+    mistyped = corrupt_records(rng, state.iloc[fresh], 100.0)
+    for column in ("licence_no", "address", "business_type", "area"):
+        state.loc[mistyped.index, column] = mistyped[column]
     gap = np.clip(model.leave_below - state["satisfaction"].to_numpy(), 0.0, None)
     leave_chance = (model.leaves_pct + model.leaves_per_point * gap) / 100.0
     leaving = active & (rng.random(len(state)) < leave_chance)
@@ -124,15 +159,22 @@ def evolve(rng: np.random.Generator, state: pd.DataFrame, month_first: date, day
     changing = np.flatnonzero(active & ~leaving & (rng.random(len(state)) < model.changes_pct / 100.0))
     what = rng.choice(3, size=len(changing))
     for column, chosen in (("business_type", changing[what == 0]), ("size", changing[what == 1])):
-        values = BUSINESS_TYPES if column == "business_type" else SIZES
-        state.loc[state.index[chosen], column] = rng.choice(values, size=len(chosen))
+        values, factors = ((BUSINESS_TYPES, model.type_volume) if column == "business_type"
+                           else (SIZES, model.size_volume))
+        rows = state.index[chosen]
+        before = np.asarray([factors.get(value, 1.0) for value in state.loc[rows, column]])
+        state.loc[rows, column] = rng.choice(values, size=len(chosen))
+        after = np.asarray([factors.get(value, 1.0) for value in state.loc[rows, column]])
+        state.loc[rows, "volume"] = state.loc[rows, "volume"].to_numpy(float) * after / before
     moved = state.index[changing[what == 2]]
     state.loc[moved, "address"] = _addresses(rng, state.loc[moved, "district"].to_numpy())
     joining = int(rng.poisson(model.joins_pct / 100.0 * active.sum()))
     joined = [month_first + timedelta(days=int(day)) for day in rng.integers(0, days, joining)]
     newcomers = new_customers(rng, joining, int(state["number"].max()) + 1, joined, model, product_popularity)
-    newcomers["satisfaction"] = np.clip(newcomers["sat_level"] + model.visit_effect(1.0), 1.0, 5.0)
-    counts = {"leaves": int(leaving.sum()), "joins": joining, "changes": len(changing)}
+    newcomers["satisfaction"] = np.clip(newcomers["sat_level"]
+                                        + model.visit_effect(1.0, newcomers["visit_sensitivity"]), 1.0, 5.0)
+    counts = {"leaves": int(leaving.sum()), "joins": joining, "changes": len(changing), "fixed": len(fixing),
+              "spoiled": len(fresh)}
     return pd.concat([state, newcomers], ignore_index=True), counts
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tasks.world import respond
 from tasks.world.model import WorldModel
@@ -28,24 +29,43 @@ def visits_table(customer_ids: np.ndarray, classes: pd.Series, planned: np.ndarr
 
 def orders_table(lines: Lines, customer_ids: np.ndarray, product_ids: np.ndarray, allocated: np.ndarray,
                  channel: np.ndarray, hours_to_deliver: np.ndarray, start: pd.Timestamp, period: str,
-                 window_hours: float) -> pd.DataFrame:
-    """One row per order line; ``hours_to_deliver`` is per line (the same for every line of an order)."""
+                 window_hours: float) -> pa.Table:
+    """One row per order line; ``hours_to_deliver`` is per line (the same for every line of an order).
+
+    Built in Arrow with dictionary-coded text: a large world's month has millions of
+    lines. ``delivered_at`` and ``on_time`` are empty for a line with nothing delivered.
+    """
     orders, position = np.unique(lines.order, return_inverse=True)
-    names = np.asarray([f"O{period.replace('-', '')}-{number:07d}" for number in range(1, len(orders) + 1)],
-                       dtype=object)
-    ordered_at = start + pd.to_timedelta(np.round(lines.at_hours * 60), unit="min")
+    names = pa.array([f"O{period.replace('-', '')}-{number:07d}" for number in range(1, len(orders) + 1)])
+    ordered_at = _minutes_after(start, lines.at_hours)
     arrived = lines.delivered > 0
-    delivered_at = (ordered_at + pd.to_timedelta(np.round(hours_to_deliver * 60), unit="min")).where(arrived)
-    on_time = pd.array(np.where(arrived, hours_to_deliver <= window_hours, False), dtype="boolean")
-    on_time[~arrived] = pd.NA
-    return pd.DataFrame({
-        "order_id": names[position], "customer_id": customer_ids[lines.customer],
-        "product_id": product_ids[lines.product], "channel": channel,
-        "requested": lines.requested.astype("int64"),
-        "allocated": allocated[lines.customer, lines.product].astype("float64"),
-        "delivered": lines.delivered.astype("int64"), "supplementary": lines.supplementary,
-        "ordered_at": ordered_at, "delivered_at": delivered_at, "on_time": on_time,
+    delivered_at = ordered_at + _minutes(hours_to_deliver)
+    channels, channel_codes = np.unique(channel, return_inverse=True)
+    return pa.table({
+        "order_id": pa.DictionaryArray.from_arrays(pa.array(position.astype(np.int32)), names),
+        "customer_id": pa.DictionaryArray.from_arrays(pa.array(lines.customer.astype(np.int32)),
+                                                      pa.array(customer_ids.astype(str))),
+        "product_id": pa.DictionaryArray.from_arrays(pa.array(lines.product.astype(np.int32)),
+                                                     pa.array(product_ids.astype(str))),
+        "channel": pa.DictionaryArray.from_arrays(pa.array(channel_codes.astype(np.int32)),
+                                                  pa.array(channels.astype(str))),
+        "requested": pa.array(lines.requested.astype(np.int64)),
+        "allocated": pa.array(allocated[lines.customer, lines.product].astype(np.float64)),
+        "delivered": pa.array(lines.delivered.astype(np.int64)),
+        "supplementary": pa.array(lines.supplementary),
+        "ordered_at": pa.array(ordered_at),
+        "delivered_at": pa.array(delivered_at, mask=~arrived),
+        "on_time": pa.array(hours_to_deliver <= window_hours, mask=~arrived),
     })
+
+
+def _minutes(hours: np.ndarray) -> np.ndarray:
+    return np.round(hours * 60).astype(np.int64).astype("timedelta64[m]")
+
+
+def _minutes_after(start: pd.Timestamp, hours: np.ndarray) -> np.ndarray:
+    """``start`` plus ``hours``, to the minute, as seconds (the finest unit pandas and Arrow share with numpy)."""
+    return (np.datetime64(start.to_datetime64(), "m") + _minutes(hours)).astype("datetime64[s]")
 
 
 def complaint_cases(rng: np.random.Generator, backlog: pd.DataFrame, new: pd.DataFrame, waits: np.ndarray,

@@ -48,12 +48,13 @@ def delivery_hours(rng: np.random.Generator, area: np.ndarray, model: WorldModel
     return hours + delayed * rng.exponential(model.delay_mean_hours, len(area))
 
 
-def complaint_rates(stockouts: np.ndarray, late: np.ndarray, satisfaction: np.ndarray,
+def complaint_rates(stockouts: np.ndarray, late: np.ndarray, satisfaction: np.ndarray, days: int,
                     model: WorldModel) -> np.ndarray:
-    """Expected complaints per customer this month."""
+    """Expected complaints per customer this month (of ``days`` days)."""
     gap = np.clip(model.leave_below - satisfaction, 0.0, None)
-    return (model.complaint_base + model.complaint_per_stockout * (1.0 - np.exp(-stockouts))
-            + model.complaint_per_late * (1.0 - np.exp(-late)) + model.complaint_per_point * gap)
+    return ((model.complaint_base + model.complaint_per_point * gap) * days / 30.4
+            + model.complaint_per_stockout * (1.0 - np.exp(-stockouts))
+            + model.complaint_per_late * (1.0 - np.exp(-late)))
 
 
 def new_complaints(rng: np.random.Generator, rate: np.ndarray, stockouts: np.ndarray, late: np.ndarray,
@@ -104,10 +105,11 @@ def queue_state(expected_cases: float, handlers: float, hours_in_month: float,
     return load, busy, servers * service_rate * (1.0 - load)
 
 
-def satisfaction(previous: np.ndarray, level: np.ndarray, done: np.ndarray, stockouts: np.ndarray,
-                 late: np.ndarray, complaint_penalty: np.ndarray, model: WorldModel) -> np.ndarray:
+def satisfaction(previous: np.ndarray, level: np.ndarray, sensitivity: np.ndarray, done: np.ndarray,
+                 stockouts: np.ndarray, late: np.ndarray, complaint_penalty: np.ndarray,
+                 model: WorldModel) -> np.ndarray:
     """Latent satisfaction at the end of the month (1-5)."""
-    target = (level + model.visit_effect(done) - model.stockout_weight * (1.0 - np.exp(-stockouts))
+    target = (level + model.visit_effect(done, sensitivity) - model.stockout_weight * (1.0 - np.exp(-stockouts))
               - model.late_weight * (1.0 - np.exp(-late)) - complaint_penalty)
     start = np.where(np.isnan(previous), np.clip(target, 1.0, 5.0), previous)
     return np.clip(start + model.relaxation * (np.clip(target, 1.0, 5.0) - start), 1.0, 5.0)

@@ -22,7 +22,7 @@ from tasks.world import demand, orders, population, records, respond
 from tasks.world.model import CHANNELS
 from tasks.world.periods import add_months, days_in, first_day, month_index, month_start
 from tasks.world.storage import (FILES, WorldInfo, load_info, operations_dir, read_state, replace_sales_month,
-                                 sales_table, write_customers, write_state)
+                                 sales_table, write_arrow, write_customers, write_state)
 from tasks.world.supply import extend_supply
 
 MONTH_STREAM = 1
@@ -69,9 +69,9 @@ def simulate_month(directory: str | Path, period: str, *, plan: str | Path | pd.
         raise ValueError(f"{period} is within the generated history of {root} (it ends {info.history_end}): "
                          f"the first month to simulate is {add_months(info.history_end, 1)}")
     _check_levers(visits_per_month, complaint_handlers, field_reps, delivery_window_hours, channels)
+    plan_rows = _plan(plan, period)
     state = read_state(root, add_months(period, -1))
     backlog = read_state(root, add_months(period, -1), "complaints")
-    plan_rows = _plan(plan, period)
     rng = np.random.default_rng([info.seed, month_index(period), MONTH_STREAM])
     state = demand.advance(rng, state, model)
     active = state.loc[state["left"] == ""].reset_index(drop=True)
@@ -108,13 +108,14 @@ def simulate_month(directory: str | Path, period: str, *, plan: str | Path | pd.
     stockouts = outcome["stockouts"].to_numpy(float)
     # Complaints, then how satisfied everyone ends the month.
     previous = active["satisfaction"].to_numpy(float)
-    rate = respond.complaint_rates(stockouts, late_orders, np.nan_to_num(previous, nan=4.0), model)
+    rate = respond.complaint_rates(stockouts, late_orders, np.nan_to_num(previous, nan=4.0), days_in(period), model)
     new = respond.new_complaints(rng, rate, stockouts, late_orders, hours, model)
     handlers = (model.complaint_handlers if complaint_handlers is None else complaint_handlers) * scale
     waits = respond.waiting_hours(rng, len(new), float(rate.sum()), handlers, hours, model)
     complaints, still_open, trouble = records.complaint_cases(rng, backlog, new, waits, ids, start, hours, period)
     penalty = np.where(trouble > 0, respond.complaint_penalty(trouble, model), 0.0)
-    latent = respond.satisfaction(previous, active["sat_level"].to_numpy(float), done, stockouts, late_orders,
+    latent = respond.satisfaction(previous, active["sat_level"].to_numpy(float),
+                                  active["visit_sensitivity"].to_numpy(float), done, stockouts, late_orders,
                                   penalty, model)
     size = survey_size if survey_size is not None else max(model.survey_min, round(count * model.survey_pct / 100))
     folder = operations_dir(root, period)
@@ -127,7 +128,10 @@ def simulate_month(directory: str | Path, period: str, *, plan: str | Path | pd.
         "inspections": records.inspections_table(rng, ids, planned, done, labels, habit, period, model),
     }
     for name, table in tables.items():
-        write_table(table, folder / f"{name}.parquet")
+        if isinstance(table, pd.DataFrame):
+            write_table(table, folder / f"{name}.parquet")
+        else:
+            write_arrow(table, folder / f"{name}.parquet")
     _save_month(rng, info, period, state, active, latent, lines, still_open)
     return folder
 
@@ -140,9 +144,8 @@ def _save_month(rng: np.random.Generator, info: WorldInfo, period: str, state: p
     delivered = np.bincount(pair, weights=lines.delivered, minlength=len(active) * products)
     requested = np.bincount(pair, weights=lines.requested, minlength=len(active) * products)
     rows = np.flatnonzero(requested > 0)
-    sold = sales_table(active["customer_id"].to_numpy(str)[rows // products],
-                       np.asarray(info.products, dtype=str)[rows % products], period,
-                       delivered[rows].astype(np.int64), requested[rows].astype(np.int64))
+    sold = sales_table(active["customer_id"].to_numpy(str), rows // products, np.asarray(info.products, dtype=str),
+                       rows % products, period, delivered[rows], requested[rows])
     replace_sales_month(info.directory, period, sold)
     state = state.copy()
     state.loc[state["left"] == "", "satisfaction"] = latent

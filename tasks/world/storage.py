@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +30,7 @@ from tasks.world.model import WorldModel
 from tasks.world.population import ATTRIBUTES
 
 INFO_FILE = "world.json"
+TEXT_COLUMNS = ("customer_id", "product_id", "month")  # the sales table's text columns
 STATE_DIR = "world_state"
 OPERATIONS_DIR = "operations"
 FILES = {"customers": "customers.csv", "sales": "sales.parquet", "products": "products.csv",
@@ -151,27 +153,53 @@ def operations_dir(directory: Path, month: str) -> Path:
 
 
 def write_arrow(table: pa.Table, path: Path) -> Path:
-    """Write an Arrow table as Parquet atomically."""
+    """Write an Arrow table as Parquet atomically.
+
+    The Arrow schema is not stored, so dictionary-typed text columns (fast to
+    write) read back as plain text, not as pandas categories.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    pq.write_table(table, partial)
+    pq.write_table(table, partial, store_schema=False)
     partial.replace(path)
     return path
 
 
-def sales_table(customer_ids: Any, product_ids: Any, month: str, quantity: Any, requested: Any) -> pa.Table:
-    """Sales rows as Arrow (plain string columns, so pandas reads them as text, not categories)."""
-    return pa.table({"customer_id": pa.array(customer_ids, pa.string()),
-                     "product_id": pa.array(product_ids, pa.string()),
-                     "month": pa.array([month] * len(quantity), pa.string()),
-                     "quantity": pa.array(quantity, pa.int64()),
-                     "requested": pa.array(requested, pa.int64())})
+def sales_table(customer_ids: np.ndarray, customer: np.ndarray, product_ids: np.ndarray, product: np.ndarray,
+                month: str, quantity: np.ndarray, requested: np.ndarray) -> pa.Table:
+    """Sales rows as Arrow: ``customer`` and ``product`` index ``customer_ids`` and ``product_ids``."""
+    return pa.table({
+        "customer_id": pa.DictionaryArray.from_arrays(pa.array(customer.astype(np.int32)),
+                                                      pa.array(customer_ids.astype(str))),
+        "product_id": pa.DictionaryArray.from_arrays(pa.array(product.astype(np.int32)),
+                                                     pa.array(product_ids.astype(str))),
+        "month": pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(quantity), np.int32)), pa.array([month])),
+        "quantity": pa.array(quantity.astype(np.int64)),
+        "requested": pa.array(requested.astype(np.int64)),
+    })
 
 
 def replace_sales_month(directory: Path, month: str, rows: pa.Table) -> Path:
     """Put ``month``'s sales into ``sales.parquet``, replacing any rows of that month already there."""
     path = directory / FILES["sales"]
-    existing = pq.read_table(path)
-    kept = existing.filter(pc.not_equal(existing["month"], month))
-    combined = pa.concat_tables([kept, rows.select(kept.column_names).cast(kept.schema)])
-    return write_arrow(combined, path)
+    # Text columns as dictionaries: millions of rows of a large world are read and written in seconds.
+    existing = pq.read_table(path, read_dictionary=TEXT_COLUMNS)
+    if _may_hold(path, month):
+        existing = existing.filter(pc.not_equal(existing["month"], month))
+    partial = path.with_name(path.name + ".partial")
+    with pq.ParquetWriter(partial, existing.schema, store_schema=False) as writer:
+        writer.write_table(existing)
+        writer.write_table(rows.select(existing.column_names).cast(existing.schema))
+    partial.replace(path)
+    return path
+
+
+def _may_hold(path: Path, month: str) -> bool:
+    """Whether the file may have rows of ``month`` (by the row groups' statistics, when written)."""
+    metadata = pq.ParquetFile(path).metadata
+    column = metadata.schema.names.index("month")
+    for group in range(metadata.num_row_groups):
+        stats = metadata.row_group(group).column(column).statistics
+        if stats is None or not stats.has_min_max or str(stats.min) <= month <= str(stats.max):
+            return True
+    return False

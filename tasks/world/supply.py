@@ -1,8 +1,9 @@
 """What the distributor can hand out each month: ``supply.csv``.
 
 Supply of a product in a future month is the customers' expected demand for it
-(as projected when the world was generated: ``supply_base`` grown by
-``supply_growth`` and the season) times a ratio: for a scarce product a fixed
+at the level of the three months before (as projected when the world was
+generated: ``supply_base`` grown by ``supply_growth``, times the average season
+factor of those months) times a ratio: for a scarce product a fixed
 ratio below 1 (``scarce_supply``), for the others a random ratio above 1
 (``plentiful_supply``). History months have every product a little above demand.
 Each month's ratios come from a random stream of their own, so the file can be
@@ -36,7 +37,10 @@ def future_supply(info: WorldInfo, months: list[str]) -> pd.DataFrame:
     for month in months:
         rng = np.random.default_rng([info.seed, month_index(month), SUPPLY_STREAM])
         ahead = months_between(info.history_end, month)
-        demand = base * np.exp(growth * ahead) * season_factor(month)
+        # Supply is planned on the recent level of demand (the last three months), as a planner sees it:
+        # scarce stays scarce against any forecast that follows recent sales, whatever the season does.
+        recent = np.mean([season_factor(add_months(month, -offset)) for offset in (1, 2, 3)])
+        demand = base * np.exp(growth * ahead) * recent
         ratio = np.where(scarce, scarce_ratio, rng.uniform(low, high, len(base)))
         rows.append(pd.DataFrame({"product_id": info.products, "month": month,
                                   "supply": np.round(demand * ratio).astype(int)}))
