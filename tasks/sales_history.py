@@ -149,10 +149,11 @@ def _month_indexes(months: pd.Series, name: str) -> pd.Series:
         if months.isna().any():
             raise SourceError(f"{name}: column month: {int(months.isna().sum())} value(s) are empty")
         return (months.dt.year * 12 + months.dt.month - 1).astype("int64")
-    text = months.astype(str).str.strip()
-    parts = text.str.extract(_MONTH)
-    bad = parts[0].isna()
+    codes, uniques = pd.factorize(months.astype(str), use_na_sentinel=False)  # a few dozen distinct months
+    parts = pd.Series(uniques).str.strip().str.extract(_MONTH)
+    bad = parts[0].isna().to_numpy()[codes]
     if bad.any():
         raise SourceError(f"{name}: column month: {int(bad.sum())} value(s) are not months YYYY-MM "
                           f"(first: {months[bad].iloc[0]!r})")
-    return parts[0].astype("int64") * 12 + parts[1].astype("int64") - 1
+    index = (parts[0].astype("int64") * 12 + parts[1].astype("int64") - 1).to_numpy()
+    return pd.Series(index[codes], index=months.index, dtype="int64")
