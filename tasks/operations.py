@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.sources import SourceError, is_url, read_table
+from tasks.sources import FILE_SUFFIXES, SourceError, is_url, read_table
 
 COLUMNS = {
     "visits": ("customer_id", "class", "planned", "done", "price_labels_ok"),
@@ -71,7 +71,8 @@ def read_month(source: str, period: str, table_prefix: str = "") -> MonthRecords
             if not folder.is_dir():
                 raise SourceError(f"{folder}: no operations records for {period} (no such directory)")
             frames[kind] = read_table(str(folder), kind, columns=COLUMNS[kind], parse_dates=DATES[kind])
-            where[kind] = str(folder / kind)
+            where[kind] = str(next((folder / f"{kind}{suffix}" for suffix in FILE_SUFFIXES
+                                    if (folder / f"{kind}{suffix}").is_file()), folder / kind))
     return MonthRecords(frames["visits"], frames["orders"], frames["complaints"], where)
 
 
@@ -126,7 +127,7 @@ def _numbers(frame: pd.DataFrame, columns: tuple[str, ...], where: str) -> pd.Da
         bad = values.isna() | (values < 0)
         if bad.any():
             raise SourceError(f"{where}: column {column}: {int(bad.sum())} value(s) are not counts of 0 or more "
-                              f"(first: {frame.loc[bad, column].iloc[0]!r})")
+                              f"(first: {str(frame.loc[bad, column].iloc[0])!r})")
         converted[column] = values
     return frame.assign(**converted)
 

@@ -39,7 +39,7 @@ from tasks.world.simulate import simulate_month
 from tasks.world.storage import OPERATIONS_DIR, load_info, state_path
 
 INITIAL: dict[str, Any] = {"visits_per_month": {"A": 4, "B": 2, "C": 1, "D": 1}, "reserve_pct": 5.0,
-                           "complaint_handlers": 2.0, "scarce_below": 1.05}
+                           "complaint_handlers": 2.0, "scarce_below": 1.0}
 FLAGSHIP_RULES = [ClassRule(name="A", min_monthly_volume=300), ClassRule(name="B", min_monthly_volume=120),
                   ClassRule(name="C", min_monthly_volume=40), ClassRule(name="C", business_types=("supermarket", "chain_store"))]
 FLAGSHIP_QUOTAS = {"A": 30.0, "B": 20.0, "C": 10.0, "D": 5.0}
