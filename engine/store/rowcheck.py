@@ -58,7 +58,25 @@ def first_row_problem(session: Session) -> RowProblem | None:
 
 def _check(session: Session, table: str, kind: str, id_key: str, rows: Select[Any],
            compare: Compare) -> RowProblem | None:
-    """Merge the table's rows and its events by row id; keep the problem of the lowest sequence number."""
+    """Merge the table's rows and its events by row id; keep the problem of the lowest sequence number.
+
+    Events are first read in sequence order, which is row id order whenever the rows were
+    written the way the store writes them (under the head lock, events after their rows):
+    no sort needed. If an event's row id ever goes down, the merge starts again with the
+    events sorted by row id in the database.
+    """
+    try:
+        return _merge(session, table, _events(session, kind, id_key, by_seq=True), rows, compare)
+    except _OutOfOrder:
+        return _merge(session, table, _events(session, kind, id_key, by_seq=False), rows, compare)
+
+
+class _OutOfOrder(Exception):
+    """Events in sequence order are not in row id order."""
+
+
+def _merge(session: Session, table: str, events: Iterator[_Event], rows: Select[Any],
+           compare: Compare) -> RowProblem | None:
     worst: RowProblem | None = None
 
     def keep(problem: RowProblem) -> None:
@@ -66,35 +84,52 @@ def _check(session: Session, table: str, kind: str, id_key: str, rows: Select[An
         if worst is None or (problem.seq is not None and (worst.seq is None or problem.seq < worst.seq)):
             worst = problem
 
-    events = _events(session, kind, id_key)
-    stored = iter(session.execute(rows.execution_options(yield_per=_BATCH)))
-    event, row = next(events, None), next(stored, None)
-    while event is not None or row is not None:
-        if row is None or (event is not None and event.row_id < row[0]):
-            assert event is not None
-            keep(RowProblem(event.seq, f"{table} row {event.row_id} (event seq {event.seq}) is missing: "
-                                       "deleted behind the API"))
-            event = next(events, None)
-        elif event is None or row[0] < event.row_id:
-            keep(RowProblem(None, f"{table} row {row[0]} has no event: written behind the API"))
-            row = next(stored, None)
-        else:
-            differences = compare(tuple(row), event)
-            if differences:
-                keep(RowProblem(event.seq, f"{table} row {event.row_id} (event seq {event.seq}) was changed: "
-                                           + "; ".join(f"{name} is {mine!r} in the row, {theirs!r} in the event"
-                                                       for name, (mine, theirs) in differences.items())))
-            event, row = next(events, None), next(stored, None)
+    stored = session.execute(rows.execution_options(yield_per=_BATCH))
+    try:
+        event, row = next(events, None), next(stored, None)
+        while event is not None or row is not None:
+            if row is None or (event is not None and event.row_id < row[0]):
+                assert event is not None
+                keep(RowProblem(event.seq, f"{table} row {event.row_id} (event seq {event.seq}) is missing: "
+                                           "deleted behind the API"))
+                event = next(events, None)
+            elif event is None or row[0] < event.row_id:
+                keep(RowProblem(None, f"{table} row {row[0]} has no event: written behind the API"))
+                row = next(stored, None)
+            else:
+                differences = compare(tuple(row), event)
+                if differences:
+                    keep(RowProblem(event.seq, f"{table} row {event.row_id} (event seq {event.seq}) was changed: "
+                                               + "; ".join(f"{name} is {mine!r} in the row, {theirs!r} in the event"
+                                                           for name, (mine, theirs) in differences.items())))
+                event, row = next(events, None), next(stored, None)
+    finally:
+        stored.close()
     return worst
 
 
-def _events(session: Session, kind: str, id_key: str) -> Iterator[_Event]:
-    row_id = AuditEvent.payload[id_key].as_integer()
-    statement = (select(row_id, AuditEvent.seq, AuditEvent.process_id, AuditEvent.cycle_number, AuditEvent.payload)
-                 .where(AuditEvent.kind == kind).order_by(row_id, AuditEvent.seq)
-                 .execution_options(yield_per=_BATCH))
-    for found in session.execute(statement):
-        yield _Event(*found)
+def _events(session: Session, kind: str, id_key: str, *, by_seq: bool) -> Iterator[_Event]:
+    """The events of ``kind`` with the row id their payload names, in row id order (else ``_OutOfOrder``)."""
+    statement = (select(AuditEvent.seq, AuditEvent.process_id, AuditEvent.cycle_number, cast(AuditEvent.payload, Text))
+                 .where(AuditEvent.kind == kind))
+    if by_seq:
+        statement = statement.order_by(AuditEvent.seq)
+    else:
+        statement = statement.order_by(AuditEvent.payload[id_key].as_integer(), AuditEvent.seq)
+    result = session.connection().execute(statement.execution_options(yield_per=_BATCH))
+    last_id = None
+    try:
+        for seq, process_id, cycle_number, payload_text in result:
+            payload = loads(payload_text)  # the chain verified: it is the JSON that was written
+            row_id = payload.get(id_key) if isinstance(payload, dict) else None
+            if not isinstance(row_id, int):
+                row_id = -1  # an event naming no row: reported as a missing row
+            if by_seq and last_id is not None and row_id < last_id:
+                raise _OutOfOrder
+            last_id = row_id
+            yield _Event(row_id, seq, process_id, cycle_number, payload if isinstance(payload, dict) else {})
+    finally:
+        result.close()
 
 
 def _kpi_rows() -> Select[Any]:
@@ -155,9 +190,12 @@ def _cycle_differences(process_id: Any, number: Any, event: _Event) -> dict[str,
 
 
 def _differences(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    if mine == theirs and not any((type(value) is bool) != (type(theirs[name]) is bool)
-                                  for name, value in mine.items()):
-        return {}  # the common case, at C speed (1 == True, hence the look at booleans)
+    if mine == theirs:  # the common case, at C speed; but 1 == True, hence the look at booleans
+        for name, value in mine.items():
+            if (value.__class__ is bool) is not (theirs[name].__class__ is bool):
+                break
+        else:
+            return {}
     names = sorted(set(mine) | set(theirs))
     return {name: (_short(mine.get(name)), _short(theirs.get(name))) for name in names
             if not _same(mine.get(name), theirs.get(name))}
@@ -184,9 +222,26 @@ def _json(text: Any) -> Any:
     if not isinstance(text, str):
         return text
     try:
-        return json.loads(text)
+        return loads(text)
     except ValueError:
         return text
+
+
+_scan = json.JSONDecoder().scan_once
+
+
+def loads(text: str) -> Any:
+    """``json.loads`` for the compact JSON the store writes, without its whitespace passes (any other text
+    goes to ``json.loads``, which decides).
+
+    Raises:
+        ValueError: not JSON.
+    """
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 def _short(value: Any) -> Any:
