@@ -98,3 +98,25 @@ def test_rows_can_be_left_out_of_verify(seeded: Store) -> None:
     _behind_the_api(seeded, "DELETE FROM decision")
     with seeded.read() as session:
         assert verify_chain(session, rows=False).ok
+
+
+def test_events_written_out_of_row_order_still_verify(seeded: Store) -> None:
+    """The merge reads events in sequence order; when that is not row id order it lets the database sort."""
+    from engine.store import append_event
+    from engine.store.models import Cycle, KpiResult
+    from engine.store.results import kpi_result_dict
+
+    with seeded.transaction() as session:
+        cycle = session.get(Cycle, 1)
+        rows = [KpiResult(cycle_id=1, kpi_id=f"extra_{n}", actual=float(n), target_min=None, target_max=1.0,
+                          status="met", delta=None, unit="", details={}) for n in range(2)]
+        session.add_all(rows)
+        session.flush()
+        for row in reversed(rows):
+            append_event(session, kind="kpi.result", actor="tester", process_id=cycle.process_id,
+                         cycle_number=cycle.number, payload={"kpi_result_id": row.id, **kpi_result_dict(row)})
+    assert _verify(seeded).ok
+    _behind_the_api(seeded, "UPDATE kpi_result SET actual = 7 WHERE id = 3")
+    report = _verify(seeded)
+    assert (report.ok, report.first_bad_seq) == (False, 13)  # row 3's event is the later of the two
+    assert report.what_differs == "kpi_result row 3 (event seq 13) was changed: actual is 7.0 in the row, 0.0 in the event"
