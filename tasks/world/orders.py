@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from tasks.world.model import CHANNELS, WorldModel
 
@@ -144,16 +143,6 @@ def channels_for(rng: np.random.Generator, lines: Lines, visited: np.ndarray, of
     choice = (rng.random(len(orders))[:, None] > cumulative).sum(axis=1)
     per_order = np.asarray(CHANNELS)[np.minimum(choice, len(CHANNELS) - 1)]
     return per_order[np.searchsorted(orders, lines.order)]
-
-
-def per_customer(lines: Lines, customers: int, late_order: np.ndarray) -> pd.DataFrame:
-    """Lines, stock-out lines and late orders per customer (rows of the active-customer arrays)."""
-    stockout = lines.delivered < lines.requested
-    return pd.DataFrame({
-        "lines": np.bincount(lines.customer, minlength=customers),
-        "stockouts": np.bincount(lines.customer, weights=stockout, minlength=customers).astype(int),
-        "late": np.bincount(lines.customer, weights=late_order, minlength=customers).astype(int),
-    })
 
 
 def _running_before(quantity: np.ndarray, group: np.ndarray) -> np.ndarray:

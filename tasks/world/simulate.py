@@ -12,6 +12,7 @@ the previous month's state, so simulating a month again gives the same records.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,7 @@ def simulate_month(directory: str | Path, period: str, *, plan: str | Path | pd.
         delivery_window_hours: the promised delivery time an order is on time within.
         channels: the order channels offered (``visit``, ``phone``, ``online``).
         field_reps: field reps per ``staffing_basis`` active customers, each making
-            ``visits_per_rep`` visits a month (default: the world's, 25).
+            ``visits_per_rep`` visits a month (default: the world's, 28).
         accept_supplementary_orders: whether orders above an allocation can be placed on the reserve.
         check_price_labels: whether visits check the price labels (else ``price_labels_ok`` is empty).
         survey_size: customers called back (default: ``survey_pct`` % of active customers, at least 60).
@@ -64,7 +65,6 @@ def simulate_month(directory: str | Path, period: str, *, plan: str | Path | pd.
     """
     root = Path(directory)
     info = load_info(root)
-    model = info.model
     if month_index(period) <= month_index(info.history_end):
         raise ValueError(f"{period} is within the generated history of {root} (it ends {info.history_end}): "
                          f"the first month to simulate is {add_months(info.history_end, 1)}")
@@ -73,67 +73,125 @@ def simulate_month(directory: str | Path, period: str, *, plan: str | Path | pd.
     state = read_state(root, add_months(period, -1))
     backlog = read_state(root, add_months(period, -1), "complaints")
     rng = np.random.default_rng([info.seed, month_index(period), MONTH_STREAM])
-    state = demand.advance(rng, state, model)
-    active = state.loc[state["left"] == ""].reset_index(drop=True)
-    count = len(active)
-    ids = active["customer_id"].to_numpy(object)
-    hours = days_in(period) * 24.0
-    start = month_start(period)
-    scale = count / model.staffing_basis
-    classes = active["customer_id"].map(plan_rows.groupby("customer_id")["class"].first())
+    state = demand.advance(rng, state, info.model)
+    month = _Month(info, period, rng, state.loc[state["left"] == ""].reset_index(drop=True))
+    classes = month.active["customer_id"].map(plan_rows.groupby("customer_id")["class"].first())
+    planned, done, labels = _field_work(month, classes, visits_per_month, field_reps, check_price_labels)
+    allocated, rationed = _allocations(plan_rows, month.ids, month.products)
+    trade = _trade(month, allocated, rationed, done, channels, delivery_window_hours, accept_supplementary_orders)
+    complaints, still_open, latent = _feedback(month, backlog, done, trade, complaint_handlers)
+    size = survey_size if survey_size is not None else max(info.model.survey_min,
+                                                            round(month.count * info.model.survey_pct / 100))
+    folder = operations_dir(root, period)
+    write_table(records.visits_table(month.ids, classes, planned, done, labels), folder / "visits.parquet")
+    write_arrow(records.orders_table(trade.lines, month.ids, month.products, allocated, trade.channel,
+                                     trade.line_hours, month.start, period, delivery_window_hours),
+                folder / "orders.parquet")
+    write_table(complaints, folder / "complaints.parquet")
+    write_table(records.surveys_table(rng, month.ids, classes, latent, month.start, days_in(period), size,
+                                      info.model), folder / "surveys.parquet")
+    write_table(records.inspections_table(rng, month.ids, planned, done, labels,
+                                          month.active["label_habit"].to_numpy(float), period, info.model),
+                folder / "inspections.parquet")
+    _save_month(rng, info, period, state, month.active, latent, trade.lines, still_open)
+    return folder
+
+
+@dataclass(frozen=True)
+class _Month:
+    """The month being simulated: its world, random stream and the customers active in it."""
+
+    info: WorldInfo
+    period: str
+    rng: np.random.Generator
+    active: pd.DataFrame
+
+    @property
+    def count(self) -> int:
+        return len(self.active)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.active["customer_id"].to_numpy(object)
+
+    @property
+    def products(self) -> np.ndarray:
+        return np.asarray(self.info.products, dtype=object)
+
+    @property
+    def hours(self) -> float:
+        return days_in(self.period) * 24.0
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return month_start(self.period)
+
+    @property
+    def staffing(self) -> float:
+        """Active customers in units of the staffing basis (5,000): what a per-basis lever is multiplied by."""
+        return self.count / self.info.model.staffing_basis
+
+
+@dataclass(frozen=True)
+class _Trade:
+    """The month's order lines after allocation and delivery, and what they did to each customer."""
+
+    lines: orders.Lines
+    channel: np.ndarray
+    line_hours: np.ndarray      # hours from order to delivery, per line
+    late: np.ndarray            # late orders per customer
+    stockouts: np.ndarray       # stock-out lines per customer
+
+
+def _field_work(month: _Month, classes: pd.Series, visits_per_month: Mapping[str, float],
+                field_reps: float | None, check_price_labels: bool) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """Visits planned and done per customer, and the price labels found on the visits."""
+    model = month.info.model
     lowest = min(visits_per_month.values())
     planned = classes.map(dict(visits_per_month)).fillna(lowest).to_numpy(float).round().astype(int)
-    capacity = (model.field_reps if field_reps is None else field_reps) * scale * model.visits_per_rep
-    area = active["area"].to_numpy(object)
-    done = respond.visits(rng, planned, area, capacity, model)
-    habit = active["label_habit"].to_numpy(float)
-    labels = respond.price_labels(rng, done, habit, model) if check_price_labels else \
-        pd.Series(pd.array([pd.NA] * count, dtype="boolean"))
-    # Orders against the allocation and the supply.
-    products = np.asarray(info.products, dtype=object)
-    wanted = demand.expected(active, period, len(products), demand.month_noise(rng, count, model))
-    lines = orders.order_lines(rng, wanted, hours, model)
-    allocated, rationed = _allocations(plan_rows, ids, products)
-    supply = _supply(info, period)
-    lines = orders.fulfil(rng, lines, np.nan_to_num(allocated).astype(np.int64), rationed, supply, hours, model,
-                          accept_supplementary_orders)
+    capacity = (model.field_reps if field_reps is None else field_reps) * month.staffing * model.visits_per_rep
+    done = respond.visits(month.rng, planned, month.active["area"].to_numpy(object), capacity, model)
+    if not check_price_labels:
+        return planned, done, pd.Series(pd.array([pd.NA] * month.count, dtype="boolean"))
+    return planned, done, respond.price_labels(month.rng, done, month.active["label_habit"].to_numpy(float), model)
+
+
+def _trade(month: _Month, allocated: np.ndarray, rationed: np.ndarray, done: np.ndarray, channels: Sequence[str],
+           window_hours: float, accept_supplementary: bool) -> _Trade:
+    """Orders against the allocation and the supply, their channels and delivery times."""
+    model, rng = month.info.model, month.rng
+    wanted = demand.expected(month.active, month.period, len(month.products),
+                             demand.month_noise(rng, month.count, model))
+    lines = orders.order_lines(rng, wanted, month.hours, model)
+    lines = orders.fulfil(rng, lines, np.nan_to_num(allocated).astype(np.int64), rationed,
+                          _supply(month.info, month.period), month.hours, model, accept_supplementary)
     channel = orders.channels_for(rng, lines, done > 0, tuple(channels), model)
     order_numbers, first_line = np.unique(lines.order, return_index=True)
-    per_order_hours = respond.delivery_hours(rng, area[lines.customer[first_line]], model)
-    line_hours = per_order_hours[np.searchsorted(order_numbers, lines.order)]
-    late_orders = np.zeros(count)
-    late_order = (per_order_hours > delivery_window_hours) & np.isin(order_numbers, lines.order[lines.delivered > 0])
-    np.add.at(late_orders, lines.customer[first_line], late_order)
-    outcome = orders.per_customer(lines, count, np.zeros(len(lines.order)))
-    stockouts = outcome["stockouts"].to_numpy(float)
-    # Complaints, then how satisfied everyone ends the month.
-    previous = active["satisfaction"].to_numpy(float)
-    rate = respond.complaint_rates(stockouts, late_orders, np.nan_to_num(previous, nan=4.0), days_in(period), model)
-    new = respond.new_complaints(rng, rate, stockouts, late_orders, hours, model)
-    handlers = (model.complaint_handlers if complaint_handlers is None else complaint_handlers) * scale
-    waits = respond.waiting_hours(rng, len(new), float(rate.sum()), handlers, hours, model)
-    complaints, still_open, trouble = records.complaint_cases(rng, backlog, new, waits, ids, start, hours, period)
+    area = month.active["area"].to_numpy(object)
+    order_hours = respond.delivery_hours(rng, area[lines.customer[first_line]], model)
+    late_order = (order_hours > window_hours) & np.isin(order_numbers, lines.order[lines.delivered > 0])
+    late = np.bincount(lines.customer[first_line], weights=late_order, minlength=month.count)
+    stockouts = np.bincount(lines.customer, weights=lines.delivered < lines.requested, minlength=month.count)
+    return _Trade(lines, channel, order_hours[np.searchsorted(order_numbers, lines.order)], late, stockouts)
+
+
+def _feedback(month: _Month, backlog: pd.DataFrame, done: np.ndarray, trade: _Trade,
+              complaint_handlers: float | None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Complaints and their handling, then the customers' latent satisfaction at the end of the month."""
+    model, rng = month.info.model, month.rng
+    previous = month.active["satisfaction"].to_numpy(float)
+    rate = respond.complaint_rates(trade.stockouts, trade.late, np.nan_to_num(previous, nan=4.0),
+                                   days_in(month.period), model)
+    new = respond.new_complaints(rng, rate, trade.stockouts, trade.late, month.hours, model)
+    handlers = (model.complaint_handlers if complaint_handlers is None else complaint_handlers) * month.staffing
+    waits = respond.waiting_hours(rng, len(new), float(rate.sum()), handlers, month.hours, model)
+    complaints, still_open, trouble = records.complaint_cases(rng, backlog, new, waits, month.ids, month.start,
+                                                              month.hours, month.period)
     penalty = np.where(trouble > 0, respond.complaint_penalty(trouble, model), 0.0)
-    latent = respond.satisfaction(previous, active["sat_level"].to_numpy(float),
-                                  active["visit_sensitivity"].to_numpy(float), done, stockouts, late_orders,
-                                  penalty, model)
-    size = survey_size if survey_size is not None else max(model.survey_min, round(count * model.survey_pct / 100))
-    folder = operations_dir(root, period)
-    tables = {
-        "visits": records.visits_table(ids, classes, planned, done, labels),
-        "orders": records.orders_table(lines, ids, products, allocated, channel, line_hours, start, period,
-                                       delivery_window_hours),
-        "complaints": complaints,
-        "surveys": records.surveys_table(rng, ids, classes, latent, start, days_in(period), size, model),
-        "inspections": records.inspections_table(rng, ids, planned, done, labels, habit, period, model),
-    }
-    for name, table in tables.items():
-        if isinstance(table, pd.DataFrame):
-            write_table(table, folder / f"{name}.parquet")
-        else:
-            write_arrow(table, folder / f"{name}.parquet")
-    _save_month(rng, info, period, state, active, latent, lines, still_open)
-    return folder
+    latent = respond.satisfaction(previous, month.active["sat_level"].to_numpy(float),
+                                  month.active["visit_sensitivity"].to_numpy(float), done, trade.stockouts,
+                                  trade.late, penalty, model)
+    return complaints, still_open, latent
 
 
 def _save_month(rng: np.random.Generator, info: WorldInfo, period: str, state: pd.DataFrame, active: pd.DataFrame,
