@@ -37,7 +37,7 @@ from tasks.sources import SourceError
 
 @dataclass(frozen=True)
 class Rule:
-    """One classification rule in array form (see ``tasks.customers.ClassRule``)."""
+    """One classification rule in array form (see ``tasks.customer_types.ClassRule``)."""
 
     name: str
     min_volume: float

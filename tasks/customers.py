@@ -7,76 +7,21 @@ Classification applies the published rules to each customer's monthly volumes,
 with hysteresis, and flags sudden sales changes (``tasks.classification``).
 Profitability weighs each segment's lifetime value against its cost to serve
 (``tasks.profitability``).
+
+This module holds the tasks' signatures and the docstrings users read; their
+work is in ``tasks.customer_steps``, imported when a task runs, so that reading
+the signatures (``pdca validate``) never imports pandas or numpy.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import TypedDict
-
-import numpy as np
-import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
-
-from tasks import classification, profitability as economics
+from tasks.customer_types import ClassifyResult, ClassRule, ProfitabilityResult, RegisterResult
 from tasks.registry import StepContext, task
-from tasks.sources import SourceError, is_url, read_table, write_table
-from tasks.workspace import output_path
 
-MAX_LISTED = 20  # ids an output lists at most: outputs go into the audit trail
 # The allowed values of the data contract (docs/retail-data.md).
 BUSINESS_TYPES = ("convenience", "grocery", "supermarket", "chain_store", "tobacco_shop", "restaurant")
 AREAS = ("urban", "town", "rural")
 SIZES = ("small", "medium", "large")
-
-
-class ClassRule(BaseModel):
-    """One published classification criterion; rules are tried in order and the first match wins."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(description="the class a matching customer gets, e.g. 'A'")
-    min_monthly_volume: float = Field(0.0, description="average monthly sales over the lookback, at least this")
-    max_monthly_volume: float | None = Field(None, description="average monthly sales, at most this")
-    business_types: tuple[str, ...] = Field((), description="e.g. supermarket, convenience; empty means any")
-    areas: tuple[str, ...] = Field((), description="e.g. urban, town, rural or district names; empty means any")
-
-
-class RegisterResult(TypedDict):
-    snapshot: str
-    customers_active: int
-    joins: int
-    leaves: int
-    changes: int
-    rejoins: int
-    data_quality_rate: float
-    invalid_records: int
-    invalid_by_reason: dict[str, int]
-
-
-class ClassifyResult(TypedDict):
-    classification: str
-    class_counts: dict[str, int]
-    reclassified: int
-    anomalies: int
-    anomaly_rate: float
-    anomaly_customers: list[str]
-
-
-class SegmentValue(TypedDict):
-    customers: int
-    lifetime_value: float
-    cost_to_serve: float
-    return_ratio: float | None
-    service_level: str
-
-
-class ProfitabilityResult(TypedDict):
-    segments: dict[str, SegmentValue]
-    service_levels: dict[str, str]
-    headroom: dict[str, int]
-    cost_to_serve_ratio: float | None
-    unprofitable_share: float
 
 
 @task("customers.register")
@@ -135,39 +80,12 @@ def register(
         SourceError: the list or the register cannot be read or written, or the list is empty.
         ValueError: ``as_of`` is not a date, or is before a version this run would close.
     """
-    # Imported here, not at the top: `pdca validate` imports this module and must stay off SQLAlchemy.
-    from tasks.register import apply, check_list, register_url
+    # The work is imported here, not at the top: `pdca validate` imports this module and stays off pandas.
+    from tasks.customer_steps import run_register
 
-    valid_from = _period_start(as_of, context)
-    raw = read_table(source, table, columns=("customer_id", *required_fields),
-                     text_columns=("customer_id", "licence_no", *required_fields))
-    if raw.empty:
-        raise SourceError(f"{_where(source, table)}: the customer list is empty (refusing to mark every customer as left)")
-    checked = check_list(raw, tuple(required_fields), {"business_type": business_types, "area": areas, "size": sizes})
-    changes = apply(register_url(register), register_table, checked, valid_from, context.cycle)
-    snapshot = write_table(changes.snapshot, output_path(context, "register_snapshot.parquet"))
-    return {
-        "snapshot": str(snapshot),
-        "customers_active": len(changes.snapshot),
-        "joins": changes.counts["join"],
-        "leaves": changes.counts["leave"],
-        "changes": changes.counts["change"],
-        "rejoins": changes.counts["rejoin"],
-        "data_quality_rate": round(100 * (checked.records - checked.invalid_records) / checked.records, 2),
-        "invalid_records": checked.invalid_records,
-        "invalid_by_reason": checked.invalid_by_reason,
-    }
-
-
-def _period_start(as_of: str | None, context: StepContext) -> date:
-    if as_of is not None:
-        try:
-            return date.fromisoformat(as_of)
-        except ValueError as exc:
-            raise ValueError(f"as_of {as_of!r} is not a date written YYYY-MM-DD") from exc
-    if context.started_at:  # the local date the cycle started: a retry next day still writes the same date
-        return datetime.fromisoformat(context.started_at).date()
-    return datetime.now(timezone.utc).date()
+    return run_register(context, source=source, table=table, register=register, register_table=register_table,
+                        required_fields=required_fields, business_types=business_types, areas=areas, sizes=sizes,
+                        as_of=as_of)
 
 
 @task("customers.classify")
@@ -225,52 +143,11 @@ def classify(
         SourceError: a source cannot be read, has no sales, or holds a malformed month or quantity.
         ValueError: ``lookback_months`` or ``min_months_in_class`` below 1.
     """
-    if lookback_months < 1 or min_months_in_class < 1:
-        raise ValueError(f"lookback_months ({lookback_months}) and min_months_in_class ({min_months_in_class}) "
-                         "must be at least 1")
-    snapshot = read_table(customers, "customers", columns=("customer_id", "business_type", "area"))
-    ids = snapshot["customer_id"].astype(str)
-    if ids.duplicated().any():
-        raise SourceError(f"{_where(customers, 'customers')}: customer_id {ids[ids.duplicated()].iloc[0]!r} "
-                          "appears more than once")
-    frame = read_table(sales, "sales", columns=("customer_id", "month", "quantity"))
-    volumes, _calendar = classification.monthly_volumes(frame, ids.tolist(), _where(sales, "sales"))
-    average = classification.rolling_mean(volumes, lookback_months)
-    names = list(dict.fromkeys([rule.name for rule in rules] + [default_class]))
-    held = classification.with_hysteresis(classification.rule_classes(
-        average, _values(snapshot, "business_type"), _values(snapshot, "area"), _values(snapshot, "district"),
-        [classification.Rule(rule.name, rule.min_monthly_volume, rule.max_monthly_volume, rule.business_types,
-                             rule.areas) for rule in rules],
-        names, default_class), min_months_in_class)
-    flags = classification.anomalies(volumes, lookback_months, anomaly_change_pct, anomaly_min_volume)
-    labels = np.array(names, dtype=object)
-    previous = labels[held[:, -2]] if held.shape[1] > 1 else np.full(len(ids), None, dtype=object)
-    result = pd.DataFrame({"customer_id": ids.to_numpy(), "class": labels[held[:, -1]], "previous_class": previous,
-                           "avg_volume": average[:, -1], "last_volume": volumes[:, -1], "anomaly": flags})
-    path = write_table(result, output_path(context, "classification.parquet"))
-    counts = result["class"].value_counts()
-    flagged = sorted(result.loc[result["anomaly"], "customer_id"])
-    return {
-        "classification": str(path),
-        "class_counts": {name: int(counts.get(name, 0)) for name in names},
-        "reclassified": int((result["previous_class"].notna() & (result["class"] != result["previous_class"])).sum()),
-        "anomalies": len(flagged),
-        "anomaly_rate": round(100 * len(flagged) / len(result), 2) if len(result) else 0.0,
-        "anomaly_customers": flagged[:MAX_LISTED],
-    }
+    from tasks.customer_steps import run_classify  # see register(): pandas only when a task runs
 
-
-def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame.columns:
-        return np.full(len(frame), None, dtype=object)
-    return frame[column].astype(object).where(frame[column].notna(), None).to_numpy()
-
-
-def _where(source: str, table: str) -> str:
-    """A source as messages name it: a path, or a URL without its password and the table."""
-    from tasks.register import display_url  # see register(): SQLAlchemy only when a task runs
-
-    return f"{display_url(source)} table {table!r}" if is_url(source) else source
+    return run_classify(context, customers=customers, sales=sales, rules=rules, default_class=default_class,
+                        lookback_months=lookback_months, min_months_in_class=min_months_in_class,
+                        anomaly_change_pct=anomaly_change_pct, anomaly_min_volume=anomaly_min_volume)
 
 
 @task("customers.profitability")
@@ -342,50 +219,11 @@ def profitability(
         SourceError: a source cannot be read or lacks a column, or a product sold has no price.
         ValueError: a parameter is out of range, or ``level_min_ratio`` does not fit ``levels``.
     """
-    _check_economics(levels, level_min_ratio, lifetime_months, lookback_months, visit_cost)
-    customers = read_table(source, "customers", columns=("customer_id", segment_by))
-    segment = customers[segment_by].astype(object).where(customers[segment_by].notna(), "unassigned").astype(str)
-    if sales is not None:
-        if products is None:
-            raise ValueError("profitability: `sales` needs `products` (price and margin_pct per product)")
-        margin = economics.monthly_margin(
-            customers["customer_id"], read_table(sales, "sales", columns=("customer_id", "product_id", "month", "quantity")),
-            read_table(products, "products", columns=("product_id", "price", "margin_pct")), lookback_months,
-            _where(products, "products"))
-    elif "monthly_margin" in customers.columns:
-        margin = pd.to_numeric(customers["monthly_margin"], errors="coerce").fillna(0.0)
-    else:
-        raise SourceError(f"{_where(source, 'customers')}: no monthly_margin column; name `sales` and `products` "
-                          "to compute the margin from sales")
-    cost = economics.monthly_cost(segment, visits_per_month or {}, visit_cost, orders_per_month, order_cost,
-                                  customers.get("monthly_service_cost"))
-    factor = economics.lifetime_factor(lifetime_months, discount_rate_pct, retention_pct)
-    table = economics.segment_table(segment, margin, cost, factor, visit_cost)
-    segments: dict[str, SegmentValue] = {}
-    for name, row in table.iterrows():
-        ratio = None if row["return_ratio"] is None else round(float(row["return_ratio"]), 2)
-        segments[str(name)] = {"customers": int(row["customers"]), "lifetime_value": round(float(row["lifetime_value"]), 2),
-                               "cost_to_serve": round(float(row["cost_to_serve"]), 2), "return_ratio": ratio,
-                               "service_level": economics.service_level(row["return_ratio"], levels, level_min_ratio)}
-    total_value, total_cost = float(margin.sum()) * factor, float(cost.sum()) * factor
-    return {
-        "segments": segments,
-        "service_levels": {name: value["service_level"] for name, value in segments.items()},
-        "headroom": {str(name): int(spare) for name, spare in table["headroom"].items()},
-        "cost_to_serve_ratio": round(100 * total_cost / total_value, 2) if total_value > 0 else None,
-        "unprofitable_share": round(100 * float((cost > margin).mean()), 2) if len(customers) else 0.0,
-    }
+    from tasks.customer_steps import run_profitability  # see register(): pandas only when a task runs
 
-
-def _check_economics(levels: tuple[str, ...], level_min_ratio: tuple[float, ...], lifetime_months: int,
-                     lookback_months: int, visit_cost: float) -> None:
-    if not levels:
-        raise ValueError("profitability: name at least one service level in `levels`")
-    if len(level_min_ratio) != len(levels) - 1:
-        raise ValueError(f"profitability: `level_min_ratio` needs {len(levels) - 1} value(s), one per level "
-                         f"but the last ({', '.join(levels)}); got {len(level_min_ratio)}")
-    if lifetime_months < 1 or lookback_months < 1:
-        raise ValueError(f"profitability: lifetime_months ({lifetime_months}) and lookback_months "
-                         f"({lookback_months}) must be at least 1")
-    if visit_cost <= 0:
-        raise ValueError(f"profitability: visit_cost must be above 0 (got {visit_cost})")
+    return run_profitability(context, source=source, segment_by=segment_by, sales=sales, products=products,
+                             lookback_months=lookback_months, lifetime_months=lifetime_months,
+                             discount_rate_pct=discount_rate_pct, retention_pct=retention_pct,
+                             visits_per_month=visits_per_month, visit_cost=visit_cost,
+                             orders_per_month=orders_per_month, order_cost=order_cost, levels=levels,
+                             level_min_ratio=level_min_ratio)

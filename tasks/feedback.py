@@ -6,7 +6,8 @@ records it measures how fast complaints were handled against the promised time
 opens an owned action for it), how satisfied the customers called back were,
 how the three inspection levels scored, and how often customers had to get in
 touch more than once. The reading is in :mod:`tasks.feedback_records`, the
-numbers in :mod:`tasks.complaint_stats`.
+numbers in :mod:`tasks.complaint_stats`, both imported when the task runs, so
+that reading the signatures (``pdca validate``) never imports pandas.
 
 Every complaint becomes a case with an owner and a due time from the moment it
 arrives, whatever the channel; a customer who calls twice about the same problem
@@ -20,8 +21,6 @@ from collections.abc import Mapping
 from typing import Literal, TypedDict
 
 from tasks.act_records import OverdueComplaint
-from tasks.complaint_stats import complaint_stats, inspection, satisfaction
-from tasks.feedback_records import read_records, resolve_period, table_names
 from tasks.registry import StepContext, task
 
 InspectionLevel = Literal["self", "department", "company"]
@@ -111,6 +110,11 @@ def check(
         (0-100) and ``inspection_by_level`` (``None`` for a level without records).
         Rates and means are ``None`` when there was nothing to measure.
     """
+    # The readers and the numbers (pandas) are imported here, not at the top: `pdca validate` imports this
+    # module and stays off pandas.
+    from tasks.complaint_stats import complaint_stats, inspection, satisfaction
+    from tasks.feedback_records import read_records, resolve_period, table_names
+
     weights = _level_weights(levels)
     _check_limits(complaint_sla_hours, sample_size, survey_scale, overdue_limit)
     names = table_names(tables)

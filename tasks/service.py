@@ -7,21 +7,17 @@ task reads what was done from the month's operations records and measures it
 against the plan. When the source is the sample world (a directory with a
 ``world.json``), the world first simulates the month under the plan and service
 levels given here: the world is the field.
+
+This module holds the task's signature and the docstring users read; its work is
+in ``tasks.service_steps``, imported when the task runs, so that reading the
+signature (``pdca validate``) imports neither pandas nor the sample world.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal, TypedDict
 
-import pandas as pd
-
-from tasks.operations import measure, read_month
 from tasks.registry import StepContext, task
-from tasks.sources import SourceError, is_url, read_table
-from tasks.world import is_world, simulate_month
-from tasks.world.periods import month_index, next_month
-from tasks.world.storage import OPERATIONS_DIR
 
 Channel = Literal["visit", "phone", "online"]
 
@@ -106,40 +102,14 @@ def deliver(
         ``after_sales_cases`` (complaints of category ``after_sales``). Percentages have 2
         decimals and are ``None`` when there was nothing to measure.
     """
-    month = _period(plan, source, period)
-    if not is_url(source) and is_world(source):
-        simulate_month(source, month, plan=plan, visits_per_month=visits_per_month,
-                       complaint_handlers=complaint_handlers, delivery_window_hours=delivery_window_hours,
-                       channels=channels, field_reps=field_reps, accept_supplementary_orders=accept_supplementary_orders,
-                       check_price_labels=check_price_labels, survey_size=survey_size)
-    operations = _operations(source, month)
-    measured = measure(read_month(operations, month, table_prefix), month, delivery_window_hours)
-    return DeliverResult(period=month, operations=operations, **measured)  # type: ignore[typeddict-item]
+    # The work is imported here, not at the top: `pdca validate` imports this module and stays off pandas
+    # and the sample world (numpy).
+    from tasks.service_steps import carry_out
 
-
-def _period(plan: str, source: str, period: str | None) -> str:
-    """The month carried out: given, else the plan's, else the one after the sales history."""
-    if period is not None:
-        month_index(period)
-        return period
-    frame = read_table(plan, "plan", columns=["customer_id", "product_id"])
-    if "month" in frame.columns and frame["month"].notna().any():
-        months = sorted(frame["month"].dropna().astype(str).unique())
-        month_index(months[0])
-        return months[0]
-    if not is_url(source) and is_world(source):
-        return next_month(Path(source) / "sales.parquet")
-    raise SourceError(f"{plan}: the plan has no month column: give the step's period (YYYY-MM)")
-
-
-def _operations(source: str, month: str) -> str:
-    """The operations source: a URL as given, else the folder that holds the ``YYYY-MM`` folders."""
-    if is_url(source):
-        return source
-    root = Path(source)
-    if (root / OPERATIONS_DIR / month).is_dir():
-        return str(root / OPERATIONS_DIR)
-    if (root / month).is_dir():
-        return str(root)
-    raise SourceError(f"{source}: no operations records for {month}: expected {root / OPERATIONS_DIR / month} "
-                      f"or {root / month}")
+    done = carry_out(plan=plan, source=source, visits_per_month=visits_per_month,
+                     complaint_handlers=complaint_handlers, field_reps=field_reps, channels=channels,
+                     delivery_window_hours=delivery_window_hours,
+                     accept_supplementary_orders=accept_supplementary_orders,
+                     check_price_labels=check_price_labels, survey_size=survey_size, period=period,
+                     table_prefix=table_prefix)
+    return DeliverResult(period=done.period, operations=done.operations, **done.measured)  # type: ignore[typeddict-item]
