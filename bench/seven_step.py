@@ -85,7 +85,8 @@ def run_direct(directory: Path) -> tuple[float, float]:
     store = open_store(f"sqlite:///{directory / '.pdca' / 'pdca.db'}")
     try:
         plan = compile_plan(validate_file(str(directory / FLAGSHIP.name)))
-        cycle_run = begin_cycle(plan, store, registry(), actor="bench", trigger="manual")
+        cycle_run = begin_cycle(plan, store, registry(), actor="bench", trigger="manual",
+                                reason="bench/seven_step.py: direct run")
         for step in plan.steps:
             cycle_run.execute_step(step.id, 1)
         cycle_run.complete()
