@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -18,7 +17,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 from engine.store import Store, append_event, verify_chain
 from engine.store.models import AuditEvent
-from tests.store.conftest import dialect_of
+from tests.store.seed import behind_the_api
 
 runner = CliRunner()
 
@@ -28,13 +27,6 @@ def audit(store: Store, *args: str) -> tuple[int, str, str]:
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.stdout + result.stderr
     return result.exit_code, result.stdout, result.stderr
-
-
-def behind_the_api(store: Store, statement: str, **params: Any) -> None:
-    with store.engine.begin() as connection:
-        if dialect_of(store) == "postgresql":
-            connection.execute(text("SET LOCAL session_replication_role = replica"))  # triggers off
-        connection.execute(text(statement), params)
 
 
 def head(store: Store) -> str:

@@ -6,6 +6,8 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from engine.store import Store
 from engine.store.audit import utc_now
 from engine.store.models import Cycle
@@ -68,3 +70,11 @@ def run_cycle(store: Store, satisfaction: float = 4.0, actor: str = "alice") -> 
         record_actions_opened(session, cycle, ACTIONS, actor)
         complete_cycle(session, cycle, carry_over(cycle.number), actor)
     return cycle
+
+
+def behind_the_api(store: Store, statement: str, **params: Any) -> None:
+    """Run raw SQL on the store as an intruder would: PostgreSQL's append-only triggers switched off."""
+    with store.engine.begin() as connection:
+        if store.engine.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL session_replication_role = replica"))  # triggers off
+        connection.execute(text(statement), params)

@@ -19,7 +19,7 @@ from engine.store import ChainReport, Store, StoreError, verify_chain
 from engine.store.audit import HASHED_FIELDS, event_hash
 from engine.store.models import AuditEvent
 from tests.store.conftest import dialect_of
-from tests.store.seed import run_cycle
+from tests.store.seed import behind_the_api as _behind_the_api, run_cycle
 
 EDITED_SEQ = 4  # step.completed of check_feedback
 
@@ -34,13 +34,6 @@ def seeded(store: Store) -> Store:
 def _verify(store: Store) -> ChainReport:
     with store.read() as session:
         return verify_chain(session)
-
-
-def _behind_the_api(store: Store, statement: str, **params: Any) -> None:
-    with store.engine.begin() as connection:
-        if dialect_of(store) == "postgresql":
-            connection.execute(text("SET LOCAL session_replication_role = replica"))  # triggers off
-        connection.execute(text(statement), params)
 
 
 def _json_param(store: Store) -> str:

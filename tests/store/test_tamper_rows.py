@@ -8,14 +8,11 @@ Seeded events (tests/store/seed.py): 1 definition.version, 5-6 kpi.result
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import text
 
 from engine.store import ChainReport, Store, verify_chain
 from tests.store.conftest import dialect_of
-from tests.store.seed import run_cycle
+from tests.store.seed import behind_the_api as _behind_the_api, run_cycle
 
 
 @pytest.fixture()
@@ -27,13 +24,6 @@ def seeded(store: Store) -> Store:
 def _verify(store: Store) -> ChainReport:
     with store.read() as session:
         return verify_chain(session)
-
-
-def _behind_the_api(store: Store, statement: str, **params: Any) -> None:
-    with store.engine.begin() as connection:
-        if dialect_of(store) == "postgresql":
-            connection.execute(text("SET LOCAL session_replication_role = replica"))  # triggers off
-        connection.execute(text(statement), params)
 
 
 @pytest.mark.parametrize("statement, seq, what", [
