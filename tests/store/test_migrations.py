@@ -24,7 +24,7 @@ def test_upgrade_from_empty_creates_every_table_and_the_head_row(db_url: str) ->
             upgrade_to_head(connection)
         with store.engine.begin() as connection:
             assert set(inspect(connection).get_table_names()) == TABLES | {"alembic_version"}
-            assert current_revision(connection) == head_revision() == "0002"
+            assert current_revision(connection) == head_revision() == SCHEMA_HEAD
             head = connection.execute(select(AuditHead.id, AuditHead.seq, AuditHead.hash)).all()
             assert [tuple(row) for row in head] == [(1, 0, GENESIS_HASH)]
     finally:
@@ -51,7 +51,7 @@ def test_opening_twice_is_a_no_op(db_url: str) -> None:
     second = open_store(db_url)
     try:
         with second.engine.begin() as connection:
-            assert current_revision(connection) == "0002"
+            assert current_revision(connection) == SCHEMA_HEAD
     finally:
         first.dispose()
         second.dispose()
