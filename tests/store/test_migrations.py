@@ -100,7 +100,7 @@ def test_a_store_from_a_newer_pdcaflow_is_refused_clearly(db_url: str) -> None:
     finally:
         store.dispose()
     with pytest.raises(StoreError, match=r"^the database .* has schema revision 9999, which this pdcaflow does not "
-                                         r"know \(its newest is 0002\): a newer pdcaflow wrote it; upgrade pdcaflow"):
+                                         rf"know \(its newest is {SCHEMA_HEAD}\): a newer pdcaflow wrote it; upgrade pdcaflow"):
         open_store(db_url)
 
 
