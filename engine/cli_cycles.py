@@ -111,7 +111,7 @@ def summary_renderable(result: Mapping[str, Any]) -> Group:
 
 def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
     """The latest cycle of each process (or of one), with its KPI results and the open actions."""
-    store = open_store(resolve_url(db_url, Path.cwd()))
+    store = open_store(resolve_url(db_url, Path.cwd()), reading=True)
     try:
         with store.read() as session:
             processes = [process_id] if process_id else sorted(set(session.scalars(select(Cycle.process_id))))

@@ -50,7 +50,7 @@ def store_url(explicit: str | None, cwd: Path | None = None) -> str:
 @contextmanager
 def reading(db: str | None) -> Iterator[tuple[Store, Session]]:
     """Open the store at ``--db`` (or the usual default) and give one read transaction on it."""
-    store = open_store(store_url(db))
+    store = open_store(store_url(db), reading=True)
     try:
         with store.read() as session:
             yield store, session

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store.audit import stored_json
 from engine.store.errors import StoreError
-from engine.store.migrate import upgrade_to_head
+from engine.store.migrate import SCHEMA_HEAD, current_revision, upgrade_to_head
 from engine.store.models import APPEND_ONLY_MODELS
 
 ENV_VAR = "PDCA_DATABASE_URL"
@@ -123,7 +123,8 @@ class Store:
             session.close()
 
 
-def open_store(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, migrate: bool = True) -> Store:
+def open_store(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, migrate: bool = True,
+               reading: bool = False) -> Store:
     """Connect to the store at ``url`` and upgrade its schema to the newest migration.
 
     Args:
@@ -131,6 +132,9 @@ def open_store(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, migrate:
         busy_timeout: seconds a writer waits for another writer's lock before failing.
         migrate: run the Alembic migrations (``upgrade head``); tests of the
             migrations themselves turn this off.
+        reading: the caller only reads (review commands, ``pdca status``): look at the
+            schema's revision in a read transaction first and take the write lock only
+            when a migration is due, so a review never queues behind a running cycle.
 
     Raises:
         StoreError: the URL is malformed, the database cannot be reached, or it
@@ -146,6 +150,8 @@ def open_store(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, migrate:
     sessions = _session_factory(engine)
     store = Store(url=url, display_url=shown, engine=engine, busy_timeout=busy_timeout, _sessions=sessions,
                   _read_sessions=_session_factory(engine.execution_options(**{_READ_ONLY: True})))
+    if migrate and reading and _schema_is_current(engine, shown, busy_timeout):
+        return store
     if migrate:
         try:
             with engine.begin() as connection:
@@ -157,6 +163,15 @@ def open_store(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, migrate:
             engine.dispose()
             raise
     return store
+
+
+def _schema_is_current(engine: Engine, shown: str, busy_timeout: float) -> bool:
+    try:
+        with engine.connect().execution_options(**{_READ_ONLY: True}) as connection, connection.begin():
+            return current_revision(connection) == SCHEMA_HEAD
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise store_error(exc, shown, busy_timeout, opening=True) from exc
 
 
 def store_error(exc: SQLAlchemyError, url: str, busy_timeout: float, *, opening: bool = False) -> StoreError:
