@@ -30,6 +30,7 @@ from engine.errors import PdcaError
 from engine.evaluation import evaluate, render_template
 from engine.expressions import ExpressionError, parse_condition
 from engine.model import ProcessDefinition
+from engine.slots import check_slot
 from engine.step_runner import StepError, call_task, kpi_actuals, should_run
 from engine.store import repository as repo
 from engine.store.db import Store
@@ -229,7 +230,8 @@ BUSY_POLL_SECONDS = 0.5
 
 
 def begin_cycle(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec], *, actor: str,
-                trigger: str = "manual", reason: str | None = None, wait: float = 0.0) -> CycleRun:
+                trigger: str = "manual", reason: str | None = None, wait: float = 0.0,
+                scheduled_for: datetime | None = None) -> CycleRun:
     """Start the process's next cycle, or resume its unfinished one (see the module docstring).
 
     Args:
@@ -237,11 +239,14 @@ def begin_cycle(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
             the CLI requires one for every run started by hand.
         wait: seconds to wait, polling, while another live process runs this process's
             cycle, before giving up with :class:`CycleBusyError` (0: give up at once).
+        scheduled_for: the schedule slot a scheduled run is for; recorded on the cycle, and
+            :class:`engine.slots.SlotTakenError` when a cycle already covers it (``engine.slots``).
     """
     deadline = time.monotonic() + wait
     while True:
         try:
-            return _begin_once(plan, store, tasks, actor=actor, trigger=trigger, reason=reason)
+            return _begin_once(plan, store, tasks, actor=actor, trigger=trigger, reason=reason,
+                               scheduled_for=scheduled_for)
         except CycleBusyError as exc:
             if time.monotonic() >= deadline:
                 hint = (f"it was still running after waiting {wait:g} s" if wait > 0
@@ -251,7 +256,7 @@ def begin_cycle(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
 
 
 def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec], *, actor: str,
-                trigger: str, reason: str | None) -> CycleRun:
+                trigger: str, reason: str | None, scheduled_for: datetime | None = None) -> CycleRun:
     host, pid = socket.gethostname(), os.getpid()
     definition = plan.definition
     with store.transaction() as session:
@@ -260,6 +265,9 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
         carry = repo.latest_carry_over(session, plan.process_id) or {}
         params, targets = starting_values(definition, carry)
         inputs = {"params": params, "targets": targets, "carried_from_cycle": carry.get("cycle")}
+        if scheduled_for is not None:  # one cycle per slot, decided under the head lock
+            check_slot(session, last, scheduled_for)
+            inputs["scheduled_for"] = scheduled_for.isoformat()
         resumed = False
         reused: dict[str, dict[str, Any]] = {}
         if last is not None and last.status != "completed":
