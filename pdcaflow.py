@@ -10,6 +10,8 @@ Users import from here, never from the stage packages (``engine``, ``flows``,
 
     @pdcaflow.task("quality.audit_score")
     def audit_score(source: str, context: pdcaflow.StepContext) -> AuditOutputs: ...
+
+    chart = pdcaflow.spc.xmr_chart([4.1, 4.3, 4.0, 4.2, 3.1], rules=["we1", "we2"])  # docs/spc.md
 """
 
 from engine.errors import DefinitionError, Diagnostic, PdcaError
@@ -18,6 +20,7 @@ from engine.expressions import ExpressionError, parse_expression
 from engine.loader import load_definition_file, load_definition_text
 from engine.model import ProcessDefinition
 from engine.validate import ValidatedDefinition, validate_document, validate_file, validate_paths
+from tasks import spc
 from tasks.registry import StepContext, TaskSpec, registry, task
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "parse_expression",
     "registry",
     "render_template",
+    "spc",
     "task",
     "validate_document",
     "validate_file",

@@ -3,9 +3,9 @@
 ``kpi.check`` takes each KPI's value (read by the engine from the step output its
 ``source`` names) and compares it with the KPI's current target (the definition's
 target as moved by earlier cycles' decisions): met or missed, the margin to the
-target, the change since the previous cycle and the trend. Testing the history
-against the control-chart rules its ``control:`` enables arrives with the SPC
-issue. A missed KPI is a result, never an error; a KPI whose source produced no
+target, the change since the previous cycle and the trend; a KPI with ``control:``
+is charted on its history (XmR limits, the Western Electric / Nelson rules it
+selects: see :mod:`tasks.kpi_control`). A missed KPI is a result, never an error; a KPI whose source produced no
 value is reported as ``no_data``, which policies and reviewers see like any
 other result. The task is a pure function of its context: no I/O, deterministic.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
+from tasks.kpi_control import MIN_POINTS, KpiControl, control_check
 from tasks.numbers import bounds, finite, tidy
 from tasks.registry import StepContext, task
 
@@ -38,7 +39,9 @@ class KpiResult(TypedDict):
     good side: above a ``min``, below a ``max``, inside a band. ``trend``: ``up`` /
     ``down`` when the last ``trend_cycles`` values rise / fall strictly, ``flat``
     otherwise, ``None`` with too few values. ``signals``: the control-chart rules
-    that fired this cycle.
+    that fired on this cycle's value. ``control``: the control-chart record (limits,
+    the signals with the cycles and values involved, or why no rule was tested);
+    ``None`` for a KPI without ``control:``.
     """
 
     actual: float | None
@@ -51,6 +54,7 @@ class KpiResult(TypedDict):
     unit: str
     signals: list[str]
     trend: Trend | None
+    control: KpiControl | None
 
 
 class KpiCheckResult(TypedDict):
@@ -67,6 +71,7 @@ def check(
     *,
     history_cycles: int = 24,
     trend_cycles: int = 6,
+    control_min_points: int = MIN_POINTS,
 ) -> KpiCheckResult:
     """Evaluate every declared KPI against its target: met or missed, margin, change and trend.
 
@@ -75,14 +80,17 @@ def check(
     positive margin is on the good side (above a ``min``, below a ``max``, inside a
     band). A trend is reported when the last ``trend_cycles`` values (earlier
     cycles and this one, skipping cycles without data) rise or fall strictly.
-    Control-chart signals are not tested yet (``signals`` is always empty); they
-    arrive with the SPC issue.
+    A KPI with ``control:`` gets XmR limits (from its baseline cycles, or from the
+    last ``history_cycles`` values and this one) and ``signals``: the rules it
+    selects whose pattern ends on this cycle's value.
 
     Args:
         context: the cycle this step runs in (passed by the engine); ``kpi_specs``
             carries each KPI's value, read by the engine, and the target in force.
         history_cycles: past cycles of each KPI used for control limits and trends.
         trend_cycles: consecutive cycles that make a trend (at least 2).
+        control_min_points: values a KPI without a fixed baseline needs before it
+            gets control limits (at least 2; fewer: ``too_few_points``, no signal).
 
     Returns:
         ``results`` (KPI id -> actual, target, met, missed, delta, margin, status,
@@ -91,19 +99,26 @@ def check(
         rules that fired; KPIs without signals are left out).
 
     Raises:
-        ValueError: ``trend_cycles`` below 2 or ``history_cycles`` negative.
+        ValueError: ``trend_cycles`` or ``control_min_points`` below 2, or ``history_cycles`` negative.
     """
     if trend_cycles < 2:
         raise ValueError(f"kpi.check: trend_cycles must be at least 2 (a trend needs two values), got {trend_cycles}")
     if history_cycles < 0:
         raise ValueError(f"kpi.check: history_cycles cannot be negative, got {history_cycles}")
+    if control_min_points < 2:
+        raise ValueError(f"kpi.check: control_min_points must be at least 2 (one moving range), "
+                         f"got {control_min_points}")
     previous_kpis: Mapping[str, Any] = context.previous.get("kpis") or {}
     results: dict[str, KpiResult] = {}
     for kpi_id, spec in context.kpi_specs.items():
-        earlier = list(context.history.get(kpi_id, ()))[-history_cycles:] if history_cycles else []
+        recorded = list(context.history.get(kpi_id, ()))
+        earlier = recorded[-history_cycles:] if history_cycles else []
         previous = previous_kpis.get(kpi_id) or {}
-        results[kpi_id] = evaluate(spec, earlier, previous.get("actual"), trend_cycles,
-                                   context.targets.get(kpi_id))
+        result = evaluate(spec, earlier, previous.get("actual"), trend_cycles, context.targets.get(kpi_id))
+        result["signals"], result["control"] = control_check(
+            spec.get("control"), recorded, context.cycle, result["actual"], window=history_cycles,
+            min_points=control_min_points)
+        results[kpi_id] = result
     signals = {kpi_id: list(result["signals"]) for kpi_id, result in results.items() if result["signals"]}
     return KpiCheckResult(
         results=results,
@@ -131,10 +146,9 @@ def evaluate(spec: Mapping[str, Any], history: Sequence[Mapping[str, Any]], prev
         margin=None if actual is None else margin(actual, low, high),
         status=status,
         unit=str(spec.get("unit", "")),
-        # Control-chart signals (XmR limits, Western Electric / Nelson rules) arrive
-        # with the SPC issue; until then no rule is tested, so none can have fired.
-        signals=[],
+        signals=[],     # filled by check() from the control chart (tasks.kpi_control)
         trend=trend([*values, actual] if actual is not None else values, trend_cycles),
+        control=None,
     )
 
 

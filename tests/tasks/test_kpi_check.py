@@ -36,7 +36,8 @@ def test_met_missed_and_lists_in_declaration_order() -> None:
     assert list(outcome["results"]) == ["satisfaction", "complaint_p90", "fill_rate", "stock_days"]
     assert outcome["results"]["satisfaction"] == {
         "actual": 4.1, "target": {"min": 4.2, "max": None}, "met": False, "missed": True, "delta": None,
-        "margin": -0.1, "status": "missed", "unit": "score (1-5)", "signals": [], "trend": None}
+        "margin": -0.1, "status": "missed", "unit": "score (1-5)", "signals": [], "trend": None,
+        "control": None}
     assert outcome["results"]["complaint_p90"]["actual"] == 36.0
     assert outcome["results"]["complaint_p90"]["unit"] == "hours"
 
@@ -114,10 +115,16 @@ def test_target_in_force_falls_back_to_the_context_targets() -> None:
     assert outcome["met"] == ["k"]
 
 
-def test_signals_are_empty_until_control_charts_arrive() -> None:
-    outcome = check(context({"k": spec(9.0, {"max": 5})}, history={"k": history_of(1, 1, 1, 1, 1, 1, 1, 1)}))
+def test_a_kpi_without_control_gets_no_signals() -> None:
+    outcome = check(context({"k": spec(9.0, {"max": 5})}, history={"k": history_of(1, 2, 1, 2, 1, 2, 1, 2)}))
     assert outcome["results"]["k"]["signals"] == []
+    assert outcome["results"]["k"]["control"] is None
     assert outcome["signals"] == {}
+
+
+def test_control_min_points_below_two_is_refused() -> None:
+    with pytest.raises(ValueError, match="control_min_points must be at least 2 .* got 1"):
+        check(context({"k": spec(1, {"min": 0})}), control_min_points=1)
 
 
 def test_trend_cycles_below_two_is_refused() -> None:
