@@ -53,6 +53,9 @@ STEP_STATUSES = ("completed", "failed", "skipped")
 KPI_STATUSES = ("met", "missed", "no_data")
 ACTION_STATUSES = ("open", "in_progress", "done", "verified", "ineffective", "cancelled")
 OPEN_ACTION_STATUSES = ("open", "in_progress")
+FOLLOW_UP_ACTION_STATUSES = ("open", "in_progress", "done")
+"""Actions ACT still follows up: open ones (overdue escalation) and done ones (verification)."""
+ACTION_UPDATE_SOURCES = ("person", "act")
 
 COMPLETED_STEP_ONLY = text("status = 'completed'")
 
@@ -190,7 +193,11 @@ class Decision(Base):
 
 
 class Action(Base):
-    """A corrective action opened by a policy; ``opened_cycle`` is the cycle *number* that opened it."""
+    """A corrective action as it was opened; ``opened_cycle`` is the cycle *number* that opened it.
+
+    ``status``, ``owner`` and ``due`` are the values at opening; every later change is
+    an ``action_update`` row (stores written before revision 0003 may hold a changed status here).
+    """
 
     __tablename__ = "action"
     __table_args__ = (
@@ -209,6 +216,40 @@ class Action(Base):
     due: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
     verify_after: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ActionUpdate(Base):
+    """One change to an action (status, owner or due date), never edited: the action's history.
+
+    An action's current status, owner and due date are those of its latest update
+    (highest ``id``), or the ``action`` row's own (the values it was opened with) when
+    it has none. ``after_cycle`` is the process's highest cycle number when the change
+    was made, so cycles numbered above it started after the change (what verifying a
+    ``done`` action counts). ``source`` says whether a person (``person``) or ACT
+    (``act``) made it. Each row is written with its ``action.status`` event.
+    """
+
+    __tablename__ = "action_update"
+    __table_args__ = (
+        CheckConstraint(one_of("status", ACTION_STATUSES), name="status"),
+        CheckConstraint(one_of("from_status", ACTION_STATUSES), name="from_status"),
+        CheckConstraint(one_of("source", ACTION_UPDATE_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    after_cycle: Mapped[int | None] = mapped_column(Integer)
+    from_status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    from_owner: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(Text)
+    from_due: Mapped[date] = mapped_column(Date)
+    due: Mapped[date] = mapped_column(Date)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -260,6 +301,7 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-APPEND_ONLY_TABLES = ("audit_event", "decision", "kpi_result", "definition_version")
+APPEND_ONLY_TABLES = ("audit_event", "decision", "kpi_result", "definition_version", "action", "action_update")
 """Tables whose rows are never changed once written (PostgreSQL: trigger; ORM: a flush guard)."""
-APPEND_ONLY_MODELS: tuple[type[Base], ...] = (AuditEvent, Decision, KpiResult, DefinitionVersion)
+APPEND_ONLY_MODELS: tuple[type[Base], ...] = (AuditEvent, Decision, KpiResult, DefinitionVersion, Action,
+                                              ActionUpdate)

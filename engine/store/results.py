@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from engine.store.action_history import find_action, list_actions, record_action_update
 from engine.store.audit import append_event, lock_head, normalise_json
 from engine.store.errors import StoreError
 from engine.store.models import (
@@ -96,9 +97,13 @@ def record_decisions(session: Session, cycle: Cycle, decisions: Sequence[Mapping
 
 
 def open_actions(session: Session, process_id: str) -> list[Action]:
-    """The process's actions still ``open`` or ``in_progress``, oldest first."""
-    return list(session.scalars(select(Action).where(
-        Action.process_id == process_id, Action.status.in_(OPEN_ACTION_STATUSES)).order_by(Action.id)))
+    """The process's actions whose current status is ``open`` or ``in_progress``, oldest first.
+
+    The current status is the latest ``action_update``'s (``engine.store.action_history``).
+    """
+    keys = {state["id"] for state in list_actions(session, process_id=process_id, statuses=OPEN_ACTION_STATUSES)}
+    return [row for row in session.scalars(select(Action).where(Action.process_id == process_id)
+                                           .order_by(Action.id)) if row.action_key in keys]
 
 
 def record_actions_opened(session: Session, cycle: Cycle, actions: Sequence[Mapping[str, Any]], actor: str) -> list[Action]:
@@ -125,7 +130,7 @@ def record_actions_opened(session: Session, cycle: Cycle, actions: Sequence[Mapp
     session.flush()
     for row in rows:
         append_event(session, kind="action.opened", actor=actor, process_id=cycle.process_id,
-                     cycle_number=cycle.number, payload=action_dict(row))
+                     cycle_number=cycle.number, payload={"action_row_id": row.id, **action_dict(row)})
     return rows
 
 
@@ -133,22 +138,16 @@ def update_action_status(
     session: Session, action_key: str, status: str, actor: str, *,
     reason: str | None = None, cycle_number: int | None = None, details: Mapping[str, Any] | None = None,
 ) -> Action:
-    """Move an action to ``status`` (event ``action.status``: from, to, details; a person's change needs a reason)."""
+    """Move an action to ``status`` as a person (an ``action_update`` row and its ``action.status`` event).
+
+    Kept for callers of the first store API; ``engine.store.action_history.record_action_update``
+    also changes owner and due date. A missing reason is recorded as ``(no reason given)``.
+    """
     if status not in ACTION_STATUSES:
         raise StoreError(f"unknown action status {status!r}; expected one of {', '.join(ACTION_STATUSES)}")
-    lock_head(session)
-    action = session.scalars(select(Action).where(Action.action_key == action_key)).one_or_none()
-    if action is None:
-        raise StoreError(f"no action {action_key}")
-    previous = action.status
-    action.status = status
-    if details:
-        action.details = {**action.details, **normalise_json(dict(details))}
-    session.flush()
-    append_event(session, kind="action.status", actor=actor, process_id=action.process_id, cycle_number=cycle_number,
-                 reason=reason, payload={"action_key": action_key, "from": previous, "to": status,
-                                         "details": dict(details or {})})
-    return action
+    record_action_update(session, action_key, actor, reason or "(no reason given)", status=status,
+                         cycle_number=cycle_number, details=details)
+    return find_action(session, action_key)
 
 
 def kpi_history(session: Session, process_id: str, limit: int) -> dict[str, list[dict[str, Any]]]:

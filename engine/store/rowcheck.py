@@ -20,7 +20,7 @@ from sqlalchemy import Integer, Select, String, Text, cast, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.store.audit import canonical_at
-from engine.store.models import AuditEvent, Cycle, Decision, DefinitionVersion, KpiResult
+from engine.store.models import Action, ActionUpdate, AuditEvent, Cycle, Decision, DefinitionVersion, KpiResult
 
 _BATCH = 2000
 
@@ -44,12 +44,15 @@ Compare = Callable[[tuple[Any, ...], _Event], dict[str, tuple[Any, Any]]]
 
 
 def first_row_problem(session: Session) -> RowProblem | None:
-    """The row problem with the lowest event sequence number over the three tables, or ``None``."""
+    """The row problem with the lowest event sequence number over the checked tables, or ``None``."""
     problems = [problem for problem in (
         _check(session, "kpi_result", "kpi.result", "kpi_result_id", _kpi_rows(), _compare_kpi),
         _check(session, "decision", "decision", "decision_id", _decision_rows(), _compare_decision),
         _check(session, "definition_version", "definition.version", "definition_version_id", _version_rows(),
                _compare_version),
+        _check(session, "action", "action.opened", "action_row_id", _action_rows(), _compare_action),
+        _check(session, "action_update", "action.status", "action_update_id", _action_update_rows(),
+               _compare_action_update),
     ) if problem is not None]
     if not problems:
         return None
@@ -149,6 +152,39 @@ def _version_rows() -> Select[Any]:
     return select(DefinitionVersion.id, DefinitionVersion.process_id, DefinitionVersion.sha256,
                   DefinitionVersion.yaml_text, type_coerce(DefinitionVersion.first_seen_at, String)
                   ).order_by(DefinitionVersion.id)
+
+
+def _action_rows() -> Select[Any]:
+    return select(Action.id, Action.process_id, Action.opened_cycle, Action.action_key, Action.policy_id,
+                  Action.kpi_id, Action.title, Action.owner, type_coerce(Action.due, String), Action.status,
+                  Action.verify_after, cast(Action.details, Text)).order_by(Action.id)
+
+
+def _action_update_rows() -> Select[Any]:
+    return (select(ActionUpdate.id, Action.process_id, Action.action_key, ActionUpdate.source,
+                   ActionUpdate.after_cycle, ActionUpdate.from_status, ActionUpdate.status, ActionUpdate.from_owner,
+                   ActionUpdate.owner, type_coerce(ActionUpdate.from_due, String),
+                   type_coerce(ActionUpdate.due, String), cast(ActionUpdate.details, Text))
+            .outerjoin(Action, Action.id == ActionUpdate.action_id).order_by(ActionUpdate.id))
+
+
+def _compare_action(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
+    row_id, process_id, opened, key, policy, kpi, title, owner, due, status, verify_after, details = row
+    mine = {**_json(details), "action_row_id": row_id, "id": key, "process": process_id, "opened_cycle": opened,
+            "policy": policy, "kpi": kpi, "title": title, "owner": owner, "due": str(due)[:10], "status": status,
+            "verify_after": verify_after}
+    return {**_cycle_differences(process_id, opened, event), **_differences(mine, event.payload)}
+
+
+def _compare_action_update(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
+    row_id, process_id, key, source, after, from_status, status, from_owner, owner, from_due, due, details = row
+    mine = {"action_update_id": row_id, "action_key": key, "source": source, "after_cycle": after,
+            "from": from_status, "to": status, "owner": {"from": from_owner, "to": owner},
+            "due": {"from": str(from_due)[:10], "to": str(due)[:10]}, "details": _json(details)}
+    differences = _differences(mine, event.payload)
+    if process_id != event.process_id:
+        differences["process"] = (process_id, event.process_id)
+    return differences
 
 
 def _compare_kpi(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:

@@ -12,7 +12,7 @@ from engine.store import StoreError, open_store, verify_chain
 from engine.store.migrate import SCHEMA_HEAD, alembic_config, current_revision, head_revision, upgrade_to_head
 from engine.store.models import APPEND_ONLY_TABLES, GENESIS_HASH, AuditHead, Base
 
-TABLES = {"definition_version", "cycle", "step_run", "kpi_result", "decision", "action", "carry_over",
+TABLES = {"definition_version", "cycle", "step_run", "kpi_result", "decision", "action", "action_update", "carry_over",
           "audit_event", "audit_head"}
 
 
