@@ -14,7 +14,7 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 Phase = Literal["plan", "do", "check", "act"]
@@ -185,12 +185,57 @@ class Kpi(DefinitionModel):
         return self.direction or self.target.implied_direction
 
 
-class Approval(DefinitionModel):
-    """A human gate: the step waits until one of the approvers answers."""
+class ApprovalLevel(DefinitionModel):
+    """One level of a multi-level sign-off (e.g. self, department, company): who may sign it."""
 
-    approvers: list[Text] = Field(min_length=1, description="people or roles who may approve")
+    name: Name = Field(description="the level's name, e.g. `self`, `department`, `company`")
+    approvers: list[Text] = Field(min_length=1, description="people or roles who may sign this level")
+
+
+class Approval(DefinitionModel):
+    """A human gate on a step's outputs: recorded only once every level is signed, in order.
+
+    ``approvers`` is the one-level form; ``levels`` the multi-level one (exactly one of them).
+    ``timeout`` is how long each level may wait for its answer; then ``on_timeout`` applies:
+    ``reject`` fails the step, ``escalate`` lets ``escalate_to`` answer that level for another
+    ``timeout`` (and rejects when that passes too).
+    """
+
+    approvers: list[Text] | None = Field(None, min_length=1, description="people or roles who may approve (one level)")
+    levels: list[ApprovalLevel] | None = Field(None, min_length=1, description="levels signed in order, each by "
+                                               "one of its approvers (instead of `approvers`)")
     instructions: str | None = None
-    timeout: Duration | None = Field(None, description="how long to wait before the step fails")
+    timeout: Duration | None = Field(None, description="how long each level waits for an answer, e.g. '3d'")
+    on_timeout: Literal["reject", "escalate"] = Field("reject", description="when a level times out: fail the step, "
+                                                      "or hand the level to `escalate_to`")
+    escalate_to: list[Text] | None = Field(None, min_length=1, description="who may answer a level that timed out "
+                                           "(with `on_timeout: escalate`)")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Approval:
+        if (self.approvers is None) == (self.levels is None):
+            raise PydanticCustomError("pdca_approval_shape", "an approval needs exactly one of `approvers` "
+                                      "(one level) or `levels` (signed in order)", {})
+        if self.levels is not None:
+            names = [level.name for level in self.levels]
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            if repeated:
+                raise PydanticCustomError("pdca_approval_levels", "approval level '{name}' is named twice",
+                                          {"name": repeated[0]})
+        if self.on_timeout == "escalate" and (self.escalate_to is None or self.timeout is None):
+            raise PydanticCustomError("pdca_approval_timeout", "`on_timeout: escalate` needs `timeout` and "
+                                      "`escalate_to` (who answers once a level timed out)", {})
+        if self.escalate_to is not None and self.on_timeout != "escalate":
+            raise PydanticCustomError("pdca_approval_timeout", "`escalate_to` is only used with "
+                                      "`on_timeout: escalate`", {})
+        return self
+
+    @property
+    def signing_levels(self) -> list[ApprovalLevel]:
+        """The levels in signing order (the one-level form as a level named `approval`)."""
+        if self.levels is not None:
+            return list(self.levels)
+        return [ApprovalLevel(name="approval", approvers=list(self.approvers or []))]
 
 
 class Step(DefinitionModel):
@@ -255,6 +300,13 @@ class ParamChange(DefinitionModel):
         return self
 
 
+class Capability(DefinitionModel):
+    """A target from what the process shows it can do: mean -/+ k sigma of the KPI's last N cycles."""
+
+    k: Number = Field(gt=0, le=6, description="how many sigmas from the mean the target lies")
+    cycles: int = Field(ge=2, le=100, description="the last N cycles (this one included) the mean and sigma are of")
+
+
 class TargetChange(DefinitionModel):
     """Move a KPI's target for the next cycle."""
 
@@ -262,15 +314,29 @@ class TargetChange(DefinitionModel):
     set: Target | None = None
     tighten: Amount | None = None
     relax: Amount | None = None
+    capability: Capability | None = Field(None, description="set the target to mean -/+ k sigma of the last N "
+                                          "cycles (sigma: average moving range / 1.128)")
     limit: Number | None = Field(None, description="never move the target past this value")
 
     @model_validator(mode="after")
     def _one_change(self) -> TargetChange:
-        given = [name for name in ("set", "tighten", "relax") if getattr(self, name) is not None]
+        given = [name for name in ("set", "tighten", "relax", "capability") if getattr(self, name) is not None]
         if len(given) != 1:
-            raise PydanticCustomError("pdca_change", "a target change needs exactly one of set, tighten or relax "
-                                      "(found {found})", {"found": ", ".join(given) or "none"})
+            raise PydanticCustomError("pdca_change", "a target change needs exactly one of set, tighten, relax or "
+                                      "capability (found {found})", {"found": ", ".join(given) or "none"})
         return self
+
+
+def _distinct_owners(value: list[str] | None) -> list[str] | None:
+    if value is not None:
+        seen = [owner for index, owner in enumerate(value) if owner in value[:index]]
+        if seen:
+            raise PydanticCustomError("pdca_escalation", "escalation chain names '{owner}' twice: each owner "
+                                      "hands on to the next, so name each once", {"owner": seen[0]})
+    return value
+
+
+EscalationChain = Annotated[list[Text], Field(min_length=1), AfterValidator(_distinct_owners)]
 
 
 class ActionSpec(DefinitionModel):
@@ -280,6 +346,8 @@ class ActionSpec(DefinitionModel):
     owner: Text
     due_days: int = Field(ge=1, le=3650)
     verify_after: int | None = Field(None, ge=1, le=24, description="cycles after `done` to check it worked")
+    escalate_to: EscalationChain | None = Field(None, description="who takes the action over, in order, when it "
+                                                "is overdue or failed verification (default: the process's `escalation`)")
 
 
 class Ratchet(DefinitionModel):
@@ -333,6 +401,8 @@ class ProcessDefinition(DefinitionModel):
     kpis: list[Kpi] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
     policies: list[Policy] = Field(default_factory=list)
+    escalation: EscalationChain | None = Field(None, description="default escalation chain of corrective actions, "
+                                               "e.g. [team-lead, service-manager, director]")
 
     def step(self, step_id: str) -> Step | None:
         return next((step for step in self.steps if step.id == step_id), None)

@@ -29,6 +29,10 @@ CUSTOM_CODES = {
     "pdca_change": "PDCA113",
     "pdca_policy_shape": "PDCA114",
     "pdca_bad_amount": "PDCA115",
+    "pdca_escalation": "PDCA118",
+    "pdca_approval_shape": "PDCA123",
+    "pdca_approval_timeout": "PDCA124",
+    "pdca_approval_levels": "PDCA125",
 }
 CUSTOM_HINTS = {
     "PDCA105": "ids are snake_case, e.g. `check_feedback`; they are used in references like steps.check_feedback",
@@ -42,8 +46,11 @@ CUSTOM_HINTS = {
     "PDCA113": "e.g. `change: {param: visits_per_month.B, add: 1, max: 8}`",
     "PDCA114": "e.g. `- id: more_visits` / `when: {kpi: x, missed: true}` / `change: {param: p, add: 1}`",
     "PDCA115": "e.g. `tighten: 2%` (of the current target) or `tighten: 0.1` (in the KPI's unit)",
+    "PDCA123": "e.g. `approval: {approvers: [sales-manager]}` or `levels: [{name: self, approvers: [inspector]}, ...]`",
+    "PDCA124": "e.g. `timeout: 3d`, `on_timeout: escalate`, `escalate_to: [ops-director]`",
+    "PDCA125": "give each level its own name, e.g. self, department, company",
 }
-_WHOLE_MAPPING = {"PDCA110", "PDCA111", "PDCA112", "PDCA113", "PDCA114"}
+_WHOLE_MAPPING = {"PDCA110", "PDCA111", "PDCA112", "PDCA113", "PDCA114", "PDCA123", "PDCA124", "PDCA125"}
 _TYPE_WORDS = {
     "dict": "a mapping (key: value)", "list": "a list", "string": "text", "int": "a whole number",
     "float": "a number", "bool": "true or false", "literal": "one of the listed values",
