@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "PDCA113": "param or target change is malformed",
     "PDCA114": "policy is malformed (no effect, or ratchet mixed with when)",
     "PDCA115": "amount is neither a positive number nor a percentage",
+    "PDCA118": "escalation chain (`escalation`, `open_action.escalate_to`) names an owner twice",
     "PDCA123": "approval needs exactly one of `approvers` or `levels`",
     "PDCA124": "approval `on_timeout: escalate` lacks `timeout` or `escalate_to` (or `escalate_to` without escalate)",
     "PDCA125": "approval level named twice",
@@ -65,6 +66,7 @@ CODES: dict[str, str] = {
     "PDCA227": "param name is not a valid name",
     "PDCA228": "target limit lies behind the current target",
     "PDCA229": "the process declares no KPIs",
+    "PDCA234": "`open_action.verify_after` on a policy with no KPI to verify the action against",
 }
 
 

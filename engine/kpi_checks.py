@@ -84,6 +84,7 @@ def check_policies(checker: Checker) -> None:
             base = ("policies", index, "change", position) if len(policy.change) > 1 else ("policies", index, "change")
             _param_change(checker, base, change)
         _limit_side(checker, index, policy)
+        _verifiable(checker, index, policy)
 
 
 def _kpi_mentions(index: int, policy: Policy) -> list[tuple[tuple[Any, ...], str]]:
@@ -124,6 +125,16 @@ def _param_change(checker: Checker, base: tuple[Any, ...], change: ParamChange) 
         checker.report("PDCA218", f"cannot {verb} param '{change.param}': its value {value!r} is not a number",
                        (*base, "param"),
                        "use `set:` for non-numeric params, or point at a numeric leaf (e.g. visits_per_month.B)")
+
+
+def _verifiable(checker: Checker, index: int, policy: Policy) -> None:
+    action = policy.open_action
+    if action is None or action.verify_after is None or (policy.when is not None and policy.when.kpi is not None):
+        return
+    checker.report("PDCA234", f"policy '{policy.id}' verifies its action after {action.verify_after} cycle(s) "
+                   "but names no KPI to verify it against", ("policies", index, "open_action", "verify_after"),
+                   "write the condition as `when: {kpi: ..., missed: true}` (or another KPI test), "
+                   "or drop `verify_after`")
 
 
 def _limit_side(checker: Checker, index: int, policy: Policy) -> None:
