@@ -18,9 +18,10 @@ from rich.console import Console
 
 from engine.cli_audit import audit_app
 from engine.cli_demo import demo as demo_command
+from engine.cli_tasks import tasks_app
 from engine.errors import DefinitionError, PdcaError
 from engine.render import render_github, render_json, render_text, summary
-from tasks.registry import TaskParam, TaskRegistrationError
+from tasks.registry import TaskRegistrationError
 
 if TYPE_CHECKING:
     from engine.validate import ValidatedDefinition
@@ -34,7 +35,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-tasks_app = typer.Typer(help="List the registered tasks a definition's `uses:` may name.", invoke_without_command=True)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(audit_app, name="audit")
 out = Console(highlight=False, soft_wrap=True)
@@ -102,9 +102,15 @@ def schema(
     check: Annotated[bool, typer.Option("--check", help="exit 1 if the file differs instead of writing it")] = False,
 ) -> None:
     """Write the JSON Schema of definitions, for editors (`# yaml-language-server: $schema=...`)."""
+    from engine.project_tasks import tasks_for
     from engine.schema import schema_text
 
-    text = schema_text()
+    # the tasks in effect where the schema is written (built-ins, entry points, that project's config)
+    project = tasks_for(Path.cwd() if str(output) == "-" else output.resolve().parent, report_at=str(output))
+    if project.diagnostics:
+        err.print(render_text(list(project.diagnostics)), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    text = schema_text(project.discovery.tasks)
     if str(output) == "-":
         out.print(text, markup=False, end="")
         return
@@ -198,47 +204,6 @@ def status(
         out.print(renderable)
 
 
-@tasks_app.callback()
-def tasks_list(ctx: typer.Context) -> None:
-    """List every registered task with its parameters and where it comes from."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from tasks.registry import registry
-
-    for name, spec in sorted(registry().items()):
-        phases = "/".join(spec.phases) + " phase" if spec.phases else "any phase"
-        out.print(f"[bold]{name}[/bold]  [dim]({spec.module}, {phases})[/dim]")
-        out.print(f"  {spec.summary}", markup=False)
-        params = ", ".join(p.name + ("" if p.required else "?") for p in spec.params) or "(none)"
-        out.print(f"  with: {params}", markup=False)
-        out.print(f"  outputs: {', '.join(spec.outputs or ()) or '(not declared)'}", markup=False)
-    out.print("\n? = optional.  `pdca tasks show NAME` describes one task.", markup=False)
-
-
-@tasks_app.command("show")
-def tasks_show(name: Annotated[str, typer.Argument(help="a task name, e.g. demand.forecast")]) -> None:
-    """Show one task's help: parameters, types, defaults and outputs."""
-    from tasks.registry import registry
-
-    from engine.shape_errors import models_in
-
-    spec = registry().get(name)
-    if spec is None:
-        _fail_input(f"no task named '{name}'; `pdca tasks` lists them")
-    out.print(f"{spec.name}  ({spec.module})", markup=False)
-    out.print(f"phases: {', '.join(spec.phases or ('any',))}\n", markup=False)
-    out.print(spec.doc or "(no description)", markup=False)
-    out.print("\nwith:", markup=False)
-    for param in spec.params:
-        default = "required" if param.required else f"default {param.default!r}"
-        out.print(f"  {param.name}: {param.type_name}  ({default})", markup=False)
-        for model in models_in(param.annotation):
-            fields = ", ".join(f"{field}: {_type_text(info.annotation)}" + ("" if info.is_required() else "?")
-                               for field, info in model.model_fields.items())
-            out.print(f"      {model.__name__}: {{{fields}}}", markup=False)
-    out.print("\noutputs: " + (", ".join(spec.outputs) if spec.outputs else "(not declared)"), markup=False)
-
-
 app.command("demo")(demo_command)
 
 
@@ -250,10 +215,6 @@ def _count(number: int, noun: str) -> str:
     if number == 1:
         return f"1 {noun}"
     return f"{number} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
-
-
-def _type_text(annotation: object) -> str:
-    return TaskParam("", annotation, True).type_name
 
 
 def _targets(paths: list[Path] | None) -> list[Path]:

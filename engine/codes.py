@@ -18,6 +18,10 @@ CODES: dict[str, str] = {
     "PDCA008": "more than one YAML document in the file",
     "PDCA009": "file missing or unreadable",
     "PDCA010": "file larger than 1 MiB",
+    "PDCA011": "a task module (project config `tasks`, a `pdcaflow.tasks` entry point, PDCA_TASK_MODULES) failed to import",
+    "PDCA012": "project config (pdca.toml or [tool.pdca] in pyproject.toml) is malformed",
+    "PDCA013": "two task modules register the same task name",
+    "PDCA014": "a task module registers an invalid task (a bad name or parameter)",
     "PDCA101": "unknown key",
     "PDCA102": "missing required key",
     "PDCA103": "value of the wrong type",
@@ -67,6 +71,7 @@ CODES: dict[str, str] = {
     "PDCA228": "target limit lies behind the current target",
     "PDCA229": "the process declares no KPIs",
     "PDCA234": "`open_action.verify_after` on a policy with no KPI to verify the action against",
+    "PDCA250": "`with:` values the task's own check rejects (e.g. data.query SQL that is not one read-only SELECT)",
 }
 
 
@@ -77,7 +82,8 @@ def errors_markdown() -> str:
         "",
         "Generated from `engine/codes.py` by `python -m engine.codes > docs/errors.md`.",
         "Every code has an invalid example in `tests/fixtures/invalid/` (named after it) except",
-        "PDCA009 and PDCA010, which concern the file itself.",
+        "PDCA009 and PDCA010, which concern the file itself, and PDCA011-PDCA014, which concern a",
+        "project's task modules (their tests build real project folders: `tests/engine/test_project_tasks.py`).",
         "",
         "| code | meaning | example |",
         "|---|---|---|",

@@ -209,6 +209,8 @@ def _with_keys(checker: Checker, index: int, step: Step) -> None:
         else:
             checker.report("PDCA209", f"task '{spec.name}' needs `{param.name}` in `with:`", ("steps", index, "uses"),
                            f"add `with: {{{param.name}: ...}}` ({param.type_name}) to this step", at_key=True)
+    for key_path, message, hint in spec.with_problems(step.with_):  # the task's own check of its values
+        checker.report("PDCA250", f"task '{spec.name}': {message}", ("steps", index, "with", *key_path), hint)
 
 
 def _has_template(value: Any) -> bool:

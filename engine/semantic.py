@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.errors import Diagnostic, KeyPath
@@ -52,7 +52,10 @@ class Checker:
         return next((i for i, step in enumerate(self.definition.steps) if step.id == step_id), None)
 
     def task_of(self, step: Step) -> TaskSpec | None:
-        return None if step.is_subprocess else self.tasks.get(step.uses)
+        spec = None if step.is_subprocess else self.tasks.get(step.uses)
+        if spec is not None and spec.outputs_for is not None:  # outputs named by the step's own `with:` values
+            return replace(spec, outputs=spec.outputs_given(step.with_))
+        return spec
 
 
 def check_structure(checker: Checker) -> dict[str, set[str]]:

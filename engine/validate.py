@@ -20,6 +20,8 @@ from engine.model import ProcessDefinition
 from engine.references import check_policy_expressions, check_steps
 from engine.semantic import Checker, check_cycles, check_structure
 from engine.shape_errors import shape_diagnostics
+from engine.project_tasks import tasks_for
+from tasks.project_config import remember_for_process
 from tasks.registry import TaskSpec, registry
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
@@ -114,7 +116,6 @@ def validate_paths(paths: Iterable[Path], tasks: Mapping[str, TaskSpec] | None =
     files = discover(paths)
     if not files:
         return report
-    task_table = tasks if tasks is not None else registry()
     loaded = _load_all(files)
     if any(_uses_subprocess(document) for document in loaded.values()):
         loaded.update(_load_all([path for path in _neighbours(files) if path not in loaded]))
@@ -122,10 +123,18 @@ def validate_paths(paths: Iterable[Path], tasks: Mapping[str, TaskSpec] | None =
     for path in files:
         report.files.append(str(path))
         document = loaded[path]
+        project = tasks_for(path, report_at=str(path)) if tasks is None else None
+        if project is not None:  # the project's config and task modules (pdca.toml / [tool.pdca], entry points)
+            report.diagnostics.extend(d for d in project.diagnostics if d not in report.diagnostics)
         try:
             if isinstance(document, DefinitionError):
                 raise document
-            report.valid.append(validate_document(document, task_table, processes))
+            validated = validate_document(document, project.discovery.tasks if project else tasks, processes)
+            if project is not None and not project.diagnostics:
+                remember_for_process(validated.definition.id, project.config)  # what its tasks read at run time
+                report.valid.append(validated)
+            elif project is None:
+                report.valid.append(validated)
         except DefinitionError as exc:
             report.diagnostics.extend(exc.diagnostics)
     return report

@@ -19,12 +19,15 @@ import inspect
 import os
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import typing_extensions
 
 F = TypeVar("F", bound=Callable[..., Any])
+WithCheck = Callable[[Mapping[str, Any]], Sequence[tuple[tuple[str | int, ...], str, str]]]
+
+TASK_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")  # what a definition's `uses:` accepts
 
 BUILTIN_MODULES = (
     "tasks.customers",
@@ -35,6 +38,10 @@ BUILTIN_MODULES = (
     "tasks.quality",
     "tasks.kpi",
     "tasks.improve",
+    "tasks.data_query",
+    "tasks.data_assert",
+    "tasks.survey",
+    "tasks.notify",
 )
 
 
@@ -110,6 +117,10 @@ class TaskSpec:
     module: str
     doc: str
     context_param: str | None = None  # the parameter the engine passes the StepContext in
+    # the outputs a step produces given its literal `with:` values, for tasks whose outputs depend on them
+    outputs_for: Callable[[Mapping[str, Any]], tuple[str, ...] | None] | None = None
+    # the task's own check of its literal `with:` values: (key path under `with`, message, hint) per problem
+    check_with: WithCheck | None = None
 
     @property
     def summary(self) -> str:
@@ -118,34 +129,77 @@ class TaskSpec:
     def param(self, name: str) -> TaskParam | None:
         return next((param for param in self.params if param.name == name), None)
 
+    def outputs_given(self, with_values: Mapping[str, Any]) -> tuple[str, ...] | None:
+        """The step's outputs given its ``with:`` values (the declared ones when they do not depend on them)."""
+        if self.outputs_for is None:
+            return self.outputs
+        try:
+            return self.outputs_for(with_values)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None  # malformed `with:` values are reported by the parameter checks
+
+
+    def with_problems(self, with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+        """What the task's own check finds wrong with a step's ``with:`` values (nothing without a check)."""
+        return list(self.check_with(with_values)) if self.check_with is not None else []
+
 
 class TaskRegistrationError(TypeError):
     """A function cannot be registered as a task (a programming error in task code)."""
 
 
+class TaskClashError(TaskRegistrationError):
+    """Two modules register the same task name."""
+
+    def __init__(self, name: str, first_module: str, second_module: str) -> None:
+        super().__init__(f"task {name!r} is registered twice: in {first_module} and {second_module}")
+        self.name, self.first_module, self.second_module = name, first_module, second_module
+
+
 _REGISTRY: dict[str, TaskSpec] = {}
 
 
-def task(name: str, *, phases: tuple[str, ...] | None = None) -> Callable[[F], F]:
-    """Register a typed function as the task ``name`` (e.g. ``"customers.register"``).
+def task(name: str | Callable[..., Any] | None = None, *, phases: tuple[str, ...] | None = None,
+         outputs_for: Callable[[Mapping[str, Any]], tuple[str, ...] | None] | None = None,
+         check_with: WithCheck | None = None) -> Any:
+    """Register a typed function as a task that a definition's ``uses:`` may name.
+
+    Usable bare (``@task``: the name is ``<module>.<function>``) or with a name
+    (``@task("lab.audit_score")``). Names are lower-case dotted words, at least two.
 
     Args:
-        name: the dotted name definitions use in ``uses:``.
+        name: the dotted name definitions use in ``uses:``; default ``<module>.<function>``.
         phases: the PDCA phases the task may run in; ``None`` for any.
+        outputs_for: for tasks whose outputs depend on their ``with:`` values: given those
+            values, the output names (or ``None`` when they cannot be known before the run).
+        check_with: the task's own check of a step's literal ``with:`` values, run at validation;
+            returns ``(key path under with, message, hint)`` per problem (reported as PDCA250).
+
+    Raises:
+        TaskRegistrationError: the name is not a valid task name or a parameter is not a keyword.
+        TaskClashError: another module registered the same name.
     """
+    if callable(name):  # bare @task
+        return task(None, phases=phases, outputs_for=outputs_for, check_with=check_with)(name)
 
     def register(function: F) -> F:
-        spec = describe(function, name, phases)
-        existing = _REGISTRY.get(name)
+        task_name = name if name is not None else f"{function.__module__}.{function.__name__}"
+        if not TASK_NAME.fullmatch(task_name):
+            raise TaskRegistrationError(
+                f"task name {task_name!r} ({function.__module__}.{function.__qualname__}) is not a valid task name: "
+                "lower-case dotted words such as 'lab.audit_score'")
+        spec = replace(describe(function, task_name, phases, outputs_for), check_with=check_with)
+        existing = _REGISTRY.get(task_name)
         if existing is not None and existing.function is not function and existing.module != spec.module:
-            raise TaskRegistrationError(f"task {name!r} is registered twice: in {existing.module} and {spec.module}")
-        _REGISTRY[name] = spec
+            raise TaskClashError(task_name, existing.module, spec.module)
+        _REGISTRY[task_name] = spec
         return function
 
     return register
 
 
-def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | None = None) -> TaskSpec:
+def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | None = None,
+             outputs_for: Callable[[Mapping[str, Any]], tuple[str, ...] | None] | None = None) -> TaskSpec:
     """Read a function's signature into a :class:`TaskSpec`."""
     hints = typing.get_type_hints(function)
     params: list[TaskParam] = []
@@ -162,7 +216,7 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
     returns = hints.get("return")
     outputs = tuple(typing.get_type_hints(returns)) if typing_extensions.is_typeddict(returns) else None
     return TaskSpec(name, function, tuple(params), outputs, phases, function.__module__,
-                    inspect.getdoc(function) or "", context_param)
+                    inspect.getdoc(function) or "", context_param, outputs_for)
 
 
 def builtin_registry() -> Mapping[str, TaskSpec]:
@@ -185,4 +239,9 @@ def registry() -> Mapping[str, TaskSpec]:
             importlib.import_module(module)
         except ImportError as exc:
             raise TaskRegistrationError(f"cannot import task module '{module}' (from PDCA_TASK_MODULES): {exc}") from exc
+    return dict(_REGISTRY)
+
+
+def registered() -> Mapping[str, TaskSpec]:
+    """What is registered now, importing nothing (task discovery reads it)."""
     return dict(_REGISTRY)
