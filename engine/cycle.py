@@ -20,18 +20,21 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from engine import approvals
+from engine.approval_gate import ApprovalSettings, open_request, propose
 from engine.compile import ExecutionPlan, PlannedStep
 from engine.errors import PdcaError
 from engine.evaluation import evaluate, render_template
 from engine.expressions import ExpressionError, parse_condition
 from engine.model import ProcessDefinition
 from engine.slots import check_slot
-from engine.step_runner import StepError, call_task, kpi_actuals, should_run
+from engine.step_runner import StepError, call_task, kpi_actuals, render_value, should_run
 from engine.store import repository as repo
 from engine.store.db import Store
 from engine.store.models import Cycle
@@ -76,6 +79,9 @@ class CycleRun:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
     reused: set[str] = field(default_factory=set)
+    approval_settings: ApprovalSettings = field(default_factory=ApprovalSettings)
+    # runs a `uses: process:<id>` step (flows.subprocess_step); params overrides -> outputs
+    run_subprocess: Callable[[CycleRun, PlannedStep, dict[str, Any]], dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ----- what expressions and tasks see -------------------------------------------------
@@ -151,18 +157,42 @@ class CycleRun:
                 with self._lock:
                     self.skipped.add(step_id)
                 return {}
-            if step.definition.is_subprocess:
-                raise StepError(step_id, "sub-process steps (`uses: process:...`) cannot run yet; "
-                                "they arrive with the scheduling issue")
-            spec = self.tasks[step.uses]
-            outputs = call_task(step.definition, spec, context, self.step_context(context, step))
+            gated = step.definition.approval is not None
+            if gated and open_request(self, step_id) is not None:
+                return {}  # proposed before this cycle was suspended: engine.approval_gate.settle decides it
+            outputs = self._produce(step, context)
         except StepError as exc:
             self._record(step, "failed", attempt, started, None, str(exc))
             raise
+        if gated:  # recorded once approved (engine.approval_gate.settle)
+            propose(self, step, outputs, self.approval_settings)
+            return {}
         self._record(step, "completed", attempt, started, outputs, None)
         with self._lock:
             self.outputs[step_id] = outputs
         return outputs
+
+    def _produce(self, step: PlannedStep, context: dict[str, Any]) -> dict[str, Any]:
+        if not step.definition.is_subprocess:
+            return call_task(step.definition, self.tasks[step.uses], context, self.step_context(context, step))
+        if self.run_subprocess is None:
+            raise StepError(step.id, "sub-process steps (`uses: process:...`) run only inside a cycle flow")
+        overrides = {key: render_value(value, context) for key, value in step.definition.with_.items()}
+        return self.run_subprocess(self, step, overrides)
+
+    def finish_gated_step(self, step: PlannedStep, attempt: int, started: datetime,
+                          outputs: dict[str, Any] | None, error: str | None) -> None:
+        """Record an approval-gated step's outcome once its approval is decided."""
+        self._record(step, "completed" if error is None else "failed", attempt, started, outputs, error)
+        if error is None and outputs is not None:
+            with self._lock:
+                self.outputs[step.id] = outputs
+
+    @contextmanager
+    def write(self) -> Iterator[Any]:
+        """A store transaction queued behind this process's other cycle writes."""
+        with _WRITE_LOCK, self.store.transaction() as session:
+            yield session
 
     def _record(self, step: PlannedStep, status: str, attempt: int, started: datetime,
                 outputs: dict[str, Any] | None, error: str | None) -> None:
@@ -231,7 +261,7 @@ BUSY_POLL_SECONDS = 0.5
 
 def begin_cycle(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec], *, actor: str,
                 trigger: str = "manual", reason: str | None = None, wait: float = 0.0,
-                scheduled_for: datetime | None = None) -> CycleRun:
+                scheduled_for: datetime | None = None, params: Mapping[str, Any] | None = None) -> CycleRun:
     """Start the process's next cycle, or resume its unfinished one (see the module docstring).
 
     Args:
@@ -241,12 +271,13 @@ def begin_cycle(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
             cycle, before giving up with :class:`CycleBusyError` (0: give up at once).
         scheduled_for: the schedule slot a scheduled run is for; recorded on the cycle, and
             :class:`engine.slots.SlotTakenError` when a cycle already covers it (``engine.slots``).
+        params: values that override the cycle's starting params (a sub-process step's ``with:``).
     """
     deadline = time.monotonic() + wait
     while True:
         try:
             return _begin_once(plan, store, tasks, actor=actor, trigger=trigger, reason=reason,
-                               scheduled_for=scheduled_for)
+                               scheduled_for=scheduled_for, overrides=params)
         except CycleBusyError as exc:
             if time.monotonic() >= deadline:
                 hint = (f"it was still running after waiting {wait:g} s" if wait > 0
@@ -256,7 +287,8 @@ def begin_cycle(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
 
 
 def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec], *, actor: str,
-                trigger: str, reason: str | None, scheduled_for: datetime | None = None) -> CycleRun:
+                trigger: str, reason: str | None, scheduled_for: datetime | None = None,
+                overrides: Mapping[str, Any] | None = None) -> CycleRun:
     host, pid = socket.gethostname(), os.getpid()
     definition = plan.definition
     with store.transaction() as session:
@@ -264,6 +296,7 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
         last = repo.latest_cycle(session, plan.process_id)
         carry = repo.latest_carry_over(session, plan.process_id) or {}
         params, targets = starting_values(definition, carry)
+        params = merge_params(params, overrides or {})
         inputs = {"params": params, "targets": targets, "carried_from_cycle": carry.get("cycle")}
         if scheduled_for is not None:  # one cycle per slot, decided under the head lock
             check_slot(session, last, scheduled_for)
@@ -271,7 +304,8 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
         resumed = False
         reused: dict[str, dict[str, Any]] = {}
         if last is not None and last.status != "completed":
-            if last.status == "running" and _owner_alive(last.owner_host, last.owner_pid, host, pid):
+            if (last.status == "running" and _owner_alive(last.owner_host, last.owner_pid, host, pid)
+                    and not approvals.is_suspended(session, plan.process_id, last.number)):
                 raise CycleBusyError(f"cycle {last.number} of '{plan.process_id}' is running in process "
                                      f"{last.owner_pid} on {last.owner_host} (started "
                                      f"{last.started_at:%Y-%m-%d %H:%M:%S} UTC by {last.actor})")

@@ -13,6 +13,7 @@ phases run strictly in order. Recording happens in the engine's wrapper
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,16 +24,20 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.context import get_run_context
+from prefect.exceptions import Pause
 from prefect.futures import PrefectFuture
 from prefect.runtime import task_run as current_task_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from engine.approval_gate import ApprovalPending, record_suspension, settle
 from engine.compile import ExecutionPlan, PlannedStep, compile_plan
 from engine.cycle import CycleFailedError, CycleRun, begin_cycle
 from engine.report import cycle_summary, decisions_markdown, kpi_rows
 from engine.step_runner import StepError
 from engine.store.db import Store, open_store, resolve_url
 from engine.validate import validate_file
+from flows.approval_wait import FlowRunPause, pending_from, suspension
+from flows.subprocess_step import run_subprocess
 from tasks.registry import registry
 
 Observer = Callable[[str, str, str], None]  # (step id, status, detail)
@@ -64,13 +69,35 @@ def run_step(run_key: str, step_id: str) -> dict[str, Any]:
     return outputs
 
 
+@task(cache_policy=NO_CACHE, persist_result=False, log_prints=False)
+def settle_approval(run_key: str, step_id: str) -> dict[str, Any]:
+    """Wait for the approval of a gated step's outputs (the flow run is Paused meanwhile); record the outcome."""
+    cycle_run, observer = _ACTIVE[run_key]
+    if observer:
+        observer(step_id, "approval", "waiting for an answer")
+    try:
+        outputs = settle(cycle_run, cycle_run.plan.step(step_id), cycle_run.approval_settings, FlowRunPause())
+    except (StepError, ApprovalPending) as exc:
+        if observer:
+            observer(step_id, "failed" if isinstance(exc, StepError) else "approval", str(exc))
+        raise
+    if observer:
+        observer(step_id, "completed", "approved")
+    return outputs
+
+
+def _gate_task(step_id: str) -> Any:
+    return settle_approval.with_options(name=f"{step_id}-approval", task_run_name=f"{step_id}-approval",
+                                        retries=0, retry_condition_fn=_worth_retrying)
+
+
 def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
     """Prefect's retry condition: retry unless the engine said another attempt cannot help."""
     try:
         error = state.result(raise_on_failure=False)
     except Exception:  # the state carries no readable result: let Prefect's retry policy decide
         return True
-    return not (isinstance(error, StepError) and not error.retryable)
+    return not (isinstance(error, ApprovalPending) or (isinstance(error, StepError) and not error.retryable))
 
 
 def _step_task(plan: ExecutionPlan, step_id: str) -> Any:
@@ -87,6 +114,8 @@ def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict
     plan = cycle_run.plan
     run_key = uuid.uuid4().hex
     _ACTIVE[run_key] = (cycle_run, observer)
+    if cycle_run.run_subprocess is None:
+        cycle_run.run_subprocess = functools.partial(run_subprocess, runner=run_prepared)
     try:
         for phase in plan.phases:
             pending = [step for step in phase.steps if step.id not in cycle_run.reused]
@@ -97,10 +126,18 @@ def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict
                 _run_in_order(plan, run_key, pending)
                 continue
             futures: dict[str, PrefectFuture[Any]] = {}
+            done: dict[str, PrefectFuture[Any]] = {}  # what a step's dependents wait for (its approval, if gated)
             for step in pending:
-                wait_for = [futures[name] for name in step.waits_for if name in futures]
-                futures[step.id] = _step_task(plan, step.id).submit(run_key, step.id, wait_for=wait_for)
+                wait_for = [done[name] for name in step.waits_for if name in done]
+                futures[step.id] = done[step.id] = _step_task(plan, step.id).submit(run_key, step.id, wait_for=wait_for)
+                if step.definition.approval is not None:
+                    futures[f"{step.id} (approval)"] = done[step.id] = _gate_task(step.id).submit(
+                        run_key, step.id, wait_for=[futures[step.id]])
             _raise_first_failure(futures)
+    except ApprovalPending as exc:
+        if (exc.request.process_id, exc.request.cycle) != (plan.process_id, cycle_run.number):
+            record_suspension(cycle_run, exc.request, 0.0)  # a sub-process waits: so does this cycle
+        raise suspension(exc) from exc
     except (StepError, CycleFailedError) as exc:
         cycle_run.fail(str(exc))
         raise CycleFailedError(f"cycle {cycle_run.number} of '{plan.process_id}' failed: {exc}") from exc
@@ -120,9 +157,13 @@ def _run_in_order(plan: ExecutionPlan, run_key: str, steps: list[PlannedStep]) -
     """Run a chain of steps as task runs called directly: no thread hand-off where there is no concurrency."""
     for index, step in enumerate(steps):
         state = _step_task(plan, step.id)(run_key, step.id, return_state=True)
+        if state.is_completed() and step.definition.approval is not None:
+            state = _gate_task(step.id)(run_key, step.id, return_state=True)
         if not state.is_completed():
             try:
                 state.result(raise_on_failure=True)
+            except ApprovalPending:
+                raise
             except StepError as exc:
                 not_run = [later.id for later in steps[index + 1:]]
                 raise CycleFailedError(str(exc) + (f" (not run: {', '.join(not_run)})" if not_run else "")) from exc
@@ -145,6 +186,7 @@ def _raise_first_failure(futures: Mapping[str, PrefectFuture[Any]]) -> None:
     """Raise one error naming every failed step of the phase (and, briefly, the steps that never ran)."""
     failures: list[str] = []
     not_run: list[str] = []
+    waiting: ApprovalPending | None = None
     for step_id, future in futures.items():
         _wait_interruptibly(future)
         state = future.state
@@ -155,10 +197,14 @@ def _raise_first_failure(futures: Mapping[str, PrefectFuture[Any]]) -> None:
             continue
         try:
             future.result(raise_on_failure=True)
+        except ApprovalPending as exc:
+            waiting = exc
         except StepError as exc:
             failures.append(str(exc))
         except Exception as exc:  # a timeout or a crash
             failures.append(f"step '{step_id}': {state.name}: {exc}")
+    if waiting is not None and not failures:
+        raise waiting
     if failures or not_run:
         message = "; ".join(failures) or "steps were not run"
         if not_run:
@@ -216,7 +262,10 @@ def run_prepared(cycle_run: CycleRun) -> dict[str, Any]:
         name=cycle_run.plan.process_id,
         flow_run_name=f"{cycle_run.plan.process_id}-cycle-{cycle_run.number}",
     )
-    return named(cycle_run_key=_register(cycle_run))
+    try:
+        return named(cycle_run_key=_register(cycle_run))
+    except Pause as exc:  # the flow ended Paused: a gate waits (flows.approval_wait.suspension)
+        raise (pending_from(exc) or exc) from None
 
 
 _PREPARED: dict[str, CycleRun] = {}

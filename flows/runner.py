@@ -13,6 +13,7 @@ from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from engine.approval_gate import ApprovalSettings
 from flows.cycle_flow import Observer, prepare, run_prepared, set_observer
 from engine.store.db import open_store, resolve_url
 
@@ -43,7 +44,8 @@ def prefect_runtime() -> Iterator[None]:
 
 def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | None,
                observer: Observer | None = None, on_cycle: Any = None,
-               on_result: Any = None, reason: str | None = None, wait: float = 0.0) -> list[dict[str, Any]]:
+               on_result: Any = None, reason: str | None = None, wait: float = 0.0,
+               approvals: ApprovalSettings | None = None) -> list[dict[str, Any]]:
     """Run ``cycles`` cycles one after the other; each starts from the previous one's carry-over.
 
     Args:
@@ -51,10 +53,14 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
             (the CLI requires one from a person; ``pdca demo`` passes its own).
         wait: seconds each cycle may wait for another process's running cycle of the
             same process before giving up (``CycleBusyError``); 0 gives up at once.
+        approvals: how approval gates are waited for (``engine.approval_gate.ApprovalSettings``);
+            by default the cycle is suspended at once when a gate has no answer yet.
 
     Raises:
         StepError / engine errors: a cycle failed; it is recorded as failed and the next run resumes it.
         CycleBusyError: another live process runs this process's cycle (beyond ``wait``).
+        ApprovalPending: a gate is unanswered after ``approvals.wait``; the cycle is suspended
+            (the next run resumes it once the answer is recorded).
     """
     store = open_store(resolve_url(db_url, Path.cwd()))
     results: list[dict[str, Any]] = []
@@ -63,6 +69,7 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
         with prefect_runtime():
             for _ in range(cycles):
                 cycle_run = prepare(str(definition_path), store, actor, "manual", reason=reason, wait=wait)
+                cycle_run.approval_settings = approvals or ApprovalSettings()
                 if on_cycle is not None:
                     on_cycle(cycle_run)
                 results.append(run_prepared(cycle_run))

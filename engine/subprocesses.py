@@ -1,0 +1,50 @@
+"""Sub-processes (``uses: process:<id>``): where a child definition is found and what its step outputs.
+
+A sub-process step runs the child definition's own cycle (its own cycle record, KPIs,
+carry-over and audit events) inside the parent's step; ``flows.subprocess_step`` runs it
+as a Prefect subflow. The step's outputs roll the child's results up, so the parent's
+CHECK can read them (``source: <step>.kpis.<kpi>.actual``):
+
+- ``process``, ``cycle``: which cycle of which process ran;
+- ``kpis``: per child KPI ``actual``, ``status`` (met / missed / no_data), ``target``, ``unit``;
+- ``met``, ``missed``, ``no_data``: the counts of the child's KPIs in each status;
+- ``params``: the params the child hands its next cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.loader import load_definition_file
+from engine.errors import DefinitionError
+from engine.validate import DEFINITION_SUFFIXES
+
+ROLLUP_OUTPUTS = ("process", "cycle", "kpis", "met", "missed", "no_data", "params")
+
+
+def find_definition(process_id: str, beside: Path) -> Path | None:
+    """The definition file with ``id: <process_id>`` in the folder of ``beside`` (as validation looks it up)."""
+    folder = beside.parent
+    for path in sorted(p for p in folder.iterdir() if p.suffix in DEFINITION_SUFFIXES and p.is_file()):
+        if path.resolve() == beside.resolve():
+            continue
+        try:
+            data = load_definition_file(path).data
+        except DefinitionError:
+            continue
+        if isinstance(data, dict) and data.get("id") == process_id:
+            return path
+    return None
+
+
+def rollup(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The sub-process step's outputs from the child cycle's summary (``engine.report.cycle_summary``)."""
+    kpis = {kpi_id: dict(values) for kpi_id, values in summary.get("kpi_values", {}).items()}
+    statuses = [values.get("status") for values in kpis.values()]
+    return {
+        "process": summary.get("process"), "cycle": summary.get("cycle"), "kpis": kpis,
+        "met": statuses.count("met"), "missed": statuses.count("missed"), "no_data": statuses.count("no_data"),
+        "params": dict(summary.get("params", {})),
+    }
