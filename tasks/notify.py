@@ -1,1 +1,128 @@
-"""placeholder"""
+"""``notify.send``: tell someone (an action's owner, a ward manager) through the outbox, the log, a webhook or email.
+
+Every notification is written to the **outbox**, a JSON-lines file (default
+``.pdca/outbox.jsonl`` under the working folder; one object a line with its id,
+time, process, cycle, recipient, subject, message and each channel's result), and
+to the ``pdcaflow.notify`` logger. Where the user configured them it is also
+delivered to a **webhook** (an HTTP POST of the same JSON to a URL named in the
+project config's ``[webhooks]`` or ``$PDCA_WEBHOOK_<NAME>``) and by **email**
+(the config's ``[smtp]`` server). Tasks never touch the audit store; the outbox is
+the notification's own record.
+
+A failure to deliver is recorded in the outputs and in the outbox and never fails
+the step (a cycle does not stop because a mail server is down); only an outbox
+that cannot be written fails it, since then nothing would be recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypedDict
+
+from tasks.project_config import ProjectConfig, config_for_process
+from tasks.registry import StepContext, task
+
+LOG = logging.getLogger("pdcaflow.notify")
+DEFAULT_OUTBOX = ".pdca/outbox.jsonl"
+
+
+class Delivery(TypedDict):
+    channel: str
+    ok: bool
+    detail: str
+
+
+class NotifyOutputs(TypedDict):
+    notification_id: str
+    delivered: int
+    failed: int
+    deliveries: list[Delivery]
+    outbox: str
+
+
+@task("notify.send")
+def send(context: StepContext, *, to: str, subject: str, message: str = "", webhook: str | None = None,
+         email: bool = False, outbox: str = DEFAULT_OUTBOX, data: dict[str, Any] | None = None,
+         timeout_seconds: float = 10.0) -> NotifyOutputs:
+    """Send a notification: always to the outbox file and the log; to a webhook and by email where configured.
+
+    ``to`` is the recipient (a name, a role, or an email address when ``email`` is on);
+    ``webhook`` names a webhook of the project config (``[webhooks]`` in pdca.toml or
+    ``$PDCA_WEBHOOK_<NAME>``), which receives the notification as JSON (HTTP POST);
+    ``email: true`` sends it through the config's ``[smtp]`` server. ``data`` is extra
+    JSON carried along (e.g. the KPI that was missed). A delivery that fails is
+    recorded in ``deliveries`` and the outbox and never fails the step.
+    """
+    config = config_for_process(context.process_id)
+    note = {
+        "id": uuid.uuid4().hex, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "process": context.process_id, "cycle": context.cycle, "to": to, "subject": subject,
+        "message": message, "data": data or {},
+    }
+    deliveries: list[Delivery] = [{"channel": "log", "ok": True, "detail": "pdcaflow.notify"}]
+    LOG.info("notify %s: %s (%s, cycle %s)", to, subject, context.process_id, context.cycle)
+    if webhook is not None:
+        deliveries.append(_deliver("webhook " + webhook, lambda: _post(config.webhook_url(webhook), note,
+                                                                        timeout_seconds)))
+    if email:
+        deliveries.append(_deliver("email", lambda: _mail(config, note, timeout_seconds)))
+    path = Path(outbox)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:  # the record of the notification, whatever was delivered
+        handle.write(json.dumps({**note, "deliveries": deliveries}, ensure_ascii=False, default=str) + "\n")
+    failed = sum(not delivery["ok"] for delivery in deliveries)
+    for delivery in deliveries:
+        if not delivery["ok"]:
+            LOG.warning("notify %s: %s not delivered: %s", to, delivery["channel"], delivery["detail"])
+    return {"notification_id": note["id"], "delivered": len(deliveries) - failed, "failed": failed,
+            "deliveries": deliveries, "outbox": str(path)}
+
+
+def _deliver(channel: str, attempt: Any) -> Delivery:
+    try:
+        detail = attempt()
+    except Exception as exc:  # any failure to deliver is a result to record, never the step's failure
+        text = str(exc).strip().splitlines()
+        return {"channel": channel, "ok": False, "detail": f"{type(exc).__name__}: {text[0] if text else ''}"}
+    return {"channel": channel, "ok": True, "detail": detail}
+
+
+def _post(url: str, note: Mapping[str, Any], timeout_seconds: float) -> str:
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("a webhook URL starts with http:// or https://")
+    request = urllib.request.Request(url, data=json.dumps(note, default=str).encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/json", "User-Agent": "pdcaflow"})
+    with urllib.request.urlopen(request, timeout=timeout_seconds) as response:  # noqa: S310 - http(s) only
+        return f"HTTP {response.status}"
+
+
+def _mail(config: ProjectConfig, note: Mapping[str, Any], timeout_seconds: float) -> str:
+    import os
+    import smtplib
+    from email.message import EmailMessage
+
+    smtp = config.smtp
+    if not smtp.get("host"):
+        raise ValueError(f"no [smtp] server configured ({config.label})")
+    if "@" not in str(note["to"]):
+        raise ValueError(f"'{note['to']}' is not an email address")
+    mail = EmailMessage()
+    mail["From"] = str(smtp.get("sender", "pdcaflow@localhost"))
+    mail["To"] = str(note["to"])
+    mail["Subject"] = str(note["subject"])
+    mail.set_content(f"{note['message']}\n\n-- {note['process']}, cycle {note['cycle']}")
+    with smtplib.SMTP(str(smtp["host"]), int(smtp.get("port", 25)), timeout=timeout_seconds) as server:
+        if smtp.get("starttls"):
+            server.starttls()
+        if smtp.get("user"):
+            password = os.environ.get(str(smtp.get("password", "")).removeprefix("env:"), "")
+            server.login(str(smtp["user"]), password)
+        server.send_message(mail)
+    return f"sent via {smtp['host']}"

@@ -61,8 +61,7 @@ def aggregate_table(frame: Any, where: Sequence[Filter], group_by: Sequence[str]
     missing = sorted(needed - set(frame.columns))
     if missing:
         raise AggregateError(f"no column {', '.join(map(repr, missing))} (columns: {', '.join(map(str, frame.columns))})")
-    for condition in where:
-        frame = frame[_mask(frame[condition.column], condition)]
+    frame = filter_rows(frame, where)
     if group_by:
         groups = frame.groupby(list(group_by), dropna=False, sort=True)
         table = pd.DataFrame({name: _apply(groups, spec, grouped=True) for name, spec in aggregate.items()})
@@ -70,6 +69,19 @@ def aggregate_table(frame: Any, where: Sequence[Filter], group_by: Sequence[str]
     else:
         table = pd.DataFrame([{name: _apply(frame, spec, grouped=False) for name, spec in aggregate.items()}])
     return [{key: _plain(value) for key, value in row.items()} for row in table.to_dict(orient="records")]
+
+
+def filter_rows(frame: Any, where: Sequence[Filter]) -> Any:
+    """The rows of ``frame`` that pass every filter.
+
+    Raises:
+        AggregateError: a filter names a column the table does not have.
+    """
+    for condition in where:
+        if condition.column not in frame.columns:
+            raise AggregateError(f"no column {condition.column!r} (columns: {', '.join(map(str, frame.columns))})")
+        frame = frame[_mask(frame[condition.column], condition)]
+    return frame
 
 
 def _mask(column: Any, condition: Filter) -> Any:
