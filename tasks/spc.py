@@ -165,7 +165,10 @@ def xmr_limits(values: Iterable[float], baseline: int | None = None) -> XmrLimit
             baseline below 2 or longer than the series, or a value that is not a
             finite number.
     """
-    series = _checked(values)
+    return _limits(_checked(values), baseline)
+
+
+def _limits(series: list[float], baseline: int | None) -> XmrLimits:
     if baseline is not None:
         if isinstance(baseline, bool) or not isinstance(baseline, int) or baseline < 2:
             raise ValueError(f"spc: baseline must be a whole number of at least 2 values, got {baseline!r}")
@@ -185,8 +188,11 @@ def detect(values: Iterable[float], limits: XmrLimits, rules: Sequence[str] = AL
     Raises:
         ValueError: an unknown rule id, or a value that is not a finite number.
     """
-    series = _checked(values)
-    hits = detect_rules(series, limits.centre, limits.sigma, _rule_ids(rules))
+    return _detect(_checked(values), limits, _rule_ids(rules))
+
+
+def _detect(series: list[float], limits: XmrLimits, rules: tuple[str, ...]) -> list[Signal]:
+    hits = detect_rules(series, limits.centre, limits.sigma, rules)
     return [_signal(hit, series, limits) for hit in hits]
 
 
@@ -205,9 +211,10 @@ def xmr_chart(values: Iterable[float], rules: Sequence[str] = ALL_RULES, *, base
     """
     series = _checked(values)
     chosen = _rule_ids(rules)
-    fixed = limits if limits is not None else xmr_limits(series, baseline)
-    return XmrChart(values=tuple(series), moving_ranges=tuple(moving_ranges(series)), limits=fixed,
-                    rules=chosen, signals=tuple(detect(series, fixed, chosen)))
+    fixed = limits if limits is not None else _limits(series, baseline)
+    ranges = tuple(abs(later - earlier) for earlier, later in zip(series, series[1:]))
+    return XmrChart(values=tuple(series), moving_ranges=ranges, limits=fixed,
+                    rules=chosen, signals=tuple(_detect(series, fixed, chosen)))
 
 
 def _signal(hit: RuleHit, series: Sequence[float], limits: XmrLimits) -> Signal:
@@ -229,9 +236,12 @@ def _rule_ids(rules: Sequence[str]) -> tuple[str, ...]:
 
 
 def _checked(values: Iterable[float]) -> list[float]:
-    series: list[float] = []
-    for position, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    series = list(values)
+    for position, value in enumerate(series):
+        if type(value) is not float and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise ValueError(f"spc: value {position} is {value!r}, not a finite number")
-        series.append(float(value))
+    series = [float(value) for value in series]
+    if not all(map(math.isfinite, series)):
+        position = next(i for i, value in enumerate(series) if not math.isfinite(value))
+        raise ValueError(f"spc: value {position} is {series[position]!r}, not a finite number")
     return series

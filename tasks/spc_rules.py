@@ -17,7 +17,8 @@ Pure Python, one pass per rule: linear in the length of the series.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 Side = Literal["above", "below", "up", "down", "alternating", "within", "beyond"]
@@ -61,21 +62,26 @@ class _Zones:
     """Each point's position against the centre line and the 1, 2 and 3 sigma zones."""
 
     def __init__(self, values: Sequence[float], centre: float, sigma: float) -> None:
+        # A deviation counts when it clears the line by more than 1e-12 of the magnitudes involved.
         self.values = values
-        self.side = [_compare(value - centre, 0.0, value, centre) for value in values]
-        self.beyond = {k: [_compare(abs(value - centre), k * sigma, value, centre) > 0 for value in values]
-                       for k in (1, 2, 3)}
-        self.within1 = [_compare(abs(value - centre), sigma, value, centre) < 0 for value in values]
+        deviations = [value - centre for value in values]
+        slack = [_EPS * (abs(value) + abs(centre)) for value in values]
+        self.side = [1 if d > t else -1 if d < -t else 0 for d, t in zip(deviations, slack)]
+        distance = [abs(d) for d in deviations]
+        self.beyond = {k: [a - k * sigma > t + _EPS * k * sigma for a, t in zip(distance, slack)] for k in (1, 2, 3)}
+        self.within1 = [a - sigma < -(t + _EPS * sigma) for a, t in zip(distance, slack)]
+
+    @cached_property
+    def moves(self) -> list[int]:
+        """0 for the first point, then 1 / -1 / 0 as each value rises, falls or equals (within tolerance) the last."""
+        moves = [0]
+        for earlier, later in zip(self.values, self.values[1:]):
+            step, slack = later - earlier, _EPS * (abs(later) + abs(earlier))
+            moves.append(1 if step > slack else -1 if step < -slack else 0)
+        return moves
 
     def beyond_on(self, k: int, sign: int) -> list[bool]:
         return [beyond and side == sign for beyond, side in zip(self.beyond[k], self.side)]
-
-
-def _compare(left: float, right: float, *magnitudes: float) -> int:
-    """-1, 0 or 1 as ``left`` is below, (within tolerance) equal to or above ``right``."""
-    tolerance = _EPS * (abs(right) + sum(abs(m) for m in magnitudes))
-    difference = left - right
-    return 1 if difference > tolerance else -1 if difference < -tolerance else 0
 
 
 def detect_rules(values: Sequence[float], centre: float, sigma: float, rules: Sequence[str]) -> list[RuleHit]:
@@ -89,8 +95,14 @@ def detect_rules(values: Sequence[float], centre: float, sigma: float, rules: Se
         raise ValueError(f"unknown control rule(s) {', '.join(map(repr, unknown))}: use {', '.join(RULES)}")
     zones = _Zones(values, centre, sigma)
     hits: list[RuleHit] = []
+    found: dict[Callable[[str, _Zones], Iterator[RuleHit]], list[RuleHit]] = {}
     for rule in dict.fromkeys(rules):
-        hits.extend(_DETECTORS[rule](rule, zones))
+        detector = _DETECTORS[rule]
+        if detector in found:   # we1 = nelson1, we2 = nelson5, we3 = nelson6: one pass, two names
+            hits.extend(replace(hit, rule=rule) for hit in found[detector])
+        else:
+            found[detector] = list(detector(rule, zones))
+            hits.extend(found[detector])
     order = {rule: position for position, rule in enumerate(RULES)}
     return sorted(hits, key=lambda hit: (hit.index, order[hit.rule]))
 
@@ -138,16 +150,14 @@ def _k_of_n_beyond(k: int, n: int, sigmas: int) -> Callable[[str, _Zones], Itera
 
 
 def _trend(rule: str, zones: _Zones) -> Iterator[RuleHit]:
-    values = zones.values
-    moves = [0] + [_compare(later, earlier) for earlier, later in zip(values, values[1:])]
+    moves = zones.moves
     for sign, side in ((1, "up"), (-1, "down")):
         for index, indices in _runs([move == sign for move in moves], 5):   # 5 moves: 6 points
             yield RuleHit(rule, index, (indices[0] - 1, *indices), side, None)  # type: ignore[arg-type]
 
 
 def _alternating(rule: str, zones: _Zones) -> Iterator[RuleHit]:
-    values = zones.values
-    moves = [0] + [_compare(later, earlier) for earlier, later in zip(values, values[1:])]
+    moves = zones.moves
     run = 0
     for index, move in enumerate(moves):
         run = 0 if move == 0 else run + 1 if index >= 2 and moves[index - 1] == -move else 1
@@ -165,10 +175,12 @@ def _beyond1_either(rule: str, zones: _Zones) -> Iterator[RuleHit]:
         yield RuleHit(rule, index, indices, "beyond", 1)
 
 
+_TWO_OF_THREE = _k_of_n_beyond(2, 3, 2)
+_FOUR_OF_FIVE = _k_of_n_beyond(4, 5, 1)
 _DETECTORS: dict[str, Callable[[str, _Zones], Iterator[RuleHit]]] = {
     "we1": _beyond3, "nelson1": _beyond3,
-    "we2": _k_of_n_beyond(2, 3, 2), "nelson5": _k_of_n_beyond(2, 3, 2),
-    "we3": _k_of_n_beyond(4, 5, 1), "nelson6": _k_of_n_beyond(4, 5, 1),
+    "we2": _TWO_OF_THREE, "nelson5": _TWO_OF_THREE,
+    "we3": _FOUR_OF_FIVE, "nelson6": _FOUR_OF_FIVE,
     "we4": _same_side(8), "nelson2": _same_side(9),
     "nelson3": _trend, "nelson4": _alternating, "nelson7": _within1, "nelson8": _beyond1_either,
 }
