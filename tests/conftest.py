@@ -13,6 +13,13 @@ import pytest
 # One Prefect home for the whole test session (in-process flows and `pdca run` children alike), set
 # before anything imports prefect: its database is migrated once, by the first flow run.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdca-test-prefect-"))
+# Under pytest-xdist every worker runs its own embedded Prefect server: give each its own home (and database).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["PREFECT_HOME"] = os.path.join(os.environ["PREFECT_HOME"], os.environ["PYTEST_XDIST_WORKER"])
+    # xdist workers inherit COLUMNS=80/LINES=24, which rich reads once when a module-level Console is made;
+    # the CLI tests set the width per call (CliRunner env), as in a plain run.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 # Prefect's INFO lines (e.g. "Stopping temporary server" at exit, after pytest closed its capture) are noise here.
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
