@@ -35,6 +35,7 @@ from engine.expressions import ExpressionError, parse_condition
 from engine.model import ProcessDefinition
 from engine.slots import check_slot
 from engine.step_runner import StepError, call_task, kpi_actuals, render_value, should_run
+from engine import action_cycle
 from engine.store import repository as repo
 from engine.store.db import Store
 from engine.store.models import Cycle
@@ -118,7 +119,7 @@ class CycleRun:
                     "target": self.targets[kpi.id], "actual": actuals[kpi.id]}
         if step.uses == APPLY_POLICIES:  # only ACT reads the policies: no dump on every other step
             conditions, titles = self._policy_inputs(step, expression_context)
-            policies = [p.model_dump(mode="json", exclude_none=True) for p in definition.policies]
+            policies = action_cycle.policies_for_act(definition)
         return StepContext(
             process_id=definition.id, cycle=self.number, params=self.params, previous=self.previous,
             steps=expression_context["steps"], kpis=expression_context["kpis"], kpi_specs=kpi_specs,
@@ -206,6 +207,7 @@ class CycleRun:
                 decisions = self._with_evidence(outputs.get("decisions", []))
                 repo.record_decisions(session, cycle, decisions, self.actor)
                 repo.record_actions_opened(session, cycle, outputs.get("actions_opened", []), self.actor)
+                action_cycle.record_act_updates(session, cycle, outputs.get("action_updates", []), self.actor)
 
     def _with_evidence(self, decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Each decision with the rule it tested and the KPI result it was tested on, for the audit event."""
@@ -242,7 +244,7 @@ class CycleRun:
             "targets": applied.get("targets", self.targets),
             "kpis": kpi_results,
             "decisions": list(applied.get("decisions", [])),
-            "actions": [*self.open_actions, *opened],
+            "actions": action_cycle.carried_actions(self.open_actions, opened, applied.get("action_updates", [])),
         }
 
     def complete(self) -> dict[str, Any]:
@@ -296,8 +298,10 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
         last = repo.latest_cycle(session, plan.process_id)
         carry = repo.latest_carry_over(session, plan.process_id) or {}
         params, targets = starting_values(definition, carry)
+        manual = action_cycle.apply_overrides(session, plan.process_id, params, targets)
         params = merge_params(params, overrides or {})
-        inputs = {"params": params, "targets": targets, "carried_from_cycle": carry.get("cycle")}
+        inputs = {"params": params, "targets": targets, "carried_from_cycle": carry.get("cycle"),
+                  **({"overrides": manual} if manual else {})}
         if scheduled_for is not None:  # one cycle per slot, decided under the head lock
             check_slot(session, last, scheduled_for)
             inputs["scheduled_for"] = scheduled_for.isoformat()
@@ -322,7 +326,7 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
             cycle = repo.start_cycle(session, plan.process_id, version, trigger, actor, host, pid,
                                      reason=reason, plan_inputs=inputs)
         history = repo.kpi_history(session, plan.process_id, limit=100)
-        open_actions = [a for a in carry.get("actions", []) if a.get("status", "open") in ("open", "in_progress")]
+        open_actions = action_cycle.follow_up_actions(session, plan.process_id)
         cycle_id, number, started_at = cycle.id, cycle.number, cycle.started_at
     run = CycleRun(plan=plan, store=store, tasks=tasks, actor=actor, trigger=trigger, cycle_id=cycle_id,
                    number=number, resumed=resumed, started_at=started_at, params=params, targets=targets,

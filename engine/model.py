@@ -14,9 +14,10 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator,
-                      model_validator)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+
+from engine.model_chains import EscalationChain
 
 Phase = Literal["plan", "do", "check", "act"]
 PHASES: tuple[Phase, ...] = ("plan", "do", "check", "act")
@@ -315,8 +316,7 @@ class TargetChange(DefinitionModel):
     set: Target | None = None
     tighten: Amount | None = None
     relax: Amount | None = None
-    capability: Capability | None = Field(None, description="set the target to mean -/+ k sigma of the last N "
-                                          "cycles (sigma: average moving range / 1.128)")
+    capability: Capability | None = Field(None, description="mean -/+ k sigma of the last N cycles")
     limit: Number | None = Field(None, description="never move the target past this value")
 
     @model_validator(mode="after")
@@ -326,18 +326,6 @@ class TargetChange(DefinitionModel):
             raise PydanticCustomError("pdca_change", "a target change needs exactly one of set, tighten, relax or "
                                       "capability (found {found})", {"found": ", ".join(given) or "none"})
         return self
-
-
-def _distinct_owners(value: list[str] | None) -> list[str] | None:
-    if value is not None:
-        seen = [owner for index, owner in enumerate(value) if owner in value[:index]]
-        if seen:
-            raise PydanticCustomError("pdca_escalation", "escalation chain names '{owner}' twice: each owner "
-                                      "hands on to the next, so name each once", {"owner": seen[0]})
-    return value
-
-
-EscalationChain = Annotated[list[Text], Field(min_length=1), AfterValidator(_distinct_owners)]
 
 
 class ActionSpec(DefinitionModel):

@@ -33,7 +33,9 @@ class Decision(TypedDict):
 class ActionRecord(TypedDict):
     """A corrective action opened this cycle: ``id`` is ``process#cycle/name``, ``due`` an ISO date.
 
-    An action opened for one complaint also names it: ``complaint_id``, ``customer_id``,
+    ``due_days`` (the policy's) dates the action again when it is reopened; ``escalation``
+    is its chain of owners (see :mod:`tasks.action_followup`). An action opened for one
+    complaint also names it: ``complaint_id``, ``customer_id``,
     ``category`` and ``age_hours`` (its age at the end of the period checked).
     """
 
@@ -46,6 +48,8 @@ class ActionRecord(TypedDict):
     verify_after: int | None
     opened_cycle: int
     status: str
+    due_days: NotRequired[int]
+    escalation: NotRequired[list[str]]
     complaint_id: NotRequired[str]
     customer_id: NotRequired[str]
     category: NotRequired[str]

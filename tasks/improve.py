@@ -3,10 +3,10 @@
 ``improve.apply_policies`` tests each policy against this cycle's KPI results and
 their history, and turns those that fire into the next cycle's carry-over: new
 param values (within the policy's bounds), moved targets (never past a limit),
-and corrective actions with an owner and a due date. Following up actions
-already open (verifying those marked done once their ``verify_after`` cycles
-have passed, escalating those overdue) arrives with the action-effectiveness
-issue. Besides the policies, every complaint CHECK left unresolved past the SLA
+and corrective actions with an owner and a due date. Before the policies it
+follows up the actions already open (:mod:`tasks.action_followup`): those marked
+done are verified once their ``verify_after`` cycles have passed (or found
+ineffective, reopened and escalated), those overdue are escalated. Besides the policies, every complaint CHECK left unresolved past the SLA
 gets an owned, dated action (:mod:`tasks.complaint_actions`). Every policy tested
 leaves a decision, fired or not, with its reason in numbers. The task is a pure
 function of its context and its inputs: no I/O, deterministic.
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from tasks.act_records import ActionRecord, Decision, OverdueComplaint
+from tasks.action_followup import ActionUpdate, follow_up
 from tasks.complaint_actions import complaint_actions
 from tasks.numbers import bounds
 from tasks.policy_effects import TargetEffect, change_param, due_date, move_target, set_target, still_open
@@ -65,6 +66,7 @@ class ApplyPoliciesResult(TypedDict):
     actions_verified: list[str]
     actions_failed_verification: list[str]
     actions_escalated: list[str]
+    action_updates: list[ActionUpdate]
     params: dict[str, Any]
     targets: dict[str, TargetBounds]
 
@@ -78,6 +80,7 @@ class _Carry:
     param_changes: dict[str, ParamChangeRecord] = field(default_factory=dict)
     target_changes: dict[str, TargetChangeRecord] = field(default_factory=dict)
     actions_opened: list[ActionRecord] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
 
 
 @task("improve.apply_policies", phases=("act",))
@@ -130,24 +133,27 @@ def apply_policies(
         the ids of actions verified, failing verification, and escalated, and the
         next cycle's full ``params`` and ``targets`` (KPI id -> min, max).
     """
+    followed = follow_up(context.actions, lambda kpi: _results(context, kpi), cycle=context.cycle,
+                         started_at=context.started_at, escalate_overdue_days=escalate_overdue_days,
+                         escalate_to=escalate_to)
     carry = _Carry(params=_plain(context.params),
-                   targets={kpi: _bounds(target) for kpi, target in context.targets.items()})
+                   targets={kpi: _bounds(target) for kpi, target in context.targets.items()},
+                   actions=_updated(context.actions, followed.updates))
     decisions = [_apply(policy, context, carry, max_param_changes) for policy in context.policies]
+    decisions.extend(followed.decisions)
     complaint_decisions, complaint_opened = complaint_actions(context, overdue_complaints, overdue_complaints_total,
                                                               complaint_owner, complaint_due_days)
     decisions.extend(complaint_decisions)
     carry.actions_opened.extend(complaint_opened)
-    # Following up open actions (verifying those done after `verify_after` cycles,
-    # escalating those `escalate_overdue_days` past due to `escalate_to`) arrives
-    # with the action-effectiveness issue; until then none is verified or escalated.
     return ApplyPoliciesResult(
         decisions=decisions,
         param_changes=carry.param_changes,
         target_changes=carry.target_changes,
         actions_opened=carry.actions_opened,
-        actions_verified=[],
-        actions_failed_verification=[],
-        actions_escalated=[],
+        actions_verified=followed.verified,
+        actions_failed_verification=followed.failed,
+        actions_escalated=followed.escalated,
+        action_updates=followed.updates,
         params=carry.params,
         targets=carry.targets,
     )
@@ -197,7 +203,7 @@ def _effects(policy: Mapping[str, Any], kpi: str | None, verdict: Verdict, conte
             effects.append(_move(carry, policy_id, target_kpi, how, target_change[how], target_change.get("limit")))
     spec = policy.get("open_action")
     if spec is not None:
-        existing = still_open(context.actions, policy_id, kpi)
+        existing = still_open(carry.actions, policy_id, kpi)
         if existing is not None:
             verdict = Verdict(True, f"{verdict.reason}; action {existing.get('id')} from this policy is still "
                               "open, so no second action was opened")
@@ -241,6 +247,7 @@ def _record_target(carry: _Carry, policy_id: str, effect: TargetEffect) -> str:
 
 def _open(carry: _Carry, policy_id: str, kpi: str | None, spec: Mapping[str, Any], context: StepContext) -> str:
     verify_after = spec.get("verify_after")
+    chain = spec.get("escalate_to")
     action = ActionRecord(
         id=f"{context.process_id}#{context.cycle}/{policy_id}",
         title=str(context.action_titles.get(policy_id, spec.get("title", ""))),
@@ -251,7 +258,10 @@ def _open(carry: _Carry, policy_id: str, kpi: str | None, spec: Mapping[str, Any
         verify_after=None if verify_after is None else int(verify_after),
         opened_cycle=context.cycle,
         status="open",
+        due_days=int(spec["due_days"]),
     )
+    if chain:
+        action["escalation"] = [str(owner) for owner in chain]
     carry.actions_opened.append(action)
     return f"opened action {action['id']} for {action['owner']}, due {action['due']}"
 
@@ -259,7 +269,17 @@ def _open(carry: _Carry, policy_id: str, kpi: str | None, spec: Mapping[str, Any
 def _results(context: StepContext, kpi: str) -> list[Mapping[str, Any]]:
     """The KPI's results oldest first, ending with this cycle's (no data when ``kpi.check`` gave none)."""
     current = context.kpis.get(kpi) or {"actual": None, "status": "no_data"}
-    return [*context.history.get(kpi, ()), current]
+    return [*context.history.get(kpi, ()), {"cycle": context.cycle, **current}]
+
+
+def _updated(actions: Sequence[Mapping[str, Any]], updates: Sequence[ActionUpdate]) -> list[dict[str, Any]]:
+    """The actions with ACT's follow-up changes applied (what the policies see as already open)."""
+    current = {str(action.get("id")): dict(action) for action in actions}
+    for update in updates:
+        action = current.get(update["id"])
+        if action is not None:
+            action.update({key: update[key] for key in ("status", "owner", "due") if key in update})  # type: ignore[literal-required]
+    return list(current.values())
 
 
 def _in_force(context: StepContext, kpi: str) -> Mapping[str, Any] | None:

@@ -26,7 +26,7 @@ def test_a_fired_policy_opens_an_action() -> None:
     assert outcome["actions_opened"] == [{
         "id": "retail#5/fix_complaints", "title": "Find why complaints wait 52 h", "owner": "service-manager",
         "due": "2025-03-15", "policy": "fix_complaints", "kpi": "complaint_p90", "verify_after": 2,
-        "opened_cycle": 5, "status": "open"}]
+        "opened_cycle": 5, "status": "open", "due_days": 14}]
     assert decision(outcome, "fix_complaints") == {
         "policy": "fix_complaints", "kpi": "complaint_p90", "fired": True,
         "reason": "complaint_p90 missed (52 > max 48)",
