@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from engine.cli_audit import audit_app
+from engine import cli_serve
 from engine.cli_demo import demo as demo_command
 from engine.cli_tasks import tasks_app
 from engine.errors import DefinitionError, PdcaError
@@ -205,6 +206,9 @@ def status(
 
 
 app.command("demo")(demo_command)
+app.command("serve")(cli_serve.serve)
+app.command("schedule")(cli_serve.schedule)
+app.command("deploy")(cli_serve.deploy)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

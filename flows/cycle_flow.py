@@ -16,7 +16,6 @@ import concurrent.futures
 import functools
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -34,7 +33,7 @@ from engine.compile import ExecutionPlan, PlannedStep, compile_plan
 from engine.cycle import CycleFailedError, CycleRun, begin_cycle
 from engine.report import cycle_summary, decisions_markdown, kpi_rows
 from engine.step_runner import StepError
-from engine.store.db import Store, open_store, resolve_url
+from engine.store.db import Store
 from engine.validate import validate_file
 from flows.approval_wait import FlowRunPause, pending_from, suspension
 from flows.subprocess_step import run_subprocess
@@ -74,12 +73,12 @@ def settle_approval(run_key: str, step_id: str) -> dict[str, Any]:
     """Wait for the approval of a gated step's outputs (the flow run is Paused meanwhile); record the outcome."""
     cycle_run, observer = _ACTIVE[run_key]
     if observer:
-        observer(step_id, "approval", "waiting for an answer")
+        observer(step_id, "waiting", "for approval")
     try:
         outputs = settle(cycle_run, cycle_run.plan.step(step_id), cycle_run.approval_settings, FlowRunPause())
     except (StepError, ApprovalPending) as exc:
         if observer:
-            observer(step_id, "failed" if isinstance(exc, StepError) else "approval", str(exc))
+            observer(step_id, "failed" if isinstance(exc, StepError) else "waiting", "suspended: waits for approval")
         raise
     if observer:
         observer(step_id, "completed", "approved")
@@ -244,16 +243,17 @@ def _name_flow_run(cycle_run: CycleRun) -> None:
 
 @flow(name="pdca-cycle", persist_result=False, log_prints=False, validate_parameters=False,
       task_runner=ThreadPoolTaskRunner(max_workers=4))
-def pdca_cycle(definition_path: str, db_url: str | None = None, actor: str = "prefect",
-               trigger: str = "schedule") -> dict[str, Any]:
-    """Run one PDCA cycle of the definition at ``definition_path`` (the entry flow for deployments)."""
-    store = open_store(resolve_url(db_url, Path.cwd()))
-    try:
-        cycle_run = prepare(definition_path, store, actor, trigger)
-        _name_flow_run(cycle_run)
-        return execute_cycle(cycle_run, _observer)
-    finally:
-        store.dispose()
+def pdca_cycle(definition_path: str | None = None, db_url: str | None = None, actor: str = "prefect",
+               trigger: str = "schedule", definition_text: str | None = None, scheduled_for: str | None = None,
+               wait_seconds: float = 3600.0) -> dict[str, Any]:
+    """Run one PDCA cycle of a definition (a file path, or its YAML text): the entry flow for deployments.
+
+    Scheduled slots, triggers, refusals and catch-up runs: ``flows.scheduled``.
+    """
+    from flows.scheduled import run_entry  # it imports this module
+
+    return run_entry(definition_path=definition_path, definition_text=definition_text, db_url=db_url, actor=actor,
+                     trigger=trigger, scheduled_for=scheduled_for, wait_seconds=wait_seconds)
 
 
 def run_prepared(cycle_run: CycleRun) -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""What the entry flow ``pdca_cycle`` does when a schedule, a worker or a person starts it through Prefect.
+
+The definition is read at each cycle: from ``definition_path`` (``pdca serve``: the
+file on this machine, so an edited file is picked up at the next cycle and recorded
+as a new definition version) or from ``definition_text`` (``pdca deploy``: the YAML
+travels in the deployment's parameters, so a worker on another machine needs no
+copy of the file; the text is recorded like any definition version).
+
+Who started it decides the trigger and the recorded reason:
+
+- a run Prefect's scheduler created (``auto_scheduled``), or a catch-up run that
+  ``pdca serve`` created (``scheduled_for`` given): trigger ``schedule``, the slot is
+  the run's expected start time (or ``scheduled_for``), the reason
+  ``scheduled: <schedule> at <slot>``; a slot that a recorded cycle already covers
+  is skipped (``engine.slots``), so racing schedulers run it once; a run Prefect
+  started so late that the schedule's next slot has passed is skipped too, unless
+  ``catchup: all`` (queued runs behind a slow cycle, or runs left for a worker that
+  was down, then collapse to the latest due slot);
+- a run of a deployment started by hand (``prefect deployment run``, the UI):
+  trigger ``manual``, reason ``run from Prefect deployment ...``;
+- a direct call (tests, scripts): the ``trigger`` parameter, no slot.
+
+A definition that does not validate refuses the cycle: the diagnostics are logged on
+the flow run (which fails) and recorded as a ``cycle.refused`` audit event, so a
+served process that became invalid is visible in ``pdca audit`` while the other
+processes keep being served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.context import get_run_context
+from prefect.runtime import deployment as current_deployment
+
+from engine.compile import compile_plan
+from engine.cycle import begin_cycle
+from engine.errors import DefinitionError
+from engine.loader import load_definition_text
+from engine.render import render_text
+from engine.model import Schedule
+from engine.schedule import next_times, scheduled_reason
+from engine.slots import SlotTakenError
+from engine.store.audit import append_event
+from engine.store.db import Store, open_store, resolve_url
+from engine.validate import ValidatedDefinition, validate_document, validate_file
+from tasks.registry import registry
+
+
+def run_entry(*, definition_path: str | None, definition_text: str | None, db_url: str | None, actor: str,
+              trigger: str, scheduled_for: str | None, wait_seconds: float) -> dict[str, Any]:
+    """Run one cycle for the entry flow (see the module docstring); the flow's return value."""
+    from flows.cycle_flow import _name_flow_run, _observer, execute_cycle
+
+    if (definition_path is None) == (definition_text is None):
+        raise ValueError("pdca_cycle needs exactly one of definition_path or definition_text")
+    logger = get_run_logger()
+    flow_run = getattr(get_run_context(), "flow_run", None)
+    slot, trigger, reason = _who_started(flow_run, trigger, scheduled_for)
+    store = open_store(resolve_url(db_url, Path.cwd()))
+    try:
+        try:
+            validated = _validated(definition_path, definition_text)
+        except DefinitionError as exc:
+            message = render_text(exc.diagnostics, context=False)
+            logger.error("cycle refused: the definition does not validate:\n%s", message)
+            _record_refusal(store, definition_path, definition_text, actor, message)
+            raise
+        schedule = validated.definition.schedule
+        superseded = _superseded(schedule, slot) if slot is not None and scheduled_for is None else None
+        if superseded:
+            logger.info("%s", superseded)
+            return {"process": validated.definition.id, "skipped": superseded}
+        if slot is not None and reason is None:
+            reason = (scheduled_reason(schedule, slot, catching_up=scheduled_for is not None) if schedule
+                      else f"scheduled at {slot.astimezone(UTC).isoformat(timespec='seconds')}")
+        try:
+            cycle_run = begin_cycle(compile_plan(validated), store, registry(), actor=actor, trigger=trigger,
+                                    reason=reason, wait=wait_seconds, scheduled_for=slot)
+        except SlotTakenError as exc:
+            logger.info("%s", exc)
+            return {"process": validated.definition.id, "skipped": str(exc)}
+        _name_flow_run(cycle_run)
+        return execute_cycle(cycle_run, _observer)
+    finally:
+        store.dispose()
+
+
+def _who_started(flow_run: Any, trigger: str, scheduled_for: str | None) -> tuple[datetime | None, str, str | None]:
+    """(slot, trigger, reason) for this run: see the module docstring."""
+    if scheduled_for:
+        return _aware(datetime.fromisoformat(scheduled_for)), "schedule", None
+    if flow_run is None:
+        return None, trigger, None
+    if getattr(flow_run, "auto_scheduled", False):
+        expected = flow_run.expected_start_time or flow_run.next_scheduled_start_time
+        return _aware(expected), "schedule", None
+    if getattr(flow_run, "deployment_id", None):
+        name = current_deployment.name or str(flow_run.deployment_id)
+        return None, "manual", f"run from Prefect deployment '{name}' (flow run '{flow_run.name}')"
+    return None, trigger, None
+
+
+def _superseded(schedule: Schedule | None, slot: datetime) -> str | None:
+    """Why a late run of Prefect's scheduler is skipped: its next slot already passed (unless ``catchup: all``)."""
+    if schedule is None or schedule.catchup == "all":
+        return None
+    following = next_times(schedule, slot, 1)[0]
+    if following > datetime.now(UTC):
+        return None
+    return (f"skipped the run for {slot.astimezone(UTC).isoformat(timespec='seconds')}: it started after the "
+            f"next slot ({following.astimezone(UTC).isoformat(timespec='seconds')}) had passed "
+            f"(catchup {schedule.catchup}: only the latest due slot runs)")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _validated(definition_path: str | None, definition_text: str | None) -> ValidatedDefinition:
+    if definition_path is not None:
+        return validate_file(definition_path)
+    name = f"<deployment {current_deployment.name or 'definition'}>"
+    return validate_document(load_definition_text(definition_text or "", path=name))
+
+
+def _record_refusal(store: Store, definition_path: str | None, definition_text: str | None, actor: str,
+                    message: str) -> None:
+    """A ``cycle.refused`` event: which definition, its hash, and the diagnostics."""
+    text = definition_text
+    if text is None and definition_path is not None:
+        try:
+            text = Path(definition_path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+    process_id = current_deployment.name or Path(definition_path or "definition").stem
+    with store.transaction() as session:
+        append_event(session, kind="cycle.refused", actor=actor, process_id=process_id,
+                     reason="the definition does not validate", payload={
+                         "definition_path": definition_path,
+                         "sha256": hashlib.sha256((text or "").encode("utf-8")).hexdigest(),
+                         "diagnostics": message})
