@@ -21,6 +21,7 @@ from engine.loader import load_definition_file, load_definition_text
 from engine.model import ProcessDefinition
 from engine.validate import ValidatedDefinition, validate_document, validate_file, validate_paths
 from tasks import spc
+from tasks.project_config import connection_url
 from tasks.registry import StepContext, TaskSpec, registry, task
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "StepContext",
     "TaskSpec",
     "ValidatedDefinition",
+    "connection_url",
     "evaluate",
     "load_definition_file",
     "load_definition_text",

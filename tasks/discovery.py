@@ -85,9 +85,10 @@ def origin_of(name: str) -> str:
 
 
 def _visible(name: str, spec: TaskSpec, config: ProjectConfig) -> bool:
-    """A task from another project's config is not this project's to use."""
+    """A task from another project's config is not this project's to use (unless this one names its module too)."""
     origin = _ORIGIN.get(name, "")
-    return not origin.startswith("config ") or origin == config.label
+    return (not origin.startswith("config ") or origin == config.label
+            or any(_belongs(spec.module, module) for module in config.tasks))
 
 
 def _environment_modules() -> list[str]:

@@ -153,6 +153,15 @@ def config_for_process(process_id: str) -> ProjectConfig:
     return known if known is not None else find_config(Path.cwd())
 
 
+def connection_url(process_id: str, name: str) -> str:
+    """The URL of connection ``name`` for a running process's tasks (``pdcaflow.connection_url``).
+
+    Raises:
+        ConfigError: no such connection, or its environment variable is unset.
+    """
+    return config_for_process(process_id).connection_url(name)
+
+
 def _parse(table: Mapping[str, Any], path: Path) -> ProjectConfig:
     where = str(path)
     unknown = [key for key in table if key not in KEYS]
