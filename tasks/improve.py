@@ -24,6 +24,7 @@ from typing import Any, TypedDict
 
 from tasks.act_records import ActionRecord, Decision, OverdueComplaint
 from tasks.action_followup import ActionUpdate, follow_up
+from tasks.capability import capability_target
 from tasks.complaint_actions import complaint_actions
 from tasks.numbers import bounds
 from tasks.policy_effects import TargetEffect, change_param, due_date, move_target, set_target, still_open
@@ -198,6 +199,11 @@ def _effects(policy: Mapping[str, Any], kpi: str | None, verdict: Verdict, conte
         if target_change.get("set") is not None:
             effects.append(_record_target(carry, policy_id, set_target(
                 target_kpi, carry.targets.get(target_kpi, {}), target_change["set"])))
+        elif target_change.get("capability") is not None:
+            capability = target_change["capability"]
+            effects.append(_record_target(carry, policy_id, capability_target(
+                target_kpi, carry.targets.get(target_kpi, {}), _results(context, target_kpi),
+                float(capability["k"]), int(capability["cycles"]), target_change.get("limit"))))
         else:
             how = "tighten" if target_change.get("tighten") is not None else "relax"
             effects.append(_move(carry, policy_id, target_kpi, how, target_change[how], target_change.get("limit")))
