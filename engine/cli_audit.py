@@ -114,15 +114,27 @@ def kpis(
     process: Process,
     kpi: Annotated[str | None, typer.Option(help="only this KPI")] = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv")] = "table",
+    chart: Annotated[bool, typer.Option("--chart", help="draw each KPI's history: target, control limits, "
+                                                        "signals")] = False,
+    out_path: Annotated[Path | None, typer.Option("--out", help="with --chart: write FILE.png, FILE.svg or "
+                                                                "one PNG per KPI into a folder (needs "
+                                                                "pdcaflow[charts])")] = None,
     db: Db = None,
 ) -> None:
     """Each KPI across cycles: actual vs the target in force, met or missed, change, control-chart signals."""
     _choice(output_format, ("table", "json", "csv"))
+    if (chart or out_path is not None) and output_format != "table":
+        err.print("error: --chart draws charts; leave out --format json/csv", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     from engine.review.access import reading
     from engine.review.kpis import kpi_history
 
     with _review(), reading(db) as (_store, session):
         history = kpi_history(session, process, kpi)
+    if chart or out_path is not None:
+        with _review():
+            _kpi_charts(process, history, out_path)
+        return
     if output_format == "table":
         from engine.review.render import kpi_tables
 
@@ -141,6 +153,22 @@ def kpis(
     else:
         write_csv(rows, sys.stdout, ("kpi", "cycle", "version", "finished_at", "actual", "target_min", "target_max",
                                      "status", "delta", "unit", "signals"))
+
+
+def _kpi_charts(process: str, history: dict[str, list[dict[str, Any]]], out_path: Path | None) -> None:
+    from engine.review.kpi_chart import chart_data, terminal_chart
+
+    charts = [chart_data(kpi_id, points) for kpi_id, points in history.items()]
+    if not charts:
+        out.print(f"{process}: no KPI results recorded yet", markup=False)
+    elif out_path is None:
+        for data in charts:
+            out.print(terminal_chart(data), "")
+    else:
+        from engine.review.kpi_plot import write_charts
+
+        for path in write_charts(process, charts, out_path):
+            out.print(f"wrote {path}", markup=False)
 
 
 @audit_app.command("versions")

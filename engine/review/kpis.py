@@ -23,7 +23,7 @@ def kpi_history(session: Session, process_id: str, kpi_id: str | None = None) ->
 
     Each entry: ``cycle``, ``version`` (definition version number), ``finished_at``,
     ``actual``, ``target`` (``{min, max}`` in force that cycle), ``status``, ``delta``,
-    ``unit``, ``signals``.
+    ``unit``, ``signals``, ``control`` (the control-chart record CHECK kept, or ``None``).
 
     Raises:
         ReviewError: no such process, or it never measured ``kpi_id``.
@@ -39,7 +39,7 @@ def kpi_history(session: Session, process_id: str, kpi_id: str | None = None) ->
             "cycle": number, "version": versions.get(version_id), "finished_at": finished_at,
             "actual": result.actual, "target": {"min": result.target_min, "max": result.target_max},
             "status": result.status, "delta": result.delta, "unit": result.unit,
-            "signals": result.details.get("signals") or []})
+            "signals": result.details.get("signals") or [], "control": result.details.get("control")})
     if kpi_id is not None:
         if kpi_id not in history:
             known = f"; it has: {', '.join(sorted(history))}" if history else "; it has no KPI results yet"
