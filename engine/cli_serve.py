@@ -106,11 +106,14 @@ def serve(
     finally:
         for signum in previous:  # a second Ctrl-C must not interrupt the clean-up
             signal.signal(signum, signal.SIG_IGN)
+        stopping = time.monotonic()
         stop_tree(runner.pid, root_signal=signal.SIGINT)  # Prefect's Runner handles SIGINT more quietly
         runner.wait()
+        runner_seconds, stopping = time.monotonic() - stopping, time.monotonic()
         if server is not None:
             server.stop()
-        out.print("stopped", markup=False)
+        out.print(f"stopped (runner {runner_seconds:.1f} s, server {time.monotonic() - stopping:.1f} s)",
+                  markup=False)
     raise typer.Exit(code)
 
 
