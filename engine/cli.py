@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from engine.cli_actions import actions_app, override as override_command
 from engine.cli_audit import audit_app
 from engine import cli_serve
 from engine.cli_demo import demo as demo_command
@@ -206,6 +207,8 @@ def status(
 
 
 app.command("demo")(demo_command)
+app.add_typer(actions_app, name="actions")
+app.command("override")(override_command)
 app.command("serve")(cli_serve.serve)
 app.command("schedule")(cli_serve.schedule)
 app.command("deploy")(cli_serve.deploy)

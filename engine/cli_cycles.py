@@ -18,6 +18,8 @@ from rich.live import Live
 from rich.table import Table
 from sqlalchemy import select
 
+from engine import approvals
+from engine.cli_approve import approvals_table
 from engine.report import kpi_rows
 from engine.store.db import open_store, resolve_url
 from engine.store.models import Cycle
@@ -121,13 +123,19 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
                 if cycle is None:
                     out.append(f"[yellow]{name}: no cycles recorded[/]")
                     continue
+                shown = cycle.status
+                if shown == "running" and approvals.is_suspended(session, name, cycle.number):
+                    shown = "waiting for approval (suspended)"
                 out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
-                           f"{cycle.status}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
+                           f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
                            + (f"\n  error: {cycle.error}" if cycle.error else ""))
                 carry = latest_carry_over(session, name)
                 if carry:
                     out.append(kpi_table(kpi_rows(carry), f"KPIs of cycle {carry.get('cycle')} (the last completed)"))
                     out.append(actions_table(carry.get("actions", [])))
+            waiting = approvals.waiting_requests(session, process_id)
+            if waiting:
+                out.append(approvals_table(waiting))
             return out or ["no cycles recorded in this store"]
     finally:
         store.dispose()

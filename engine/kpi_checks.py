@@ -6,6 +6,7 @@ from typing import Any
 
 from engine.model import PHASES, Kpi, ParamChange, Policy
 from engine.semantic import KPI_CHECK_TASK, Checker
+from engine.subprocesses import rollup_problem
 
 
 def check_kpis(checker: Checker, depends_on: dict[str, set[str]]) -> None:
@@ -27,6 +28,11 @@ def check_kpis(checker: Checker, depends_on: dict[str, set[str]]) -> None:
         if spec is not None and spec.outputs is not None and first_output not in spec.outputs:
             checker.report("PDCA214", f"KPI '{kpi.id}' reads output '{first_output}', which task '{spec.name}' "
                            f"(step '{step_id}') does not produce", key_path, "its outputs: " + ", ".join(spec.outputs))
+        problem = rollup_problem(checker.processes.get(step.uses.removeprefix("process:")), output) \
+            if step.is_subprocess else None
+        if problem:
+            checker.report("PDCA245", f"KPI '{kpi.id}' reads '{kpi.source}': {problem}", key_path,
+                           f"e.g. `source: {step_id}.kpis.<child KPI>.actual` or `{step_id}.missed`")
         for check_step in check_steps:
             if _has_unknown_needs(checker, check_step.id):
                 continue  # the misspelt `needs` entry (PDCA203) is the problem to show, not its consequence

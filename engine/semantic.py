@@ -139,10 +139,26 @@ def _subprocess(checker: Checker, index: int, step: Step) -> None:
         checker.report("PDCA222", f"step '{step.id}' uses unknown sub-process '{child_id}'", ("steps", index, "uses"),
                        f"put that definition beside this file or pass it to the command too (known: {known})")
         return
-    child = checker.processes[child_id]
-    if child is not None and any(s.uses == f"process:{checker.definition.id}" for s in child.steps):
-        checker.report("PDCA223", f"sub-process '{child_id}' runs '{checker.definition.id}' in turn",
-                       ("steps", index, "uses"), "sub-processes must not call each other in a loop")
+    loop = _loop_back(checker.processes, [checker.definition.id, child_id])
+    if loop:
+        checker.report("PDCA223", f"sub-process '{child_id}' runs '{checker.definition.id}' in turn: "
+                       + " -> ".join(loop), ("steps", index, "uses"), "sub-processes must not call each other in a loop")
+
+
+def _loop_back(processes: Mapping[str, ProcessDefinition | None], path: list[str]) -> list[str] | None:
+    """The chain of sub-processes from ``path`` that leads back to its first process, if any (depth first)."""
+    current = processes.get(path[-1])
+    for step in current.steps if current is not None else []:
+        if not step.is_subprocess:
+            continue
+        child_id = step.uses.removeprefix("process:")
+        if child_id == path[0]:
+            return [*path, child_id]
+        if child_id not in path:
+            found = _loop_back(processes, [*path, child_id])
+            if found:
+                return found
+    return None
 
 
 def _needs(checker: Checker) -> dict[str, set[str]]:
