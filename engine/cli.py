@@ -1,8 +1,9 @@
 """The ``pdca`` command line: parse, call one stage, map the outcome to an exit code.
 
 Exit codes: 0 ok, 1 a run or check failed, 2 bad input (an invalid definition,
-a wrong option). Errors are one readable block, never a traceback; ``--verbose``
-shows the traceback of an unexpected failure.
+a wrong option), 3 a cycle waits for an approval and was suspended (``pdca run``).
+Errors are one readable block, never a traceback; ``--verbose`` shows the traceback
+of an unexpected failure.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from engine import cli_approve
 from engine.cli_actions import actions_app, override as override_command
 from engine.cli_audit import audit_app
 from engine import cli_serve
@@ -141,6 +143,8 @@ def run(
         help="why you run it, recorded on each cycle's start event (required; or $PDCA_REASON)")] = None,
     wait: Annotated[float, typer.Option(min=0, help="seconds to wait for a cycle of the same process that another "
                                         "pdca process is running, instead of refusing at once")] = 0.0,
+    approval_wait: Annotated[float, typer.Option(min=0, help="seconds to wait for an approval gate's answer before "
+                                                 "suspending the cycle (exit 3)")] = 0.0,
     db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL "
                                           "or sqlite:///.pdca/pdca.db]")] = None,
 ) -> None:
@@ -157,6 +161,7 @@ def run(
     # The store, the cycle and Prefect are imported only here and in `status`: validate, graph and
     # schema answer in about half a second and never pay for them (bench/cli_latency.py).
     from engine.cli_cycles import ProgressView, resolve_actor, summary_renderable
+    from engine.approval_gate import ApprovalPending, ApprovalSettings
     from engine.cycle import CycleBusyError, CycleFailedError
     from flows.runner import run_cycles
 
@@ -170,7 +175,12 @@ def run(
 
     try:
         results = run_cycles(path, cycles, actor=resolve_actor(actor), db_url=db, observer=view.update,
-                             on_cycle=view.start_cycle, on_result=finished, reason=reason, wait=wait)
+                             on_cycle=view.start_cycle, on_result=finished, reason=reason, wait=wait,
+                             approvals=ApprovalSettings(wait=approval_wait))
+    except ApprovalPending as exc:
+        view.stop()
+        err.print(cli_approve.suspended_message(exc, str(path)), markup=False)
+        raise typer.Exit(3) from None
     except CycleBusyError as exc:
         view.stop()
         err.print(f"error: {exc}", markup=False)
@@ -209,6 +219,9 @@ def status(
 app.command("demo")(demo_command)
 app.add_typer(actions_app, name="actions")
 app.command("override")(override_command)
+app.command("approve")(cli_approve.approve)
+app.command("reject")(cli_approve.reject)
+app.command("approvals")(cli_approve.pending)
 app.command("serve")(cli_serve.serve)
 app.command("schedule")(cli_serve.schedule)
 app.command("deploy")(cli_serve.deploy)

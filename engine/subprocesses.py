@@ -17,11 +17,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.loader import load_definition_file
 from engine.errors import DefinitionError
-from engine.validate import DEFINITION_SUFFIXES
+from engine.loader import load_definition_file
+from engine.model import ProcessDefinition
 
+DEFINITION_SUFFIXES = (".yaml", ".yml")  # as engine.validate looks definitions up
 ROLLUP_OUTPUTS = ("process", "cycle", "kpis", "met", "missed", "no_data", "params")
+KPI_FIELDS = ("actual", "status", "target", "unit")
 
 
 def find_definition(process_id: str, beside: Path) -> Path | None:
@@ -48,3 +50,19 @@ def rollup(summary: Mapping[str, Any]) -> dict[str, Any]:
         "met": statuses.count("met"), "missed": statuses.count("missed"), "no_data": statuses.count("no_data"),
         "params": dict(summary.get("params", {})),
     }
+
+
+def rollup_problem(child: ProcessDefinition | None, output: str) -> str | None:
+    """What is wrong with reading ``output`` (a dotted path) from a sub-process step, or None."""
+    parts = output.split(".")
+    if parts[0] not in ROLLUP_OUTPUTS:
+        return f"a sub-process step has no output '{parts[0]}' (its outputs: {', '.join(ROLLUP_OUTPUTS)})"
+    if parts[0] != "kpis" or child is None:
+        return None
+    known = [kpi.id for kpi in child.kpis]
+    if len(parts) < 2 or parts[1] not in known:
+        return (f"sub-process '{child.id}' has no KPI '{parts[1] if len(parts) > 1 else ''}' "
+                f"(its KPIs: {', '.join(known) or 'none'})")
+    if len(parts) > 2 and parts[2] not in KPI_FIELDS:
+        return f"a rolled-up KPI has no field '{parts[2]}' (fields: {', '.join(KPI_FIELDS)})"
+    return None
