@@ -127,7 +127,8 @@ def test_a_module_that_fails_to_import_is_a_located_diagnostic(tmp_path: Path, s
     assert (problem.path, problem.line, problem.column) == (str(config), 1, 10)  # the module's name in pdca.toml
     assert problem.message.startswith(f"task module '{module}' (config {config}) failed to import: {first_line}")
     assert "second line" not in problem.message and f'import {module}' in problem.hint
-
+    if not first_line.startswith("ModuleNotFoundError"):  # the command line once is enough
+        return
     result = run_pdca("validate", str(definition))
     assert result.returncode == 2
     assert f"{config}:1:10: PDCA011 task module '{module}'" in result.stderr
