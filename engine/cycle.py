@@ -38,6 +38,7 @@ from engine.step_runner import StepError, call_task, kpi_actuals, render_value, 
 from engine import action_cycle
 from engine.store import repository as repo
 from engine.store.db import Store
+from engine.store.kpi_baselines import baseline_counts, kpi_baselines
 from engine.store.models import Cycle
 from tasks.registry import StepContext, TaskSpec
 
@@ -78,6 +79,7 @@ class CycleRun:
     history: dict[str, list[dict[str, Any]]]
     open_actions: list[dict[str, Any]]
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    baselines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # control: {baseline: N} values
     skipped: set[str] = field(default_factory=set)
     reused: set[str] = field(default_factory=set)
     approval_settings: ApprovalSettings = field(default_factory=ApprovalSettings)
@@ -116,7 +118,8 @@ class CycleRun:
                 kpi_specs[kpi.id] = {
                     "unit": kpi.unit, "direction": kpi.effective_direction, "source": kpi.source,
                     "control": kpi.control.model_dump(mode="json") if kpi.control else None,
-                    "target": self.targets[kpi.id], "actual": actuals[kpi.id]}
+                    "target": self.targets[kpi.id], "actual": actuals[kpi.id],
+                    "baseline_history": self.baselines.get(kpi.id)}
         if step.uses == APPLY_POLICIES:  # only ACT reads the policies: no dump on every other step
             conditions, titles = self._policy_inputs(step, expression_context)
             policies = action_cycle.policies_for_act(definition)
@@ -326,11 +329,12 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
             cycle = repo.start_cycle(session, plan.process_id, version, trigger, actor, host, pid,
                                      reason=reason, plan_inputs=inputs)
         history = repo.kpi_history(session, plan.process_id, limit=100)
+        baselines = kpi_baselines(session, plan.process_id, baseline_counts(definition.kpis))
         open_actions = action_cycle.follow_up_actions(session, plan.process_id)
         cycle_id, number, started_at = cycle.id, cycle.number, cycle.started_at
     run = CycleRun(plan=plan, store=store, tasks=tasks, actor=actor, trigger=trigger, cycle_id=cycle_id,
                    number=number, resumed=resumed, started_at=started_at, params=params, targets=targets,
-                   previous=carry, history=history, open_actions=open_actions)
+                   previous=carry, history=history, open_actions=open_actions, baselines=baselines)
     run.outputs.update(reused)
     run.reused.update(reused)
     return run

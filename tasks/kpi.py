@@ -117,7 +117,7 @@ def check(
         result = evaluate(spec, earlier, previous.get("actual"), trend_cycles, context.targets.get(kpi_id))
         result["signals"], result["control"] = control_check(
             spec.get("control"), recorded, context.cycle, result["actual"], window=history_cycles,
-            min_points=control_min_points)
+            min_points=control_min_points, baseline_history=spec.get("baseline_history"))
         results[kpi_id] = result
     signals = {kpi_id: list(result["signals"]) for kpi_id, result in results.items() if result["signals"]}
     return KpiCheckResult(

@@ -60,7 +60,8 @@ class KpiControl(TypedDict):
 
 
 def control_check(control: Mapping[str, Any] | None, history: Sequence[Mapping[str, Any]], cycle: int,
-                  actual: float | None, *, window: int, min_points: int = MIN_POINTS) -> tuple[list[str], KpiControl | None]:
+                  actual: float | None, *, window: int, min_points: int = MIN_POINTS,
+                  baseline_history: Sequence[Mapping[str, Any]] | None = None) -> tuple[list[str], KpiControl | None]:
     """The rule ids that fire on this cycle's point, and the control record (``None`` without ``control``).
 
     Args:
@@ -70,6 +71,9 @@ def control_check(control: Mapping[str, Any] | None, history: Sequence[Mapping[s
         actual: this cycle's value (``None``: no data).
         window: earlier values charted with this one (``kpi.check``'s ``history_cycles``).
         min_points: values needed for limits without a baseline.
+        baseline_history: the KPI's first recorded results (the engine passes the first
+            ``baseline`` ones, which may be older than ``history``); ``None``: read the
+            baseline from ``history``.
     """
     if not control:
         return [], None
@@ -80,8 +84,8 @@ def control_check(control: Mapping[str, Any] | None, history: Sequence[Mapping[s
     if actual is None:
         record["message"] = "no value this cycle: no rule tested"
         return [], record
-    earlier = [(entry.get("cycle"), value) for entry, value in ((e, _usable(e)) for e in history) if value is not None]
-    recorded = [*earlier, (cycle, actual)]
+    earlier = _values(history)
+    recorded = [*(earlier if baseline_history is None else _values(baseline_history)), (cycle, actual)]
     charted = [*(earlier[-window:] if window else []), (cycle, actual)]
     needed = baseline if baseline is not None else min_points
     source = recorded[:baseline] if baseline is not None else charted
@@ -102,6 +106,11 @@ def control_check(control: Mapping[str, Any] | None, history: Sequence[Mapping[s
                   signals=signals, message=(f"{', '.join(fired)} fired this cycle" if fired
                                             else f"no rule of {', '.join(rules)} fired this cycle"))
     return fired, record
+
+
+def _values(entries: Sequence[Mapping[str, Any]]) -> list[tuple[int | None, float]]:
+    """(cycle, value) of the entries that had a value, oldest first."""
+    return [(entry.get("cycle"), value) for entry, value in ((e, _usable(e)) for e in entries) if value is not None]
 
 
 def _usable(entry: Mapping[str, Any]) -> float | None:

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 from engine.review.kpi_chart import chart_data, terminal_chart
 from engine.store import open_store
+from engine.store.kpi_baselines import kpi_baselines
 from engine.store.repository import complete_cycle, record_definition_version, record_kpi_results, start_cycle
 from engine.store.results import kpi_history
 from tasks.kpi import check
@@ -32,7 +33,8 @@ CONTROL = {"chart": "xmr", "rules": ["we1", "we2", "we4"], "baseline": 8}
 runner = CliRunner()
 
 
-def record_cycles(url: str, values: list[float], control: dict[str, Any] | None = CONTROL) -> None:
+def record_cycles(url: str, values: list[float], control: dict[str, Any] | None = CONTROL,
+                  history_limit: int = 100) -> None:
     store = open_store(url)
     try:
         for value in values:
@@ -40,10 +42,13 @@ def record_cycles(url: str, values: list[float], control: dict[str, Any] | None 
                 version = record_definition_version(session, PROCESS, V1, sha(V1), "alice")
                 cycle = start_cycle(session, PROCESS, version, "manual", "alice", "host-a", 4242, reason="monthly",
                                     plan_inputs={"params": {}, "targets": {}, "carried_from_cycle": None})
+                baselines = kpi_baselines(session, PROCESS, {"satisfaction": control["baseline"]}
+                                          if control and control.get("baseline") else {})
                 spec = {"unit": "score (1-5)", "direction": "up", "source": "serve.satisfaction",
-                        "control": control, "target": {"min": 3.5}, "actual": value}
+                        "control": control, "target": {"min": 3.5}, "actual": value,
+                        "baseline_history": baselines.get("satisfaction")}   # as engine.cycle passes them
                 context = StepContext(process_id=PROCESS, cycle=cycle.number, kpi_specs={"satisfaction": spec},
-                                      history=kpi_history(session, PROCESS, limit=100))
+                                      history=kpi_history(session, PROCESS, limit=history_limit))
                 results = check(context)["results"]
                 record_kpi_results(session, cycle, results, "alice")
                 complete_cycle(session, cycle, {"cycle": cycle.number, "kpis": results}, "alice")
@@ -72,6 +77,17 @@ def test_the_recorded_signal_is_on_the_shifted_cycle(charted: str) -> None:
     ninth = rows[8]["control"]                 # 3.2 is below the LCL of the first eight cycles
     assert ninth["limit_cycles"] == [1, 8] and ninth["limits"]["lcl"] == pytest.approx(4.15 - 3 * (1.3 / 7) / 1.128)
     assert ninth["signals"][0]["cycles"] == [9] and ninth["signals"][0]["values"] == [3.2]
+
+
+def test_a_baseline_stays_fixed_past_the_history_window(tmp_path: Path) -> None:
+    """The engine reads the last 100 cycles; the baseline's first cycles come from their own query."""
+    url = f"sqlite:///{tmp_path / 'window.db'}"
+    record_cycles(url, SATISFACTION, history_limit=3)        # a window shorter than the 8-cycle baseline
+    code, stdout, _ = audit_kpis(url, "--format", "json")
+    rows = json.loads(stdout)
+    assert rows[-1]["control"]["limit_cycles"] == [1, 8]
+    assert rows[-1]["control"]["limits"]["centre"] == pytest.approx(4.15)
+    assert [(row["cycle"], row["signals"]) for row in rows if row["signals"]] == [(9, ["we1"]), (10, ["we1", "we2"])]
 
 
 def test_terminal_chart_of_a_known_history(charted: str) -> None:

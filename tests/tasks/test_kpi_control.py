@@ -128,3 +128,13 @@ def test_a_policy_signal_condition_reads_the_signal() -> None:
     assert signal_test("sat", fired, "we1") == (True, "sat control chart shows we1 this cycle (2)")
     quiet = run(4.1, history(*STABLE), ["we1"])
     assert signal_test("sat", quiet, "we1") == (False, "sat control chart shows no we1 this cycle (signals: none)")
+
+
+def test_the_engines_baseline_history_fixes_the_limits_beyond_the_history_window() -> None:
+    sat = {**spec(2.0, ["we1"], baseline=10), "baseline_history": history(*STABLE)}   # cycles 1-10
+    recent = history(4.1, 4.2, 4.0, first_cycle=98)                                    # cycles 98-100
+    result = check(StepContext(process_id="retail", cycle=101, history={"sat": recent},
+                               kpi_specs={"sat": sat}))["results"]["sat"]
+    assert result["control"]["limit_cycles"] == [1, 10]
+    assert result["control"]["limits"]["centre"] == pytest.approx(4.14)
+    assert result["signals"] == ["we1"] and result["control"]["signals"][0]["cycles"] == [101]
