@@ -6,6 +6,7 @@ Each test writes a real project folder (config, task module, definition) under
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -230,3 +231,35 @@ def test_an_installed_entry_point_task_is_listed_and_runs_in_a_cycle(tmp_path: P
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 cycle(s) of lab-entry completed" in run.stdout
     assert "score" in run.stdout and "met" in run.stdout
+
+
+def test_an_entry_point_that_fails_to_import_names_the_distribution(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    package = _unique("lab_broken_plugin")
+    wheel = build_wheel(tmp_path, "lab-broken-plugin", "2.0", {
+        f"{package}/__init__.py": "",
+        f"{package}/tasks.py": "import pdcaflow\nraise ImportError('needs the lab SDK, which is not installed')\n",
+    }, {"pdcaflow.tasks": {"broken": f"{package}.tasks"}})
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target",
+                    str(site), str(wheel)], check=True, capture_output=True, timeout=120)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr("tasks.discovery._ENTRY_POINTS", None)  # read the installed distributions again
+    definition = tmp_path / "minimal.yaml"
+    definition.write_text((FIXTURES / "valid/minimal.yaml").read_text("utf-8"), "utf-8")
+    problems = [d for d in validate_paths([definition]).diagnostics]
+    assert [(d.code, d.path, d.line) for d in problems] == [("PDCA011", str(definition), 0)]
+    assert problems[0].message == (f"task module '{package}.tasks' (entry point lab-broken-plugin (broken = "
+                                   f"{package}.tasks)) failed to import: ImportError: needs the lab SDK, which is "
+                                   "not installed")
+
+
+def test_the_schema_written_in_a_project_knows_its_tasks(tmp_path: Path) -> None:
+    module = _unique("lab_schema")
+    task = f"{module}.measure"
+    _project(tmp_path, module, TASK_MODULE.format(task=task), task)
+    result = run_pdca("schema", "--output", str(tmp_path / "process.schema.json"))
+    assert result.returncode == 0, result.stderr
+    schema = json.loads((tmp_path / "process.schema.json").read_text("utf-8"))
+    names = schema["$defs"]["Step"]["properties"]["uses"]["anyOf"][0]["enum"]
+    assert task in names and "data.query" in names
