@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 
 import pdcaflow
 from tasks import spc
+from tests.conftest import REPO
 
 SIGMA_ONE = spc.XmrLimits(centre=0.0, mr_centre=spc.D2, points=20)   # centre 0, sigma exactly 1
 
@@ -164,3 +169,20 @@ def test_rules_are_reported_by_point_then_in_rule_order() -> None:
     chart = spc.xmr_chart([0.0] * 8 + [4.0], ["nelson1", "we1", "we4"], limits=SIGMA_ONE)
     assert [(signal.index, signal.rule) for signal in chart.signals] == [(8, "we1"), (8, "nelson1")]
     assert chart.fired_at(8) == ["we1", "nelson1"]
+
+
+def test_the_docs_example() -> None:
+    """docs/spc.md's notebook example, as printed there."""
+    flow_rate = [*NIST_FLOW_RATE, 58.0, 57.5, 49.0]
+    chart = spc.xmr_chart(flow_rate, rules=["we1", "we2"], baseline=10)
+    assert [(s.rule, s.index, s.indices, s.side) for s in chart.signals] == [
+        ("we1", 10, (10,), "above"), ("we1", 11, (11,), "above"), ("we2", 11, (10, 11), "above")]
+    assert (chart.fired_at(11), chart.fired_at(-1)) == (["we1", "we2"], [])
+
+
+def test_bench_spc_runs_small() -> None:
+    """bench/spc.py runs end to end at a small size (no timing is asserted)."""
+    result = subprocess.run([sys.executable, "bench/spc.py", "--sizes", "50,500", "--repeat", "1"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.fullmatch(r"us_per_point=\d+\.\d\d", result.stdout.strip().splitlines()[-1])
