@@ -109,7 +109,9 @@ def run_queries(url: str, queries: Mapping[str, str], params: Mapping[str, Any],
 
     try:
         engine = create_engine(url, poolclass=NullPool)
-    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+    except ImportError as exc:  # the URL's driver is not installed
+        raise QueryError(f"{where}: the database driver is missing ({exc})") from exc
+    except (ArgumentError, SQLAlchemyError) as exc:  # the message may quote the URL: never shown
         raise QueryError(f"{where}: not a usable database URL ({type(exc).__name__})") from exc
     results: dict[str, QueryResult] = {}
     try:
