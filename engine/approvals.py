@@ -16,18 +16,20 @@ asks again instead of re-reading an old answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import PdcaError
-from engine.model import Approval
 from engine.store.audit import append_event, lock_head, utc_now
 from engine.store.models import AuditEvent
+
+if TYPE_CHECKING:  # only a type here: `pdca audit` and `pdca status` do not import the models (pydantic)
+    from engine.model import Approval
 
 SYSTEM_ACTOR = "pdca"
 REQUESTED, APPROVED, REJECTED, TIMED_OUT = "approval.requested", "approval.approved", "approval.rejected", \
@@ -235,3 +237,22 @@ def is_suspended(session: Session, process_id: str, cycle: int) -> bool:
         AuditEvent.process_id == process_id, AuditEvent.cycle_number == cycle,
         AuditEvent.kind.in_(_LIFECYCLE)).order_by(AuditEvent.seq.desc()).limit(1))
     return kind == SUSPENDED
+
+
+def _levels(payload: Mapping[str, Any]) -> str:
+    chain = " -> ".join(f"{level['name']} ({', '.join(level['approvers'])})" for level in payload["levels"])
+    timeout = f", {payload['timeout_s']:g} s per level, on timeout {payload['on_timeout']}" \
+        if payload.get("timeout_s") else ""
+    return chain + timeout
+
+
+SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    REQUESTED: lambda p: f"asks {_levels(p)}",
+    APPROVED: lambda p: f"level {p['level']}/{p['levels']} ({p['level_name']}) approved"
+                        + (", final" if p.get("final") else "") + (" (automatic)" if p.get("automatic") else ""),
+    REJECTED: lambda p: f"level {p['level']}/{p['levels']} ({p['level_name']}) rejected",
+    TIMED_OUT: lambda p: f"level {p['level']} ({p['level_name']}) timed out: {p['outcome']}",
+    SUSPENDED: lambda p: f"suspended: {p['waits_for']['process']} cycle {p['waits_for']['cycle']} step "
+                         f"{p['waits_for']['step']} waits for {', '.join(p['approvers'])}",
+}
+"""One-line summaries of the approval events for `pdca audit log` (``engine.review.events``)."""

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from engine import approvals
 from engine.review.access import ReviewError, require_cycle, require_process
 from engine.store.models import AuditEvent
 
@@ -190,4 +191,5 @@ _SUMMARIES: dict[str, Any] = {
     "cycle.completed": _cycle_end,
     "cycle.failed": _cycle_end,
     "correction": lambda p: f"corrects seq {p['corrects']['seq']} ({p['corrects']['kind']})",
+    **approvals.SUMMARIES,
 }

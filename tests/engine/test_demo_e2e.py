@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.store import open_store, verify_chain
-from engine.store.models import Cycle, Decision, KpiResult
+from engine.store.models import AuditEvent, Cycle, Decision, KpiResult
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -56,9 +56,13 @@ def test_demo_policies_change_the_plan_and_the_kpis_they_answer_improve(tmp_path
             fired = [(numbers[row.cycle_id], row.policy_id) for row in session.scalars(
                 select(Decision).where(Decision.fired.is_(True)))]
             report = verify_chain(session)
+            signed = session.execute(select(AuditEvent.cycle_number, AuditEvent.actor, AuditEvent.step_id).where(
+                AuditEvent.kind == "approval.approved").order_by(AuditEvent.seq)).all()
     finally:
         store.dispose()
     assert report.ok, report
+    # the demo signs set_strategy's approval gate itself, recorded as actor `demo` (README: approval gates)
+    assert [tuple(row) for row in signed] == [(n, "demo", "set_strategy") for n in (1, 2, 3)]
 
     answered = [(cycle, policy) for cycle, policy in fired if policy in PLAN_CHANGING_POLICIES and cycle < 3]
     assert answered, f"no plan-changing policy fired in cycles 1-2: {fired}"
