@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from engine import approvals
 from engine.cli_approve import approvals_table
+from engine.action_cycle import follow_up_actions
 from engine.report import kpi_rows
 from engine.store.db import open_store, resolve_url
 from engine.store.models import Cycle
@@ -85,11 +86,12 @@ class ProgressView:
 
 def kpi_table(rows: list[dict[str, str]], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("KPI", "actual", "target", "status", "change", "unit"):
+    for column in ("KPI", "actual", "target", "status", "change", "unit", "actions"):
         table.add_column(column, justify="right" if column in ("actual", "change") else "left")
     for row in rows:
         style = {"met": "green", "missed": "red"}.get(row["status"], "yellow")
-        table.add_row(row["kpi"], row["actual"], row["target"], f"[{style}]{row['status']}[/]", row["change"], row["unit"])
+        table.add_row(row["kpi"], row["actual"], row["target"], f"[{style}]{row['status']}[/]", row["change"], row["unit"],
+                      row.get("actions", "-"))
     return table
 
 
@@ -108,7 +110,8 @@ def decisions_table(decisions: list[Mapping[str, Any]]) -> Table | str:
 def summary_renderable(result: Mapping[str, Any]) -> Group:
     """A completed cycle's KPI table and the decisions ACT took."""
     title = f"KPIs · {result['process']} cycle {result['cycle']}"
-    return Group(kpi_table(result["kpis"], title), decisions_table(result["decisions"]))
+    return Group(kpi_table(result["kpis"], title), decisions_table(result["decisions"]),
+                 actions_table(result.get("open_actions", [])))
 
 
 def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
@@ -130,9 +133,10 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
                            f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
                            + (f"\n  error: {cycle.error}" if cycle.error else ""))
                 carry = latest_carry_over(session, name)
-                if carry:
-                    out.append(kpi_table(kpi_rows(carry), f"KPIs of cycle {carry.get('cycle')} (the last completed)"))
-                    out.append(actions_table(carry.get("actions", [])))
+                if carry:  # the actions as they are now: people may have updated them since
+                    current = {**carry, "actions": follow_up_actions(session, name)}
+                    out.append(kpi_table(kpi_rows(current), f"KPIs of cycle {carry.get('cycle')} (the last completed)"))
+                    out.append(actions_table(current["actions"]))
             waiting = approvals.waiting_requests(session, process_id)
             if waiting:
                 out.append(approvals_table(waiting))
@@ -144,11 +148,13 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
 def actions_table(actions: list[Mapping[str, Any]]) -> Table | str:
     if not actions:
         return "No open actions."
-    table = Table(title="Open actions", title_justify="left")
-    for column in ("action", "owner", "due", "title"):
+    table = Table(title="Actions until closed (open, in progress, done waiting for verification)",
+                  title_justify="left")
+    for column in ("action", "status", "owner", "due", "title"):
         table.add_column(column)
     for action in actions:
-        table.add_row(str(action.get("id")), str(action.get("owner")), str(action.get("due")), str(action.get("title")))
+        table.add_row(str(action.get("id")), str(action.get("status", "open")), str(action.get("owner")),
+                      str(action.get("due")), str(action.get("title")))
     return table
 
 

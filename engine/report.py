@@ -24,9 +24,12 @@ def target_text(target: Mapping[str, Any] | None) -> str:
 
 
 def kpi_rows(carry_over: Mapping[str, Any]) -> list[dict[str, str]]:
-    """One row per KPI: actual, target, status, change vs the previous cycle, unit."""
+    """One row per KPI: actual, target, status, change vs the previous cycle, unit, and its actions still
+    followed up (open, in progress, or done and waiting for verification) until they are closed."""
     rows = []
     for kpi_id, result in carry_over.get("kpis", {}).items():
+        actions = [f"{action.get('id')} ({action.get('status', 'open')}, {action.get('owner')})"
+                   for action in carry_over.get("actions", []) if action.get("kpi") == kpi_id]
         delta = result.get("delta")
         rows.append({
             "kpi": kpi_id,
@@ -35,6 +38,7 @@ def kpi_rows(carry_over: Mapping[str, Any]) -> list[dict[str, str]]:
             "status": str(result.get("status", "-")),
             "change": "-" if delta is None else f"{delta:+.4g}",
             "unit": str(result.get("unit", "")),
+            "actions": "; ".join(actions) or "-",
         })
     return rows
 

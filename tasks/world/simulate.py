@@ -24,6 +24,7 @@ from tasks.world.model import CHANNELS
 from tasks.world.periods import add_months, days_in, first_day, month_index, month_start
 from tasks.world.storage import (FILES, WorldInfo, load_info, operations_dir, read_state, replace_sales_month,
                                  sales_table, write_arrow, write_customers, write_state)
+from tasks.world.shocks import with_shocks
 from tasks.world.supply import extend_supply
 
 MONTH_STREAM = 1
@@ -64,7 +65,7 @@ def simulate_month(directory: str | Path, period: str, *, plan: str | Path | pd.
         ValueError: a month before the simulation can start, or a lever out of range.
     """
     root = Path(directory)
-    info = load_info(root)
+    info = with_shocks(load_info(root), period)
     if month_index(period) <= month_index(info.history_end):
         raise ValueError(f"{period} is within the generated history of {root} (it ends {info.history_end}): "
                          f"the first month to simulate is {add_months(info.history_end, 1)}")

@@ -57,6 +57,8 @@ class WorldInfo:
         popularity: each product's share of the market (new customers' mix is drawn around it).
         supply_base: expected cartons per product in the month after the history, before the season.
         supply_growth: each product's expected monthly growth after that (future supply follows it).
+        shocks: shifts of the model from a given month on (:mod:`tasks.world.shocks`).
+        base_model: the model as generated, when ``model`` is a month's shocked one (what ``world.json`` keeps).
     """
 
     directory: Path
@@ -72,6 +74,8 @@ class WorldInfo:
     popularity: tuple[float, ...]
     supply_base: tuple[float, ...]
     supply_growth: tuple[float, ...]
+    shocks: tuple[Any, ...] = ()
+    base_model: WorldModel | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"world": "pdcaflow sample world", "note": NOTE, "seed": self.seed, "customers": self.customers,
@@ -80,7 +84,8 @@ class WorldInfo:
                 "supply_until": self.supply_until, "horizon_months": self.horizon_months,
                 "files": FILES, "state_file": f"{STATE_DIR}/customers-<YYYY-MM>.parquet",
                 "popularity": list(self.popularity), "supply_base": list(self.supply_base),
-                "supply_growth": list(self.supply_growth), "model": self.model.to_json()}
+                "supply_growth": list(self.supply_growth), "model": (self.base_model or self.model).to_json(),
+                **({"shocks": list(self.shocks)} if self.shocks else {})}
 
 
 def is_world(directory: str | Path) -> bool:
@@ -111,7 +116,8 @@ def load_info(directory: str | Path) -> WorldInfo:
                          model=WorldModel.from_json(data.get("model", {}), str(path)),
                          popularity=tuple(map(float, data["popularity"])),
                          supply_base=tuple(map(float, data["supply_base"])),
-                         supply_growth=tuple(map(float, data["supply_growth"])))
+                         supply_growth=tuple(map(float, data["supply_growth"])),
+                         shocks=tuple(data.get("shocks") or ()))
     except FileNotFoundError as exc:
         raise SourceError(f"{path}: no such file: {Path(directory)} is not a generated world") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -1,0 +1,158 @@
+"""CAPA over several cycles of the seven-step model on the sample world (issue 6, "Done when").
+
+A world of 300 customers runs the flagship's seven steps for five monthly cycles.
+From the fourth month a shock (``world.json`` ``shocks``, :mod:`tasks.world.shocks`)
+halves the visits a field rep can make (400 -> 200 a month) and holds up 40 % of
+deliveries (1 % before). Both KPIs charted with a three-cycle baseline signal ``we1`` in
+cycle 4; each signal's policy opens an action (the visits one also adds 30 field
+reps). People mark both done with ``pdca actions``. Cycle 5 verifies them: the
+extra reps brought visit plan completion back over its target, so that action is
+verified effective; nothing in the plan can make the carrier punctual, so the
+delivery action is found ineffective, reopened and escalated to the next owner of
+its chain. Each step of that is in the audit trail, which verifies.
+
+The cycles run in this process, driven by the engine without Prefect (begin, each
+step in plan order, complete: the same recording code a flow run uses), to keep the
+test near 30 s; tests/engine/test_demo_e2e.py runs the same model through Prefect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.compile import compile_plan
+from engine.cycle import begin_cycle
+from engine.store import open_store, verify_chain
+from engine.store.action_history import action_history
+from engine.store.models import Cycle, Decision, KpiResult
+from engine.validate import validate_file
+from tasks.registry import registry
+from tasks.world import generate_world, load_info
+from tasks.world.periods import add_months
+from tasks.world.shocks import add_shock
+from tests.conftest import DEFINITIONS
+
+pytestmark = pytest.mark.slow
+PROCESS = "retail-customer-service"
+SHOCK = {"visits_per_rep": 200, "delay_pct": 40}  # from the 4th simulated month on
+VISITS = f"{PROCESS}#4/reps_when_visits_shift"
+CARRIER = f"{PROCESS}#4/carrier_when_delivery_shifts"
+POLICIES = [
+    {"id": "reps_when_visits_shift", "when": {"kpi": "visit_plan_completion", "signal": "we1"},
+     "change": {"param": "staffing.field_reps", "add": 30, "max": 80},
+     "open_action": {"title": "Visit plan completion shifted: staff the routes", "owner": "sales-supervisor",
+                     "due_days": 14, "verify_after": 1}},
+    {"id": "carrier_when_delivery_shifts", "when": {"kpi": "on_time_delivery", "signal": "we1"},
+     "open_action": {"title": "On-time delivery shifted: review the carrier", "owner": "logistics-lead",
+                     "due_days": 14, "verify_after": 1,
+                     "escalate_to": ["logistics-lead", "operations-manager", "director"]}},
+]
+
+
+def capa_definition(path: Path) -> Path:
+    """The flagship's steps and KPIs; two charted KPIs with a 3-cycle baseline; the two policies above."""
+    definition = yaml.safe_load((DEFINITIONS / "retail-customer-service.yaml").read_text("utf-8"))
+    for step in definition["steps"]:
+        step.pop("approval", None)  # no one signs the plan in this test
+    for kpi in definition["kpis"]:
+        if kpi["id"] == "visit_plan_completion":
+            kpi["target"] = {"min": 90}
+        if kpi["id"] in ("visit_plan_completion", "on_time_delivery"):
+            kpi["control"] = {"chart": "xmr", "rules": ["we1"], "baseline": 3}
+    definition["escalation"] = ["sales-supervisor", "customer-service-manager", "director"]
+    definition["policies"] = POLICIES
+    path.write_text(yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), "utf-8")
+    return path
+
+
+def run_cycle(definition: Path, url: str) -> int:
+    store = open_store(url)
+    try:
+        plan = compile_plan(validate_file(str(definition)))
+        cycle_run = begin_cycle(plan, store, registry(), actor="scheduler", reason="monthly cycle")
+        for step in plan.steps:
+            cycle_run.execute_step(step.id, 1)
+        cycle_run.complete()
+        return cycle_run.number
+    finally:
+        store.dispose()
+
+
+def pdca(*args: str) -> None:
+    outcome = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
+
+
+def test_a_shift_is_signalled_answered_and_its_actions_verified_or_escalated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    world = tmp_path / "data" / "retail"
+    generate_world(world, customers=300, seed=7)
+    shocked_month = add_months(load_info(world).history_end, 4)
+    add_shock(world, shocked_month, SHOCK)
+    definition = capa_definition(tmp_path / "capa.yaml")
+    url = f"sqlite:///{tmp_path / '.pdca' / 'pdca.db'}"
+    (tmp_path / ".pdca").mkdir()
+
+    assert [run_cycle(definition, url) for _ in range(4)] == [1, 2, 3, 4]
+    kpis, fired = read_results(url)
+    for kpi in ("visit_plan_completion", "on_time_delivery"):
+        assert [number for number in range(1, 5) if "we1" in kpis[number][kpi]["details"]["signals"]] == [4], kpi
+    assert kpis[4]["visit_plan_completion"]["status"] == "missed"
+    assert fired[4] >= {"reps_when_visits_shift", "carrier_when_delivery_shifts"}
+
+    pdca("actions", "close", VISITS, "--actor", "sam", "--reason", "30 more field reps on the routes", "--db", url)
+    pdca("actions", "update", CARRIER, "--status", "done", "--actor", "lee", "--reason", "carrier warned", "--db", url)
+    assert run_cycle(definition, url) == 5
+
+    kpis, fired = read_results(url)
+    assert kpis[5]["visit_plan_completion"]["status"] == "met"
+    assert kpis[5]["visit_plan_completion"]["actual"] > kpis[4]["visit_plan_completion"]["actual"]
+    assert kpis[5]["on_time_delivery"]["status"] == "missed"
+    store = open_store(url)
+    try:
+        with store.read() as session:
+            visits, visits_history = action_history(session, VISITS)
+            carrier, carrier_history = action_history(session, CARRIER)
+            decisions = {row.reason for row in session.scalars(select(Decision).where(
+                Decision.policy_id == "action-verification"))}
+            report = verify_chain(session)
+    finally:
+        store.dispose()
+    assert report.ok, report
+    assert visits["status"] == "verified"
+    assert [(change["actor"], change["status"]) for change in visits_history] == [
+        ("sam", ["open", "done"]), ("scheduler", ["done", "verified"])]
+    assert (carrier["status"], carrier["owner"]) == ("open", "operations-manager")
+    assert [(change["source"], change["status"], change["owner"][1]) for change in carrier_history] == [
+        ("person", ["open", "done"], "logistics-lead"), ("act", ["done", "ineffective"], "logistics-lead"),
+        ("act", ["ineffective", "open"], "operations-manager")]
+    assert any(reason.startswith("on_time_delivery did not meet its target in every cycle after action "
+                                 f"{CARRIER} was done (cycle 5: ") for reason in decisions)
+    assert any(reason.startswith(f"visit_plan_completion met its target in the 1 cycle(s) after action {VISITS}")
+               for reason in decisions)
+
+
+def read_results(url: str) -> tuple[dict[int, dict[str, Any]], dict[int, set[str]]]:
+    """Cycle number -> KPI id -> its stored result; cycle number -> the policies that fired."""
+    store = open_store(url)
+    try:
+        with store.read() as session:
+            numbers = {cycle.id: cycle.number for cycle in session.scalars(select(Cycle))}
+            kpis: dict[int, dict[str, Any]] = {}
+            for row in session.scalars(select(KpiResult)):
+                kpis.setdefault(numbers[row.cycle_id], {})[row.kpi_id] = {
+                    "actual": row.actual, "status": row.status, "details": row.details}
+            fired: dict[int, set[str]] = {}
+            for row in session.scalars(select(Decision).where(Decision.fired.is_(True))):
+                fired.setdefault(numbers[row.cycle_id], set()).add(row.policy_id)
+    finally:
+        store.dispose()
+    return kpis, fired
