@@ -31,7 +31,7 @@ from engine.compile import compile_plan
 from engine.cycle import begin_cycle
 from engine.store import open_store, verify_chain
 from engine.store.action_history import action_history
-from engine.store.models import Cycle, Decision, KpiResult
+from engine.store.models import AuditEvent, Cycle, Decision, KpiResult
 from engine.validate import validate_file
 from tasks.registry import registry
 from tasks.world import generate_world, load_info
@@ -110,6 +110,8 @@ def test_a_shift_is_signalled_answered_and_its_actions_verified_or_escalated(
 
     pdca("actions", "close", VISITS, "--actor", "sam", "--reason", "30 more field reps on the routes", "--db", url)
     pdca("actions", "update", CARRIER, "--status", "done", "--actor", "lee", "--reason", "carrier warned", "--db", url)
+    pdca("override", PROCESS, "--param", "complaint_sla_hours=72", "--actor", "kim", "--reason", "holiday month",
+         "--db", url)
     assert run_cycle(definition, url) == 5
 
     kpis, fired = read_results(url)
@@ -123,10 +125,16 @@ def test_a_shift_is_signalled_answered_and_its_actions_verified_or_escalated(
             carrier, carrier_history = action_history(session, CARRIER)
             decisions = {row.reason for row in session.scalars(select(Decision).where(
                 Decision.policy_id == "action-verification"))}
+            started = session.scalars(select(AuditEvent).where(AuditEvent.kind == "cycle.started")
+                                      .order_by(AuditEvent.seq.desc()).limit(1)).one()
             report = verify_chain(session)
     finally:
         store.dispose()
     assert report.ok, report
+    [override] = started.payload["plan"]["overrides"]  # the cycle's start says where the value came from
+    assert (override["param"], override["value"], override["old"], override["actor"], override["reason"]) == (
+        "complaint_sla_hours", 72, 48, "kim", "holiday month")
+    assert started.payload["plan"]["params"]["complaint_sla_hours"] == 72
     assert visits["status"] == "verified"
     assert [(change["actor"], change["status"]) for change in visits_history] == [
         ("sam", ["open", "done"]), ("scheduler", ["done", "verified"])]
