@@ -229,6 +229,11 @@ class CycleRun:
             enriched.append({**decision, **evidence})
         return enriched
 
+    def flow_run_id(self) -> str | None:
+        """The Prefect flow run recorded for this cycle (a resumed cycle's: the one before)."""
+        with self.store.read() as session:
+            return session.get(Cycle, self.cycle_id).flow_run_id
+
     def attach_flow_run(self, flow_run_id: str) -> None:
         """Record which Prefect flow run executes this cycle."""
         with self.store.transaction() as session:

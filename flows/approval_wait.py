@@ -29,7 +29,7 @@ from uuid import UUID
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import Pause
-from prefect.states import Paused
+from prefect.states import Cancelled, Paused
 from prefect.utilities.engine import propose_state_sync
 
 from engine.approval_gate import ApprovalPending
@@ -112,3 +112,20 @@ def pending_from(exc: BaseException) -> ApprovalPending | None:
             return cause
         cause = cause.__cause__
     return None
+
+
+def close_superseded(previous_flow_run_id: str | None, flow_run_id: str) -> None:
+    """Cancel the Paused flow run of a suspended cycle that a new flow run now resumes (best effort).
+
+    Otherwise the suspended run would stay Paused in the UI forever: the cycle goes on in the new run.
+    """
+    if not previous_flow_run_id or previous_flow_run_id == flow_run_id:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            previous = client.read_flow_run(UUID(previous_flow_run_id))
+            if previous.state is not None and previous.state.is_paused():
+                client.set_flow_run_state(previous.id, Cancelled(
+                    message=f"superseded: the cycle resumed in flow run {flow_run_id}"), force=True)
+    except Exception:  # a run another server recorded, or already gone: nothing to tidy here
+        return

@@ -35,7 +35,7 @@ from engine.report import cycle_summary, decisions_markdown, kpi_rows
 from engine.step_runner import StepError
 from engine.store.db import Store
 from engine.validate import validate_file
-from flows.approval_wait import FlowRunPause, pending_from, suspension
+from flows.approval_wait import FlowRunPause, close_superseded, pending_from, suspension
 from flows.subprocess_step import run_subprocess
 from tasks.registry import registry
 
@@ -284,5 +284,7 @@ def _cycle_flow(cycle_run_key: str) -> dict[str, Any]:
     context = get_run_context()
     flow_run = getattr(context, "flow_run", None)
     if flow_run is not None:
+        if cycle_run.resumed:  # a suspended cycle's Paused run is superseded by this one
+            close_superseded(cycle_run.flow_run_id(), str(flow_run.id))
         cycle_run.attach_flow_run(str(flow_run.id))
     return execute_cycle(cycle_run, _observer)

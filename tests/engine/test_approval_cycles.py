@@ -98,6 +98,9 @@ def test_levels_in_order_suspend_and_resume(definition: Path, db_url: str) -> No
 
     result = run(definition, db_url)[0]  # resumes cycle 1; the approved proposal is the step's output
     assert (result["cycle"], result["resumed"]) == (1, True)
+    with get_client(sync_client=True) as client:  # the suspended run is superseded by the resuming one
+        superseded = client.read_flow_run(flow_run_id).state
+    assert superseded.type.value == "CANCELLED" and "superseded" in (superseded.message or "")
     kinds = [(kind, actor, payload.get("level")) for kind, actor, _, payload in events(db_url)]
     assert kinds == [("approval.requested", "scheduler", None), ("approval.approved", "inspector", 1),
                      ("approval.approved", "deputy-head", 2)]
