@@ -70,6 +70,8 @@ CODES: dict[str, str] = {
     "PDCA227": "param name is not a valid name",
     "PDCA228": "target limit lies behind the current target",
     "PDCA229": "the process declares no KPIs",
+    "PDCA230": "control-chart rule needs more points in a row than the KPI check charts",
+    "PDCA231": "KPI never gets control limits: they need more values than the KPI check charts",
     "PDCA245": "KPI source reads an output a sub-process step does not roll up (or a KPI the sub-process lacks)",
     "PDCA234": "`open_action.verify_after` on a policy with no KPI to verify the action against",
     "PDCA250": "`with:` values the task's own check rejects (e.g. data.query SQL that is not one read-only SELECT)",

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engine.errors import DefinitionError, Diagnostic
+from engine.control_checks import check_control
 from engine.kpi_checks import check_kpis, check_policies
 from engine.loader import LoadedDocument, load_definition_file
 from engine.model import ProcessDefinition
@@ -84,6 +85,7 @@ def validate_document(document: LoadedDocument, tasks: Mapping[str, TaskSpec] | 
     check_cycles(checker, depends_on)
     check_kpis(checker, depends_on)
     check_policies(checker)
+    check_control(checker)
     check_policy_expressions(checker)
     if checker.diagnostics:
         raise DefinitionError(checker.diagnostics)

@@ -19,6 +19,7 @@ from tasks.kpi_control import MIN_POINTS, KpiControl, control_check
 from tasks.numbers import bounds, finite, tidy
 from tasks.registry import StepContext, task
 
+HISTORY_CYCLES = 24
 KpiStatus = Literal["met", "missed", "no_data"]
 Trend = Literal["up", "down", "flat"]
 
@@ -69,7 +70,7 @@ class KpiCheckResult(TypedDict):
 def check(
     context: StepContext,
     *,
-    history_cycles: int = 24,
+    history_cycles: int = HISTORY_CYCLES,
     trend_cycles: int = 6,
     control_min_points: int = MIN_POINTS,
 ) -> KpiCheckResult:

@@ -39,6 +39,12 @@ RULES: dict[str, str] = {
 }
 """Rule id -> its definition, in the order results are reported."""
 
+PATTERN_POINTS: dict[str, int] = {
+    "we1": 1, "nelson1": 1, "we2": 2, "nelson5": 2, "we3": 4, "nelson6": 4, "we4": 8, "nelson8": 8,
+    "nelson2": 9, "nelson3": 6, "nelson4": 14, "nelson7": 15,
+}
+"""Rule id -> the fewest points in a row that can make its pattern (a chart shorter than this never fires it)."""
+
 WESTERN_ELECTRIC: tuple[str, ...] = ("we1", "we2", "we3", "we4")
 NELSON: tuple[str, ...] = tuple(f"nelson{number}" for number in range(1, 9))
 ALL_RULES: tuple[str, ...] = (*WESTERN_ELECTRIC, *NELSON)
