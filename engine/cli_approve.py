@@ -103,23 +103,25 @@ def _answer(process: str, cycle: int, step: str, actor: str | None, reason: str 
         with store.transaction() as session:
             request = approvals.answer(session, process_id=process, cycle=cycle, step_id=step, actor=actor,
                                        reason=reason or "", approve=approve)
+            suspended = approvals.is_suspended(session, process, cycle)
     except PdcaError as exc:
         _refuse(str(exc))
     finally:
         store.dispose()
-    out.print(_outcome(request, actor, approve), markup=False)
+    out.print(_outcome(request, actor, approve, suspended), markup=False)
 
 
-def _outcome(request: Any, actor: str, approve: bool) -> str:
+def _outcome(request: Any, actor: str, approve: bool, suspended: bool) -> str:
     where = f"step '{request.step_id}' of cycle {request.cycle} of '{request.process_id}'"
+    then = ("The cycle is suspended: the next `pdca run` of the process resumes it" if suspended
+            else "The run waiting for it picks the answer up")
     if not approve:
-        return (f"{actor} rejected {where}. The step fails with this rejection (its cycle is recorded as failed); "
-                "the next `pdca run` resumes the cycle, runs the step again and asks again.")
+        return (f"{actor} rejected {where}. {then}; the step fails with this rejection (the cycle is recorded as "
+                "failed), and the run after that resumes the cycle, runs the step again and asks again.")
     if request.status == "pending":
         signed = request.answers[-1]
         return f"{actor} signed level {signed['level']} ({signed['level_name']}) of {where}; next: {request.describe()}"
-    return (f"{actor} approved {where}: every level is signed. A run waiting for it continues by itself; "
-            "a suspended cycle continues with the next `pdca run` of the process.")
+    return f"{actor} approved {where}: every level is signed. {then}."
 
 
 def _refuse(message: str) -> NoReturn:
