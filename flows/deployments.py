@@ -50,8 +50,14 @@ def prefect_schedule(schedule: Schedule) -> PrefectSchedule:
 
 
 def build_deployment(validated: ValidatedDefinition, parameters: dict[str, Any], *,
-                     work_pool_name: str | None = None) -> RunnerDeployment:
-    """A deployment of the entry flow for one process, scheduled as its definition says (if it says)."""
+                     work_pool_name: str | None = None, concurrency_limit: int | None = None) -> RunnerDeployment:
+    """A deployment of the entry flow for one process, scheduled as its definition says (if it says).
+
+    ``concurrency_limit=1`` has Prefect queue a process's next run while one runs (``pdca serve``:
+    no flow-run process is started just to wait). Without it, runs start at once and the store
+    serialises their cycles (``begin_cycle(wait=...)``): on workers this overlaps the runs'
+    start-up, and no Prefect slot lease is left held by a worker that died.
+    """
     definition = validated.definition
     schedule = definition.schedule
     return pdca_cycle.to_deployment(
@@ -64,7 +70,7 @@ def build_deployment(validated: ValidatedDefinition, parameters: dict[str, Any],
         work_pool_name=work_pool_name,
         entrypoint_type=EntrypointType.MODULE_PATH,
         enforce_parameter_schema=False,
-        concurrency_limit=1,  # Prefect queues the process's next run instead of starting it beside this one
+        concurrency_limit=concurrency_limit,
     )
 
 
