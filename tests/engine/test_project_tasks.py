@@ -263,3 +263,16 @@ def test_the_schema_written_in_a_project_knows_its_tasks(tmp_path: Path) -> None
     schema = json.loads((tmp_path / "process.schema.json").read_text("utf-8"))
     names = schema["$defs"]["Step"]["properties"]["uses"]["anyOf"][0]["enum"]
     assert task in names and "data.query" in names
+
+
+def test_pdca_config_names_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = _unique("lab_explicit")
+    task = f"{module}.measure"
+    definition = _project(tmp_path / "project", module, TASK_MODULE.format(task=task), task)
+    elsewhere = tmp_path / "settings" / "pdca.toml"
+    elsewhere.parent.mkdir()
+    (tmp_path / "project" / "pdca.toml").rename(elsewhere)
+    elsewhere.write_text(f'tasks = ["{module}"]\npaths = ["../project"]\n', encoding="utf-8")
+    assert [d.code for d in validate_paths([definition]).diagnostics] == ["PDCA202"]  # not found by the search
+    monkeypatch.setenv("PDCA_CONFIG", str(elsewhere))
+    assert validate_paths([definition]).ok
