@@ -145,14 +145,22 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
         store.dispose()
 
 
-def actions_table(actions: list[Mapping[str, Any]]) -> Table | str:
+ACTIONS_SHOWN = 15
+
+
+def actions_table(actions: list[Mapping[str, Any]], limit: int = ACTIONS_SHOWN) -> Table | str:
+    """The actions still followed up; the first ``limit`` of them, policies' before complaints' ones."""
     if not actions:
         return "No open actions."
-    table = Table(title="Actions until closed (open, in progress, done waiting for verification)",
-                  title_justify="left")
+    ordered = sorted(actions, key=lambda action: action.get("complaint_id") is not None)
+    hidden = len(ordered) - limit
+    title = "Actions until closed (open, in progress, done waiting for verification)"
+    if hidden > 0:
+        title += f": {limit} of {len(ordered)} shown, `pdca actions list` lists them all"
+    table = Table(title=title, title_justify="left")
     for column in ("action", "status", "owner", "due", "title"):
         table.add_column(column)
-    for action in actions:
+    for action in ordered[:limit]:
         table.add_row(str(action.get("id")), str(action.get("status", "open")), str(action.get("owner")),
                       str(action.get("due")), str(action.get("title")))
     return table
