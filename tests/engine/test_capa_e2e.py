@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.compile import compile_plan
+from engine.report import kpi_rows
 from engine.cycle import begin_cycle
 from engine.store import open_store, verify_chain
 from engine.store.action_history import action_history
@@ -72,17 +73,26 @@ def capa_definition(path: Path) -> Path:
     return path
 
 
+CARRIED: dict[int, dict[str, Any]] = {}
+
+
 def run_cycle(definition: Path, url: str) -> int:
+    """Run the next cycle; its carry-over goes in ``CARRIED``."""
     store = open_store(url)
     try:
         plan = compile_plan(validate_file(str(definition)))
         cycle_run = begin_cycle(plan, store, registry(), actor="scheduler", reason="monthly cycle")
         for step in plan.steps:
             cycle_run.execute_step(step.id, 1)
-        cycle_run.complete()
+        CARRIED[cycle_run.number] = cycle_run.complete()
         return cycle_run.number
     finally:
         store.dispose()
+
+
+def kpi_actions(number: int) -> dict[str, str]:
+    """KPI id -> the `actions` cell of its row in cycle ``number``'s KPI table."""
+    return {row["kpi"]: row["actions"] for row in kpi_rows(CARRIED[number])}
 
 
 def pdca(*args: str) -> None:
@@ -107,6 +117,7 @@ def test_a_shift_is_signalled_answered_and_its_actions_verified_or_escalated(
         assert [number for number in range(1, 5) if "we1" in kpis[number][kpi]["details"]["signals"]] == [4], kpi
     assert kpis[4]["visit_plan_completion"]["status"] == "missed"
     assert fired[4] >= {"reps_when_visits_shift", "carrier_when_delivery_shifts"}
+    assert kpi_actions(4)["visit_plan_completion"] == f"{VISITS} (open, sales-supervisor)"
 
     pdca("actions", "close", VISITS, "--actor", "sam", "--reason", "30 more field reps on the routes", "--db", url)
     pdca("actions", "update", CARRIER, "--status", "done", "--actor", "lee", "--reason", "carrier warned", "--db", url)
@@ -118,6 +129,9 @@ def test_a_shift_is_signalled_answered_and_its_actions_verified_or_escalated(
     assert kpis[5]["visit_plan_completion"]["status"] == "met"
     assert kpis[5]["visit_plan_completion"]["actual"] > kpis[4]["visit_plan_completion"]["actual"]
     assert kpis[5]["on_time_delivery"]["status"] == "missed"
+    # until closed, an action is in its KPI's row: the verified one is gone, the reopened one is there
+    assert kpi_actions(5)["visit_plan_completion"] == "-"
+    assert kpi_actions(5)["on_time_delivery"] == f"{CARRIER} (open, operations-manager)"
     store = open_store(url)
     try:
         with store.read() as session:
