@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from engine.store import open_store, verify_chain
 from engine.store.models import AuditEvent, Cycle
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import FIXTURES, REPO, run_pdca
 
 pytestmark = pytest.mark.slow
 INTERVAL = 5
@@ -154,4 +154,6 @@ def test_two_serve_processes_run_each_slot_once_in_order_and_stop_cleanly(served
     assert (visits[1], visits[2]) == (1, 2)  # cycle 1's ACT added a visit; cycle 2 started from it
     assert "PDCA101" in facts["refused"][0]["diagnostics"] and "bogus" in facts["refused"][0]["diagnostics"]
     assert facts["chain_ok"]
+    verified = run_pdca("audit", "verify", "--db", store.url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     assert any("Prefect server ready in" in output for output in outputs)

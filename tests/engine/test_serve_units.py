@@ -1,0 +1,76 @@
+"""The scheduled entry flow's decisions and `pdca serve`'s catch-up plan, without a Prefect server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import tests.engine.sample_tasks  # noqa: F401  (registers the testing.* tasks)
+from engine.compile import compile_plan
+from engine.cycle import begin_cycle
+from engine.model import Schedule
+from engine.store import open_store
+from engine.store.models import Cycle
+from engine.store.repository import complete_cycle
+from engine.validate import validate_file
+from flows.scheduled import _superseded, _who_started
+from flows.serve import load, plan_catch_up
+from tasks.registry import registry
+from tests.conftest import FIXTURES
+
+
+def test_a_run_is_superseded_once_its_next_slot_has_passed_unless_catchup_all() -> None:
+    now = datetime.now(UTC)
+    old_slot = now - timedelta(minutes=20)
+    assert "catchup latest: only the latest due slot runs" in _superseded(Schedule(interval="15m", catchup="latest"),
+                                                                          old_slot)
+    assert _superseded(Schedule(interval="15m", catchup="all"), old_slot) is None
+    assert _superseded(Schedule(interval="1h"), now - timedelta(minutes=20)) is None  # late, but still the latest
+
+
+def test_who_started_a_run() -> None:
+    slot = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    scheduled = SimpleNamespace(auto_scheduled=True, expected_start_time=slot, deployment_id="d", name="r")
+    by_hand = SimpleNamespace(auto_scheduled=False, expected_start_time=slot, deployment_id="d-1", name="calm-fox")
+    direct = SimpleNamespace(auto_scheduled=False, expected_start_time=slot, deployment_id=None, name="r")
+    assert _who_started(scheduled, "schedule", None) == (slot, "schedule", None)
+    assert _who_started(by_hand, "schedule", None) == (
+        None, "manual", "run from Prefect deployment 'd-1' (flow run 'calm-fox')")
+    assert _who_started(direct, "schedule", None) == (None, "schedule", None)
+    assert _who_started(by_hand, "schedule", "2026-03-10T11:45:00+00:00") == (
+        slot - timedelta(minutes=15), "schedule", None)  # a catch-up run names its slot
+
+
+def test_serve_loads_scheduled_valid_definitions_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (FIXTURES / "runnable/loop.yaml").read_text("utf-8")
+    (tmp_path / "scheduled.yaml").write_text(text + "schedule: {interval: 1h, catchup: all}\n", "utf-8")
+    (tmp_path / "unscheduled.yaml").write_text(text.replace("id: visit-loop", "id: other-loop"), "utf-8")
+    (tmp_path / "broken.yaml").write_text(text + "bogus: 1\n", "utf-8")
+    served = load(sorted(tmp_path.glob("*.yaml")))
+    assert [validated.definition.id for _, validated in served] == ["visit-loop"]
+    printed = capsys.readouterr().out
+    assert "not serving " + str(tmp_path / "broken.yaml") + ": it does not validate" in printed
+    assert "PDCA101" in printed and "unscheduled.yaml: it has no schedule" in printed
+
+
+def test_catch_up_plan_starts_from_the_latest_recorded_slot(tmp_path: Path) -> None:
+    definition = tmp_path / "loop.yaml"
+    definition.write_text((FIXTURES / "runnable/loop.yaml").read_text("utf-8")
+                          + "schedule: {interval: 1h, catchup: all}\n", "utf-8")
+    url = f"sqlite:///{tmp_path / 'pdca.db'}"
+    served = load([definition])
+    now = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
+    assert plan_catch_up(url, served, now) == {"visit-loop": []}  # never ran: nothing missed
+    store = open_store(url)
+    try:
+        cycle_run = begin_cycle(compile_plan(validate_file(definition)), store, registry(), actor="scheduler",
+                                trigger="schedule", scheduled_for=datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+        with store.transaction() as session:
+            complete_cycle(session, session.get(Cycle, cycle_run.cycle_id), {"cycle": 1}, "scheduler")
+    finally:
+        store.dispose()
+    # the cycle was for 09:00 (whenever it really started): 10:00, 11:00 and 12:00 were missed
+    assert [slot.hour for slot in plan_catch_up(url, served, now)["visit-loop"]] == [10, 11, 12]
