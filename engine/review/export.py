@@ -31,14 +31,15 @@ from engine.review.records import (
     EVENT_COLUMNS, csv_cell, event_record, read_event_csv, read_jsonl, write_csv, write_jsonl,
 )
 from engine.store.audit import HASHED_FIELDS, canonical_at, canonical_json
-from engine.store.models import Action, CarryOver, Cycle, Decision, DefinitionVersion, KpiResult, StepRun
+from engine.store.models import Action, ActionUpdate, CarryOver, Cycle, Decision, DefinitionVersion, KpiResult, StepRun
 from engine.store.verify import ChainReport, Checkpoint, Link, finish, link_of, walk_links
 
 FORMAT = "pdcaflow-audit-export"
 MANIFEST = "manifest.json"
 FORMATS = ("jsonl", "csv")
 TABLES = {"definition_versions": DefinitionVersion, "cycles": Cycle, "step_runs": StepRun,
-          "kpi_results": KpiResult, "decisions": Decision, "actions": Action, "carry_overs": CarryOver}
+          "kpi_results": KpiResult, "decisions": Decision, "actions": Action, "action_updates": ActionUpdate,
+          "carry_overs": CarryOver}
 HASH_RULE = ("hash = sha256 of the UTF-8 canonical JSON (sorted keys, no whitespace, non-ASCII kept) of seq, at, "
              "actor, kind, process_id, cycle_number, step_id, payload, reason, prev_hash; prev_hash = the hash of "
              "the event before (64 zeros for seq 1)")

@@ -60,7 +60,7 @@ def test_export_round_trip_keeps_the_head_hash(trail: Store, tmp_path: Path, enc
     folder = tmp_path / "export"
     code, stdout, _ = audit(trail, "export", "--format", encoding, "--out", str(folder), "--actor", "auditor")
     assert code == 0, stdout
-    assert stdout.splitlines() == [f"exported 45 events and 7 tables to {folder}", f"head seq 45 hash {expected}"]
+    assert stdout.splitlines() == [f"exported 45 events and 8 tables to {folder}", f"head seq 45 hash {expected}"]
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert manifest["events"] == {"file": f"events.{encoding}", "count": 45, "head_seq": 45, "head_hash": expected}
     assert manifest["store_verify"]["ok"] and manifest["exported_by"] == "auditor"
