@@ -3,7 +3,8 @@
 Every notification is written to the **outbox**, a JSON-lines file (default
 ``.pdca/outbox.jsonl`` under the working folder; one object a line with its id,
 time, process, cycle, recipient, subject, message and each channel's result), and
-to the ``pdcaflow.notify`` logger. Where the user configured them it is also
+to the ``pdcaflow.notify`` logger; with ``outbox_connection``, also as a row of the
+``pdca_outbox`` table in that named connection (:mod:`tasks.outbox_table`). Where the user configured them it is also
 delivered to a **webhook** (an HTTP POST of the same JSON to a URL named in the
 project config's ``[webhooks]`` or ``$PDCA_WEBHOOK_<NAME>``) and by **email**
 (the config's ``[smtp]`` server). Tasks never touch the audit store; the outbox is
@@ -24,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
+from tasks.outbox_table import write_outbox_row
 from tasks.project_config import ProjectConfig, config_for_process
 from tasks.registry import StepContext, task
 
@@ -47,16 +49,17 @@ class NotifyOutputs(TypedDict):
 
 @task("notify.send")
 def send(context: StepContext, *, to: str, subject: str, message: str = "", webhook: str | None = None,
-         email: bool = False, outbox: str = DEFAULT_OUTBOX, data: dict[str, Any] | None = None,
-         timeout_seconds: float = 10.0) -> NotifyOutputs:
+         email: bool = False, outbox: str = DEFAULT_OUTBOX, outbox_connection: str | None = None,
+         data: dict[str, Any] | None = None, timeout_seconds: float = 10.0) -> NotifyOutputs:
     """Send a notification: always to the outbox file and the log; to a webhook and by email where configured.
 
     ``to`` is the recipient (a name, a role, or an email address when ``email`` is on);
     ``webhook`` names a webhook of the project config (``[webhooks]`` in pdca.toml or
     ``$PDCA_WEBHOOK_<NAME>``), which receives the notification as JSON (HTTP POST);
     ``email: true`` sends it through the config's ``[smtp]`` server. ``data`` is extra
-    JSON carried along (e.g. the KPI that was missed). A delivery that fails is
-    recorded in ``deliveries`` and the outbox and never fails the step.
+    JSON carried along (e.g. the KPI that was missed). ``outbox_connection`` names a
+    connection whose ``pdca_outbox`` table gets a row too (created if missing). A
+    delivery that fails is recorded in ``deliveries`` and the outbox and never fails the step.
     """
     config = config_for_process(context.process_id)
     note = {
@@ -71,6 +74,9 @@ def send(context: StepContext, *, to: str, subject: str, message: str = "", webh
                                                                         timeout_seconds)))
     if email:
         deliveries.append(_deliver("email", lambda: _mail(config, note, timeout_seconds)))
+    if outbox_connection is not None:  # after the other channels, so the row holds their results
+        deliveries.append(_deliver("outbox table " + outbox_connection, lambda: write_outbox_row(
+            config.connection_url(outbox_connection), note, deliveries)))
     path = Path(outbox)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:  # the record of the notification, whatever was delivered

@@ -19,6 +19,7 @@ from tasks.project_config import load_config, remember_for_process
 from tasks.registry import StepContext
 from tasks.survey import score
 from tasks.table_aggregate import Filter
+from tests.store.conftest import db_url, pg_database  # noqa: F401  (real SQLite and PostgreSQL)
 
 CONTEXT = StepContext(process_id="data-tasks-test", cycle=3, started_at="2026-05-10T08:00:00+00:00")
 
@@ -165,3 +166,26 @@ def test_a_failed_delivery_is_recorded_never_fatal(tmp_path: Path, servers: tupl
     assert emailed["deliveries"][1]["detail"] == f"ValueError: no [smtp] server configured (config {tmp_path / 'pdca.toml'})"
     lines = [json.loads(line) for line in outbox.read_text("utf-8").splitlines()]
     assert len(lines) == 4 and all(not line["deliveries"][1]["ok"] for line in lines)
+
+
+def test_notify_writes_an_outbox_table_in_a_named_connection(db_url: str, tmp_path: Path,  # noqa: F811
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PDCA_CONNECTION_ALERTS", db_url)
+    (tmp_path / "pdca.toml").write_text('[webhooks]\ngone = "http://127.0.0.1:9/nothing-listens"\n', "utf-8")
+    remember_for_process(CONTEXT.process_id, load_config(tmp_path / "pdca.toml"))
+    outbox = str(tmp_path / "outbox.jsonl")
+    first = send(CONTEXT, to="ipc-lead", subject="one", outbox=outbox, outbox_connection="alerts")
+    second = send(CONTEXT, to="ipc-lead", subject="two", webhook="gone", outbox=outbox, outbox_connection="alerts")
+    assert first["failed"] == 0 and second["failed"] == 1 and second["deliveries"][-1]["ok"]
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT id, subject, status, cycle FROM pdca_outbox "
+                                              "ORDER BY subject")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [(first["notification_id"], "one", "delivered", 3),
+                                            (second["notification_id"], "two", "partly", 3)]
+    monkeypatch.delenv("PDCA_CONNECTION_ALERTS")
+    unreachable = send(CONTEXT, to="ipc-lead", subject="three", outbox=outbox, outbox_connection="alerts")
+    assert unreachable["failed"] == 1 and "no connection named 'alerts'" in unreachable["deliveries"][-1]["detail"]
