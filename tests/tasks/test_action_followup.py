@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasks.action_followup import chain_of, next_owner
 from tasks.capability import capability_target
@@ -179,3 +181,29 @@ def test_a_capability_policy_moves_the_target_and_records_the_numbers() -> None:
     assert outcome["target_changes"]["satisfaction"]["policy"] == "target_from_capability"
     [effect] = outcome["decisions"][0]["effects"]
     assert "of 4.4, 4.6, 4.4, 4.6" in effect
+
+
+# ----- properties ------------------------------------------------------------------------------
+
+statuses = st.sampled_from(["open", "in_progress", "done", "verified", "ineffective", "cancelled"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(status=statuses, after=st.integers(0, 5), verify_after=st.integers(1, 3),
+       met=st.lists(st.booleans(), min_size=5, max_size=5), due_day=st.integers(1, 28))
+def test_verdicts_follow_the_results_and_touch_nothing_else(status: str, after: int, verify_after: int,
+                                                            met: list[bool], due_day: int) -> None:
+    action = done_action(status=status, done_after_cycle=after, verify_after=verify_after,
+                         due=f"2025-02-{due_day:02d}")
+    history = [4.3 if ok else 4.0 for ok in met[:4]]
+    outcome = follow([action], history, 4.3 if met[4] else 4.0)
+    changed = {update["id"] for update in outcome["action_updates"]}
+    assert changed <= {action["id"]}
+    verdicts = [u["change"] for u in outcome["action_updates"] if u["change"] in ("verified", "ineffective")]
+    if status != "done" or 5 - after < verify_after:
+        assert verdicts == []
+    else:
+        window = met[after:after + verify_after]
+        assert verdicts == (["verified"] if all(window) else ["ineffective"])
+    if status not in ("open", "in_progress", "done"):
+        assert outcome["action_updates"] == [] and outcome["decisions"] == []
