@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from engine.store.audit import append_event, lock_head, normalise_json, utc_now
@@ -49,20 +49,17 @@ def find_action(session: Session, action_key: str) -> Action:
     return action
 
 
-def _latest_updates(session: Session, action_ids: Sequence[int]) -> dict[int, ActionUpdate]:
-    if not action_ids:
-        return {}
-    newest = (select(func.max(ActionUpdate.id)).where(ActionUpdate.action_id.in_(action_ids))
+def _latest_updates(session: Session, actions: Sequence[int] | Select[Any]) -> dict[int, ActionUpdate]:
+    """Action id -> its latest update, for the actions given as ids or as a ``SELECT action.id ...``."""
+    newest = (select(func.max(ActionUpdate.id)).where(ActionUpdate.action_id.in_(actions))
               .group_by(ActionUpdate.action_id))
     rows = session.scalars(select(ActionUpdate).where(ActionUpdate.id.in_(newest)))
     return {row.action_id: row for row in rows}
 
 
-def _done_after(session: Session, action_ids: Sequence[int]) -> dict[int, int | None]:
+def _done_after(session: Session, actions: Sequence[int] | Select[Any]) -> dict[int, int | None]:
     """Action id -> ``after_cycle`` of its latest update to ``done``."""
-    if not action_ids:
-        return {}
-    newest = (select(func.max(ActionUpdate.id)).where(ActionUpdate.action_id.in_(action_ids),
+    newest = (select(func.max(ActionUpdate.id)).where(ActionUpdate.action_id.in_(actions),
                                                       ActionUpdate.status == "done")
               .group_by(ActionUpdate.action_id))
     rows = session.execute(select(ActionUpdate.action_id, ActionUpdate.after_cycle).where(ActionUpdate.id.in_(newest)))
@@ -85,11 +82,11 @@ def current_state(row: Action, latest: ActionUpdate | None, done_after: int | No
 def list_actions(session: Session, *, process_id: str | None = None, statuses: Sequence[str] | None = None,
                  owner: str | None = None) -> list[dict[str, Any]]:
     """Actions in their current state, oldest first, filtered by process, current status and current owner."""
-    statement = select(Action).order_by(Action.id)
+    ids = select(Action.id)
     if process_id is not None:
-        statement = statement.where(Action.process_id == process_id)
-    rows = list(session.scalars(statement))
-    ids = [row.id for row in rows]
+        ids = ids.where(Action.process_id == process_id)
+    rows = list(session.scalars(select(Action).where(Action.id.in_(ids)).order_by(Action.id)))
+    # the process's actions as a subquery, not a list of ids: no bound-parameter limit however many there are
     latest, done_after = _latest_updates(session, ids), _done_after(session, ids)
     states = [current_state(row, latest.get(row.id), done_after.get(row.id)) for row in rows]
     return [state for state in states if (statuses is None or state["status"] in statuses)
