@@ -9,10 +9,12 @@ table fails the step.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
+from tasks.data_query import sql_problems
 from tasks.project_config import config_for_process
 from tasks.registry import StepContext, task
 
@@ -58,25 +60,30 @@ class AssertOutputs(TypedDict):
     failing: list[Failure]
 
 
-@task("data.assert")
+def check_assert(with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """Validation of a step's literal ``with:``: its ``sql`` (if any) is one read-only query with no expression."""
+    return sql_problems(("sql",), with_values.get("sql"))
+
+
+@task("data.assert", check_with=check_assert)
 def assert_data(context: StepContext, *, checks: list[Check], file: str | None = None,
-                connection: str | None = None, table: str | None = None, as_of: str | None = None) -> AssertOutputs:
+                connection: str | None = None, table: str | None = None, sql: str | None = None,
+                params: dict[str, str | int | float | bool | None] | None = None, as_of: str | None = None,
+                max_rows: int = 1_000_000) -> AssertOutputs:
     """Run data-quality checks on a table: row counts, nulls, ranges, uniqueness, freshness, allowed values.
 
-    The table: ``file`` (CSV/Parquet, or a folder with ``table``) or ``connection``
-    (a name from the project config) with ``table``. ``as_of`` (ISO time) is "now" for
+    The table: ``file`` (CSV/Parquet, or a folder with ``table``), or ``connection``
+    (a name from the project config) with ``table`` or with a read-only ``sql`` query
+    (``:name`` placeholders bound from ``params``, as in data.query; at most ``max_rows``). ``as_of`` (ISO time) is "now" for
     freshness; default the cycle's start. Outputs: ``checks_passed``, ``checks_failed``,
     ``pass_rate`` (% of checks passed), ``failing`` (each failed check, why, and how
     many rows fail it) and ``rows``; a failed check is a result, never a step failure.
     """
-    from tasks.sources import read_table
-
     if (file is None) == (connection is None):
-        raise ValueError("data.assert needs either `file` or `connection` with `table`")
-    source = file if file is not None else config_for_process(context.process_id).connection_url(str(connection))
-    if connection is not None and not table:
-        raise ValueError("data.assert: a `connection` needs a `table`")
-    frame = read_table(source, table)
+        raise ValueError("data.assert needs either `file` or `connection` with `table` or `sql`")
+    if connection is not None and not (table or sql):
+        raise ValueError("data.assert: a `connection` needs a `table` or an `sql` query")
+    frame = _table(context, file, connection, table, sql, params or {}, max_rows)
     now = _as_of(as_of or context.started_at)
     failing: list[Failure] = []
     for check in checks:
@@ -87,6 +94,28 @@ def assert_data(context: StepContext, *, checks: list[Check], file: str | None =
     passed = total - len(failing)
     return {"rows": int(len(frame)), "checks_total": total, "checks_passed": passed, "checks_failed": len(failing),
             "pass_rate": round(100.0 * passed / total, 2) if total else 100.0, "failing": failing}
+
+
+def _table(context: StepContext, file: str | None, connection: str | None, table: str | None, sql: str | None,
+           params: dict[str, Any], max_rows: int) -> Any:
+    import pandas as pd
+
+    from tasks.sources import read_table
+    from tasks.sql_readonly import QueryError, run_queries
+
+    if file is not None:
+        return read_table(file, table)
+    url = config_for_process(context.process_id).connection_url(str(connection))
+    if not sql:
+        return read_table(url, table)
+    try:
+        result = run_queries(url, {"sql": sql}, params, max_rows=max_rows, timeout_seconds=60,
+                             where=f"connection '{connection}'")["sql"]
+    except QueryError as exc:
+        raise ValueError(str(exc)) from exc
+    if result.truncated:
+        raise ValueError(f"data.assert: the query returned more than max_rows={max_rows} rows")
+    return pd.DataFrame(result.rows)
 
 
 def _run(frame: Any, check: Check, now: dt.datetime) -> tuple[str, int] | None:

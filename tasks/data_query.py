@@ -58,6 +58,11 @@ def check_query(with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, .
         problems.append(((), "give either `connection` with `sql`/`scalars`, or `file` with `aggregate`",
                          "SQL: {connection: quality, sql: \"SELECT ...\"}; file: {file: data.csv, aggregate: ...}"))
         return problems
+    connection = with_values.get("connection")
+    if isinstance(connection, str) and "://" in connection:
+        problems.append((("connection",), "`connection` is the NAME of a connection, not a URL",
+                         "put the URL in pdca.toml [connections] (a password via \"env:VARIABLE\") or in "
+                         "$PDCA_CONNECTION_<NAME>, and write its name here"))
     if sql_mode and "connection" not in with_values:
         problems.append(((), "`sql`/`scalars` need a `connection` name",
                          "name a connection from pdca.toml [connections] or $PDCA_CONNECTION_<NAME>"))
@@ -68,15 +73,7 @@ def check_query(with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, .
     if isinstance(scalars, Mapping):
         statements.extend((("scalars", name), sql) for name, sql in scalars.items())
     for key_path, sql in statements:
-        if not isinstance(sql, str):
-            continue
-        if "${{" in sql:
-            problems.append((key_path, "an expression inside SQL text would be formatted into the query",
-                             "write `:name` in the SQL and give the value in `params: {name: ...}`"))
-        else:
-            problem = statement_problem(sql)
-            if problem:
-                problems.append((key_path, problem, "data.query runs read-only SELECT/WITH queries only"))
+        problems.extend(sql_problems(key_path, sql))
     if file_mode and "file" not in with_values:
         problems.append(((), "`aggregate` needs a `file`", "a CSV or Parquet file (or a folder and `table`)"))
     aggregate = with_values.get("aggregate")
@@ -86,6 +83,17 @@ def check_query(with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, .
             if problem:
                 problems.append((("aggregate", name), problem, "e.g. {mean: compliant} or {count: \"*\"}"))
     return problems
+
+
+def sql_problems(key_path: tuple[str | int, ...], sql: Any) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """A literal SQL text's problems: an expression inside it, or not one read-only SELECT/WITH statement."""
+    if not isinstance(sql, str):
+        return []
+    if "${{" in sql:
+        return [(key_path, "an expression inside SQL text would be formatted into the query",
+                 "write `:name` in the SQL and give the value in `params: {name: ...}`")]
+    problem = statement_problem(sql)
+    return [(key_path, problem, "only read-only SELECT/WITH queries run")] if problem else []
 
 
 @task("data.query", outputs_for=query_outputs, check_with=check_query)

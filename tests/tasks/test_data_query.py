@@ -176,10 +176,22 @@ steps:
      ["PDCA250"]),
     ('      connection: quality\n      file: f.csv\n      sql: "SELECT 1"', "count.rows", ["PDCA250"]),
     ('      file: f.csv\n      aggregate: {open_rate: {avg: open}}', "count.open_rate", ["PDCA250"]),
+    ('      connection: "postgresql://qa@db/audits"\n      scalars: {open_rate: "SELECT 0.1"}', "count.open_rate",
+     ["PDCA250"]),
 ], ids=["scalar-known", "scalar-unknown", "aggregate-known", "grouped-has-no-scalars", "expression-in-sql",
-        "both-modes", "unknown-function"])
+        "both-modes", "unknown-function", "url-as-connection"])
 def test_validation_knows_outputs_and_refuses_unsafe_sql(tmp_path: Path, with_: str, source: str,
                                                           codes: list[str]) -> None:
     path = tmp_path / "process.yaml"
     path.write_text(VALIDATED.format(with_=with_, source=source), encoding="utf-8")
     assert [d.code for d in validate_paths([path]).diagnostics] == codes
+
+
+def test_data_assert_sql_is_checked_at_validation(tmp_path: Path) -> None:
+    path = tmp_path / "process.yaml"
+    path.write_text(VALIDATED.replace("uses: data.query", "uses: data.assert").format(
+        with_='      connection: quality\n      sql: "DELETE FROM t"\n      checks: [{check: row_count, min: 1}]',
+        source="count.pass_rate"), encoding="utf-8")
+    problems = validate_paths([path]).diagnostics
+    assert [(d.code, d.message) for d in problems] == [
+        ("PDCA250", "task 'data.assert': only SELECT or WITH queries may be run (this one starts with DELETE)")]

@@ -60,6 +60,12 @@ def test_data_assert_and_survey_read_a_named_connection(tmp_path: Path, monkeypa
     checked = assert_data(CONTEXT, checks=[Check(check="range", column="score", min=0, max=10)],
                           connection="surveys", table="response")
     assert (checked["checks_failed"], checked["failing"][0]["failing_rows"]) == (1, 1)
+    queried = assert_data(CONTEXT, checks=[Check(check="row_count", min=9), Check(check="unique", column="score")],
+                          connection="surveys", sql="SELECT score FROM response WHERE month = :month",
+                          params={"month": "2026-05"})
+    assert queried["rows"] == 9 and [f["check"] for f in queried["failing"]] == ["unique(score)"]
+    with pytest.raises(ValueError, match=r"only SELECT or WITH queries may be run"):
+        assert_data(CONTEXT, checks=[], connection="surveys", sql="DELETE FROM response")
     nps = score(CONTEXT, connection="surveys", table="response", scale="0-10",
                 where=[Filter(column="month", value="2026-05")])
     assert (nps["responses"], nps["invalid"]) == (8, 1)
