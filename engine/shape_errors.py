@@ -46,6 +46,7 @@ CUSTOM_HINTS = {
     "PDCA113": "e.g. `change: {param: visits_per_month.B, add: 1, max: 8}`",
     "PDCA114": "e.g. `- id: more_visits` / `when: {kpi: x, missed: true}` / `change: {param: p, add: 1}`",
     "PDCA115": "e.g. `tighten: 2%` (of the current target) or `tighten: 0.1` (in the KPI's unit)",
+    "PDCA118": "e.g. `escalation: [team-lead, service-manager, director]`: each owner once, in the order they take over",
     "PDCA123": "e.g. `approval: {approvers: [sales-manager]}` or `levels: [{name: self, approvers: [inspector]}, ...]`",
     "PDCA124": "e.g. `timeout: 3d`, `on_timeout: escalate`, `escalate_to: [ops-director]`",
     "PDCA125": "give each level its own name, e.g. self, department, company",
