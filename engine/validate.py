@@ -23,7 +23,7 @@ from engine.semantic import Checker, check_cycles, check_structure
 from engine.shape_errors import shape_diagnostics
 from engine.project_tasks import tasks_for
 from tasks.project_config import remember_for_process
-from tasks.registry import TaskSpec, registry
+from tasks.registry import TaskSpec
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
@@ -72,14 +72,22 @@ def validate_document(document: LoadedDocument, tasks: Mapping[str, TaskSpec] | 
 
     Args:
         document: the loaded YAML.
-        tasks: registered tasks; defaults to the full registry.
+        tasks: registered tasks; default: those of the project config in effect for the document's
+            folder (for text with no file, the working folder's; see ``engine.project_tasks``).
         processes: other definitions by id, for ``uses: process:<id>``.
 
     Raises:
         DefinitionError: carrying every problem found.
     """
+    project = None
+    if tasks is None:  # the project's tasks: its config from the document's folder (text: the working folder)
+        start = Path(document.path)
+        project = tasks_for(start if start.exists() else Path.cwd(), report_at=document.path)
+        if project.diagnostics:
+            raise DefinitionError(list(project.diagnostics))
+        tasks = project.discovery.tasks
     definition = parse_definition(document)
-    checker = Checker(definition, document, tasks if tasks is not None else registry(), processes or {})
+    checker = Checker(definition, document, tasks, processes or {})
     needs = check_structure(checker)
     depends_on = check_steps(checker, needs)
     check_cycles(checker, depends_on)
@@ -90,6 +98,8 @@ def validate_document(document: LoadedDocument, tasks: Mapping[str, TaskSpec] | 
     if checker.diagnostics:
         raise DefinitionError(checker.diagnostics)
     frozen = {name: frozenset(targets) for name, targets in depends_on.items()}
+    if project is not None:
+        remember_for_process(definition.id, project.config)
     return ValidatedDefinition(document, definition, frozen)
 
 

@@ -278,3 +278,19 @@ def test_pdca_config_names_the_config_file(tmp_path: Path, monkeypatch: pytest.M
     assert [d.code for d in validate_paths([definition]).diagnostics] == ["PDCA202"]  # not found by the search
     monkeypatch.setenv("PDCA_CONFIG", str(elsewhere))
     assert validate_paths([definition]).ok
+
+
+def test_definition_text_without_a_file_uses_the_working_folders_config(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a deployment carrying the YAML text (pdca deploy) validates with: the worker's project."""
+    from engine.loader import load_definition_text
+    from engine.validate import validate_document
+    from tasks.project_config import config_for_process
+
+    module = _unique("lab_text")
+    task = f"{module}.measure"
+    definition = _project(tmp_path, module, TASK_MODULE.format(task=task), task)
+    monkeypatch.chdir(tmp_path)
+    validated = validate_document(load_definition_text(definition.read_text("utf-8"), path="<deployment lab>"))
+    assert validated.definition.steps[0].uses == task
+    assert config_for_process(validated.definition.id).path == (tmp_path / "pdca.toml").resolve()
