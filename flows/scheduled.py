@@ -13,9 +13,10 @@ Who started it decides the trigger and the recorded reason:
   the run's expected start time (or ``scheduled_for``), the reason
   ``scheduled: <schedule> at <slot>``; a slot that a recorded cycle already covers
   is skipped (``engine.slots``), so racing schedulers run it once; a run Prefect
-  started so late that the schedule's next slot has passed is skipped too, unless
-  ``catchup: all`` (queued runs behind a slow cycle, or runs left for a worker that
-  was down, then collapse to the latest due slot);
+  started more than ``LATE_GRACE_SECONDS`` late, when the schedule's next slot has
+  passed too, is skipped, unless ``catchup: all`` (runs left for a worker that was
+  down, or queued behind slow cycles, collapse to the latest due slot; the grace
+  keeps short intervals on a busy machine from skipping every run);
 - a run of a deployment started by hand (``prefect deployment run``, the UI):
   trigger ``manual``, reason ``run from Prefect deployment ...``;
 - a direct call (tests, scripts): the ``trigger`` parameter, no slot.
@@ -49,6 +50,8 @@ from engine.store.audit import append_event
 from engine.store.db import Store, open_store, resolve_url
 from engine.validate import ValidatedDefinition, validate_document, validate_file
 from tasks.registry import registry
+
+LATE_GRACE_SECONDS = 300.0
 
 
 def run_entry(*, definition_path: str | None, definition_text: str | None, db_url: str | None, actor: str,
@@ -105,15 +108,17 @@ def _who_started(flow_run: Any, trigger: str, scheduled_for: str | None) -> tupl
     return None, trigger, None
 
 
-def _superseded(schedule: Schedule | None, slot: datetime) -> str | None:
-    """Why a late run of Prefect's scheduler is skipped: its next slot already passed (unless ``catchup: all``)."""
+def _superseded(schedule: Schedule | None, slot: datetime, now: datetime | None = None) -> str | None:
+    """Why a late run of Prefect's scheduler is skipped (see the module docstring), or ``None``."""
     if schedule is None or schedule.catchup == "all":
         return None
+    now = now or datetime.now(UTC)
     following = next_times(schedule, slot, 1)[0]
-    if following > datetime.now(UTC):
+    if following > now or (now - slot).total_seconds() <= LATE_GRACE_SECONDS:
         return None
-    return (f"skipped the run for {slot.astimezone(UTC).isoformat(timespec='seconds')}: it started after the "
-            f"next slot ({following.astimezone(UTC).isoformat(timespec='seconds')}) had passed "
+    return (f"skipped the run for {slot.astimezone(UTC).isoformat(timespec='seconds')}: it started "
+            f"{(now - slot).total_seconds():.0f} s late, after the next slot "
+            f"({following.astimezone(UTC).isoformat(timespec='seconds')}) had passed "
             f"(catchup {schedule.catchup}: only the latest due slot runs)")
 
 

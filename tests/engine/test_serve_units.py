@@ -22,13 +22,14 @@ from tasks.registry import registry
 from tests.conftest import FIXTURES
 
 
-def test_a_run_is_superseded_once_its_next_slot_has_passed_unless_catchup_all() -> None:
-    now = datetime.now(UTC)
-    old_slot = now - timedelta(minutes=20)
-    assert "catchup latest: only the latest due slot runs" in _superseded(Schedule(interval="15m", catchup="latest"),
-                                                                          old_slot)
-    assert _superseded(Schedule(interval="15m", catchup="all"), old_slot) is None
-    assert _superseded(Schedule(interval="1h"), now - timedelta(minutes=20)) is None  # late, but still the latest
+def test_a_late_run_is_superseded_once_its_next_slot_has_passed_unless_catchup_all() -> None:
+    now = datetime(2026, 3, 10, 12, 20, tzinfo=UTC)
+    assert _superseded(Schedule(interval="15m", catchup="latest"), now - timedelta(minutes=20), now) == (
+        "skipped the run for 2026-03-10T12:00:00+00:00: it started 1200 s late, after the next slot "
+        "(2026-03-10T12:15:00+00:00) had passed (catchup latest: only the latest due slot runs)")
+    assert _superseded(Schedule(interval="15m", catchup="all"), now - timedelta(minutes=20), now) is None
+    assert _superseded(Schedule(interval="1h"), now - timedelta(minutes=20), now) is None  # late, still the latest
+    assert _superseded(Schedule(interval="5s"), now - timedelta(seconds=60), now) is None  # within the grace
 
 
 def test_who_started_a_run() -> None:
