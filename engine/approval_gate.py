@@ -117,6 +117,8 @@ def settle(cycle_run: CycleRun, step: PlannedStep, settings: ApprovalSettings, h
         ApprovalPending: still unanswered after ``settings.wait`` seconds; the cycle is
             recorded as suspended and nothing else changed.
     """
+    if step.id in cycle_run.skipped:  # its `when:` was false: nothing was proposed, nothing to approve
+        return {}
     hooks = hooks or NoHooks()
     started = utc_now()
     request = _current(cycle_run, step.id)

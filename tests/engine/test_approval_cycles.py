@@ -187,3 +187,15 @@ def test_subprocess_runs_as_its_own_cycle_and_rolls_its_kpis_up(tmp_path: Path, 
         child_run = client.read_flow_run(cycles[1][3])
         parent_task = client.read_task_run(child_run.parent_task_run_id)
     assert str(parent_task.flow_run_id) == cycles[0][3]
+
+
+@SQLITE_ONLY
+def test_a_gated_step_skipped_by_its_when_needs_no_approval(tmp_path: Path, db_url: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = (FIXTURES / "runnable/loop.yaml").read_text("utf-8").replace(
+        "    retries: 0\n", "    retries: 0\n    when: params.visits > 5\n    approval: {approvers: [ops-lead]}\n")
+    (tmp_path / "loop.yaml").write_text(text, "utf-8")
+    result = run_cycles(tmp_path / "loop.yaml", 1, actor="tester", db_url=db_url, reason="skipped gate")[0]
+    assert result["kpi_values"]["satisfaction"]["status"] == "no_data"
+    assert events(db_url) == []
