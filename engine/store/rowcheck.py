@@ -50,28 +50,33 @@ def first_row_problem(session: Session) -> RowProblem | None:
         _check(session, "decision", "decision", "decision_id", _decision_rows(), _compare_decision),
         _check(session, "definition_version", "definition.version", "definition_version_id", _version_rows(),
                _compare_version),
-        _check(session, "action", "action.opened", "action_row_id", _action_rows(), _compare_action),
+        _check(session, "action", "action.opened", "action_row_id", _action_rows(), _compare_action,
+               skip_unnamed=True, skip_row=_legacy_actions(session)),
         _check(session, "action_update", "action.status", "action_update_id", _action_update_rows(),
-               _compare_action_update),
+               _compare_action_update, skip_unnamed=True),
     ) if problem is not None]
     if not problems:
         return None
     return min(problems, key=lambda problem: (problem.seq is None, problem.seq or 0))
 
 
-def _check(session: Session, table: str, kind: str, id_key: str, rows: Select[Any],
-           compare: Compare) -> RowProblem | None:
+def _check(session: Session, table: str, kind: str, id_key: str, rows: Select[Any], compare: Compare, *,
+           skip_unnamed: bool = False, skip_row: Callable[[Any], bool] | None = None) -> RowProblem | None:
     """Merge the table's rows and its events by row id; keep the problem of the lowest sequence number.
 
     Events are first read in sequence order, which is row id order whenever the rows were
     written the way the store writes them (under the head lock, events after their rows):
     no sort needed. If an event's row id ever goes down, the merge starts again with the
-    events sorted by row id in the database.
+    events sorted by row id in the database. ``skip_unnamed`` leaves out events that name
+    no row, and ``skip_row`` the rows it is true of (both: actions written before the
+    store recorded row ids in their events, see :func:`_legacy_actions`).
     """
     try:
-        return _merge(session, table, _events(session, kind, id_key, by_seq=True), rows, compare)
+        return _merge(session, table, _events(session, kind, id_key, by_seq=True, skip_unnamed=skip_unnamed),
+                      rows, compare, skip_row)
     except _OutOfOrder:
-        return _merge(session, table, _events(session, kind, id_key, by_seq=False), rows, compare)
+        return _merge(session, table, _events(session, kind, id_key, by_seq=False, skip_unnamed=skip_unnamed),
+                      rows, compare, skip_row)
 
 
 class _OutOfOrder(Exception):
@@ -79,7 +84,7 @@ class _OutOfOrder(Exception):
 
 
 def _merge(session: Session, table: str, events: Iterator[_Event], rows: Select[Any],
-           compare: Compare) -> RowProblem | None:
+           compare: Compare, skip_row: Callable[[Any], bool] | None = None) -> RowProblem | None:
     worst: RowProblem | None = None
 
     def keep(problem: RowProblem) -> None:
@@ -87,7 +92,8 @@ def _merge(session: Session, table: str, events: Iterator[_Event], rows: Select[
         if worst is None or (problem.seq is not None and (worst.seq is None or problem.seq < worst.seq)):
             worst = problem
 
-    stored = session.execute(rows.execution_options(yield_per=_BATCH))
+    result = session.execute(rows.execution_options(yield_per=_BATCH))
+    stored = (row for row in result if skip_row is None or not skip_row(row))
     try:
         event, row = next(events, None), next(stored, None)
         while event is not None or row is not None:
@@ -107,11 +113,12 @@ def _merge(session: Session, table: str, events: Iterator[_Event], rows: Select[
                                                            for name, (mine, theirs) in differences.items())))
                 event, row = next(events, None), next(stored, None)
     finally:
-        stored.close()
+        result.close()
     return worst
 
 
-def _events(session: Session, kind: str, id_key: str, *, by_seq: bool) -> Iterator[_Event]:
+def _events(session: Session, kind: str, id_key: str, *, by_seq: bool, skip_unnamed: bool = False
+            ) -> Iterator[_Event]:
     """The events of ``kind`` with the row id their payload names, in row id order (else ``_OutOfOrder``)."""
     statement = (select(AuditEvent.seq, AuditEvent.process_id, AuditEvent.cycle_number, cast(AuditEvent.payload, Text))
                  .where(AuditEvent.kind == kind))
@@ -126,6 +133,8 @@ def _events(session: Session, kind: str, id_key: str, *, by_seq: bool) -> Iterat
             payload = loads(payload_text)  # the chain verified: it is the JSON that was written
             row_id = payload.get(id_key) if isinstance(payload, dict) else None
             if not isinstance(row_id, int):
+                if skip_unnamed:
+                    continue
                 row_id = -1  # an event naming no row: reported as a missing row
             if by_seq and last_id is not None and row_id < last_id:
                 raise _OutOfOrder
@@ -152,6 +161,22 @@ def _version_rows() -> Select[Any]:
     return select(DefinitionVersion.id, DefinitionVersion.process_id, DefinitionVersion.sha256,
                   DefinitionVersion.yaml_text, type_coerce(DefinitionVersion.first_seen_at, String)
                   ).order_by(DefinitionVersion.id)
+
+
+def _legacy_actions(session: Session) -> Callable[[Any], bool] | None:
+    """Actions opened before ``action.opened`` events named their row (revision 0003): their rows are left
+    out of the row check, as are the ``action.status`` events of that time, which name no ``action_update``
+    row. Their events still verify in the chain. ``None`` when the store has none (the usual case)."""
+    statement = (select(cast(AuditEvent.payload, Text)).where(AuditEvent.kind == "action.opened")
+                 .execution_options(yield_per=_BATCH))
+    legacy = set()
+    for (payload_text,) in session.connection().execute(statement):
+        payload = loads(payload_text)
+        if isinstance(payload, dict) and not isinstance(payload.get("action_row_id"), int):
+            legacy.add(payload.get("id"))
+    if not legacy:
+        return None
+    return lambda row: row[3] in legacy  # the action_key column of _action_rows()
 
 
 def _action_rows() -> Select[Any]:

@@ -7,6 +7,8 @@ service-manager, due 2026-12-06 (event 9, action row 1).
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -19,6 +21,7 @@ from engine.store.action_history import (
     record_action_update,
     record_act_updates,
 )
+from engine.store.audit import append_event
 from engine.store.models import Action, ActionUpdate, AuditEvent, Cycle
 from engine.store.repository import open_actions
 from tests.store.conftest import dialect_of
@@ -131,3 +134,28 @@ def test_a_history_row_without_its_event_is_named(seeded: Store) -> None:
     with seeded.read() as session:
         report = verify_chain(session)
     assert not report.ok and "action_update row 1 has no event: written behind the API" in str(report.what_differs)
+
+
+def test_actions_recorded_before_revision_0003_still_verify(seeded: Store) -> None:
+    """The old writer: an action.opened event naming no row, a status edited in place with its action.status."""
+    old = f"{PROCESS}#1/old_style"
+    with seeded.transaction() as session:
+        session.add(Action(action_key=old, process_id=PROCESS, opened_cycle=1, policy_id="old_style", kpi_id=None,
+                           title="Old", owner="o", due=date(2026, 12, 1), status="open", verify_after=None,
+                           details={}))
+        session.flush()
+        append_event(session, kind="action.opened", actor="a", process_id=PROCESS, cycle_number=1,
+                     payload={"id": old, "title": "Old", "owner": "o", "due": "2026-12-01", "status": "open"})
+        append_event(session, kind="action.status", actor="a", process_id=PROCESS, reason="fixed",
+                     payload={"action_key": old, "from": "open", "to": "in_progress", "details": {}})
+    behind_the_api(seeded, f"UPDATE action SET status = 'in_progress' WHERE action_key = '{old}'")
+    with seeded.transaction() as session:  # the new API carries on from the row's status
+        record_action_update(session, old, "bob", "done now", status="done")
+    with seeded.read() as session:
+        report = verify_chain(session)
+        state, _history = action_history(session, old)
+    assert report.ok, report
+    assert state["status"] == "done"
+    behind_the_api(seeded, "UPDATE action SET title = 'edited' WHERE id = 1")  # the new-style action is still checked
+    with seeded.read() as session:
+        assert "title is 'edited' in the row" in str(verify_chain(session).what_differs)
