@@ -162,7 +162,10 @@ def _apply_answer(request: ApprovalRequest, kind: str, at: datetime, actor: str,
     elif kind == REJECTED or payload.get("outcome") == "rejected":
         request.status = "rejected"
     else:  # timed out and escalated: the same level, answerable by escalate_to too, for another timeout
-        request.escalated, request.level_since = True, at
+        # counted from the deadline that passed, not from when someone noticed: the state depends on time only
+        passed = payload.get("deadline")
+        request.escalated = True
+        request.level_since = datetime.fromisoformat(passed) if isinstance(passed, str) else at
 
 
 def settle_timeouts(session: Session, request: ApprovalRequest, now: datetime | None = None) -> ApprovalRequest:
