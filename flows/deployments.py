@@ -50,13 +50,14 @@ def prefect_schedule(schedule: Schedule) -> PrefectSchedule:
 
 
 def build_deployment(validated: ValidatedDefinition, parameters: dict[str, Any], *,
-                     work_pool_name: str | None = None, concurrency_limit: int | None = None) -> RunnerDeployment:
+                     work_pool_name: str | None = None) -> RunnerDeployment:
     """A deployment of the entry flow for one process, scheduled as its definition says (if it says).
 
-    ``concurrency_limit=1`` has Prefect queue a process's next run while one runs (``pdca serve``:
-    no flow-run process is started just to wait). Without it, runs start at once and the store
-    serialises their cycles (``begin_cycle(wait=...)``): on workers this overlaps the runs'
-    start-up, and no Prefect slot lease is left held by a worker that died.
+    No Prefect concurrency limit: runs start when due and the store serialises their cycles
+    (``begin_cycle(wait=...)``). A deployment limit was tried: a run that a stopped runner
+    or a dead worker left Pending keeps its slot until its lease expires (5 min), and after
+    a restart of the local server (leases live in its memory) for good, so the process
+    would never run again; waiting in the store costs a flow-run process instead.
     """
     definition = validated.definition
     schedule = definition.schedule
@@ -70,7 +71,6 @@ def build_deployment(validated: ValidatedDefinition, parameters: dict[str, Any],
         work_pool_name=work_pool_name,
         entrypoint_type=EntrypointType.MODULE_PATH,
         enforce_parameter_schema=False,
-        concurrency_limit=concurrency_limit,
     )
 
 

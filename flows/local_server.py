@@ -36,9 +36,6 @@ SERVER_SETTINGS = {
     "PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_ENABLED": "true",
     "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED": "true",
 }
-# Defaults the user's environment may override: a run queued behind its process's running
-# cycle (deployment concurrency limit 1) is retried after this many seconds (Prefect: 30).
-SERVER_DEFAULTS = {"PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "5"}
 
 
 class ServerStartError(RuntimeError):
@@ -77,7 +74,7 @@ class LocalServer:
     def start(self, environ: Mapping[str, str]) -> None:
         """Start the server in its own session; its output goes to ``<home>/server.log``."""
         self.home.mkdir(parents=True, exist_ok=True)
-        env = {**SERVER_DEFAULTS, **child_environment(environ), "PREFECT_HOME": str(self.home), **SERVER_SETTINGS}
+        env = {**child_environment(environ), "PREFECT_HOME": str(self.home), **SERVER_SETTINGS}
         env.pop("PREFECT_API_URL", None)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

@@ -30,6 +30,7 @@ processes keep being served.
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from engine.validate import ValidatedDefinition, validate_document, validate_fil
 from tasks.registry import registry
 
 LATE_GRACE_SECONDS = 300.0
+MAX_EARLY_SECONDS = 60.0  # a runner prefetches runs 10 s ahead by default
 
 
 def run_entry(*, definition_path: str | None, definition_text: str | None, db_url: str | None, actor: str,
@@ -78,6 +80,7 @@ def run_entry(*, definition_path: str | None, definition_text: str | None, db_ur
         if superseded:
             logger.info("%s", superseded)
             return {"process": validated.definition.id, "skipped": superseded}
+        _wait_for_slot(slot, logger)
         if slot is not None and reason is None:
             reason = (scheduled_reason(schedule, slot, catching_up=scheduled_for is not None) if schedule
                       else f"scheduled at {slot.astimezone(UTC).isoformat(timespec='seconds')}")
@@ -120,6 +123,16 @@ def _superseded(schedule: Schedule | None, slot: datetime, now: datetime | None 
             f"{(now - slot).total_seconds():.0f} s late, after the next slot "
             f"({following.astimezone(UTC).isoformat(timespec='seconds')}) had passed "
             f"(catchup {schedule.catchup}: only the latest due slot runs)")
+
+
+def _wait_for_slot(slot: datetime | None, logger: Any) -> None:
+    """A run Prefect handed over before its slot (runners prefetch runs) starts its cycle at the slot."""
+    if slot is None:
+        return
+    early = (slot - datetime.now(UTC)).total_seconds()
+    if early > 0:
+        logger.info("waiting %.1f s for the slot %s", early, slot.astimezone(UTC).isoformat(timespec="seconds"))
+        time.sleep(min(early, MAX_EARLY_SECONDS))
 
 
 def _aware(moment: datetime) -> datetime:

@@ -82,8 +82,7 @@ def main(argv: list[str]) -> int:
     runner = Runner(name=f"pdca-serve-{socket.gethostname()}-{os.getpid()}", pause_on_shutdown=False)
     deployment_ids = {}
     for path, validated in served:
-        deployment = build_deployment(validated, {"definition_path": str(path), "db_url": db_url},
-                                      concurrency_limit=1)
+        deployment = build_deployment(validated, {"definition_path": str(path), "db_url": db_url})
         deployment_ids[validated.definition.id] = runner.add_deployment(deployment)
     deleted = delete_overdue_runs(list(deployment_ids.values()))
     if deleted:
