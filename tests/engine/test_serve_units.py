@@ -75,3 +75,21 @@ def test_catch_up_plan_starts_from_the_latest_recorded_slot(tmp_path: Path) -> N
         store.dispose()
     # the cycle was for 09:00 (whenever it really started): 10:00, 11:00 and 12:00 were missed
     assert [slot.hour for slot in plan_catch_up(url, served, now)["visit-loop"]] == [10, 11, 12]
+
+
+def test_serve_and_deploy_refuse_bad_input_with_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    (tmp_path / "loop.yaml").write_text((FIXTURES / "runnable/loop.yaml").read_text("utf-8"), "utf-8")
+    runner = CliRunner()
+    served = runner.invoke(app, ["serve", str(tmp_path)])
+    assert (served.exit_code, served.output.strip().splitlines()[-1]) == (
+        2, "error: no valid definition with a `schedule:` to serve")
+    missing = runner.invoke(app, ["serve", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "no such file or folder" in missing.output
+    deployed = runner.invoke(app, ["deploy", str(tmp_path), "--pool", "p"])
+    assert deployed.exit_code == 2 and "pdca deploy needs a Prefect server: --api URL or $PREFECT_API_URL" in (
+        deployed.output)
