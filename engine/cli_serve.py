@@ -173,6 +173,14 @@ def deploy(
     if not report.ok:  # deploy all or nothing: a half-deployed set is harder to reason about
         err.print(render_text(report.diagnostics, context=False), markup=False)
         _fail(summary(report.diagnostics, report.files) + "; nothing deployed")
+    from engine.schedule import ScheduleError, describe
+
+    for validated in report.valid:
+        try:
+            if validated.definition.schedule is not None:
+                describe(validated.definition.schedule)
+        except ScheduleError as exc:
+            _fail(f"{validated.document.path}: {exc}; nothing deployed")
     from flows.deploy import DeployError, deploy_definitions
 
     try:

@@ -22,9 +22,9 @@ Who started it decides the trigger and the recorded reason:
 - a direct call (tests, scripts): the ``trigger`` parameter, no slot.
 
 A definition that does not validate refuses the cycle: the diagnostics are logged on
-the flow run (which fails) and recorded as a ``cycle.refused`` audit event, so a
-served process that became invalid is visible in ``pdca audit`` while the other
-processes keep being served.
+the flow run (which fails) and recorded as a ``cycle.refused`` audit event (once per
+file content, not at every slot), so a served process that became invalid is visible
+in ``pdca audit`` while the other processes keep being served.
 """
 
 from __future__ import annotations
@@ -38,17 +38,19 @@ from typing import Any
 from prefect import get_run_logger
 from prefect.context import get_run_context
 from prefect.runtime import deployment as current_deployment
+from sqlalchemy import select
 
 from engine.compile import compile_plan
 from engine.cycle import begin_cycle
 from engine.errors import DefinitionError
 from engine.loader import load_definition_text
-from engine.render import render_text
 from engine.model import Schedule
+from engine.render import render_text
 from engine.schedule import next_times, scheduled_reason
 from engine.slots import SlotTakenError
 from engine.store.audit import append_event
 from engine.store.db import Store, open_store, resolve_url
+from engine.store.models import AuditEvent
 from engine.validate import ValidatedDefinition, validate_document, validate_file
 from tasks.registry import registry
 
@@ -148,7 +150,7 @@ def _validated(definition_path: str | None, definition_text: str | None) -> Vali
 
 def _record_refusal(store: Store, definition_path: str | None, definition_text: str | None, actor: str,
                     message: str) -> None:
-    """A ``cycle.refused`` event: which definition, its hash, and the diagnostics."""
+    """A ``cycle.refused`` event: which definition, its hash, and the diagnostics (once per file content)."""
     text = definition_text
     if text is None and definition_path is not None:
         try:
@@ -156,9 +158,13 @@ def _record_refusal(store: Store, definition_path: str | None, definition_text: 
         except OSError:
             text = ""
     process_id = current_deployment.name or Path(definition_path or "definition").stem
+    sha256 = hashlib.sha256((text or "").encode("utf-8")).hexdigest()
     with store.transaction() as session:
+        last = session.scalars(select(AuditEvent.payload).where(
+            AuditEvent.kind == "cycle.refused", AuditEvent.process_id == process_id)
+            .order_by(AuditEvent.seq.desc()).limit(1)).first()
+        if last is not None and last.get("sha256") == sha256:
+            return  # the same broken file, refused again at the next slot: logged, not recorded again
         append_event(session, kind="cycle.refused", actor=actor, process_id=process_id,
                      reason="the definition does not validate", payload={
-                         "definition_path": definition_path,
-                         "sha256": hashlib.sha256((text or "").encode("utf-8")).hexdigest(),
-                         "diagnostics": message})
+                         "definition_path": definition_path, "sha256": sha256, "diagnostics": message})

@@ -27,7 +27,7 @@ from prefect.runner import Runner
 
 from engine.errors import DefinitionError
 from engine.render import render_text
-from engine.schedule import catch_up, describe, next_times
+from engine.schedule import ScheduleError, catch_up, describe, next_times
 from engine.slots import covered_until
 from engine.store import repository as repo
 from engine.store.db import open_store, resolve_url
@@ -50,6 +50,11 @@ def load(paths: list[Path]) -> list[tuple[Path, ValidatedDefinition]]:
             continue
         if validated.definition.schedule is None:
             _say(f"not serving {path}: it has no schedule")
+            continue
+        try:
+            describe(validated.definition.schedule)
+        except ScheduleError as exc:
+            _say(f"not serving {path}: {exc}")
             continue
         served.append((path, validated))
     return served

@@ -93,3 +93,21 @@ def test_serve_and_deploy_refuse_bad_input_with_exit_2(tmp_path: Path, monkeypat
     deployed = runner.invoke(app, ["deploy", str(tmp_path), "--pool", "p"])
     assert deployed.exit_code == 2 and "pdca deploy needs a Prefect server: --api URL or $PREFECT_API_URL" in (
         deployed.output)
+
+
+def test_a_refused_definition_is_recorded_once_per_content(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from engine.store.models import AuditEvent
+    from flows.scheduled import _record_refusal
+
+    store = open_store(f"sqlite:///{tmp_path / 'pdca.db'}")
+    try:
+        for text in ("id: a\nbogus: 1\n", "id: a\nbogus: 1\n", "id: a\nbogus: 2\n"):
+            _record_refusal(store, None, text, "scheduler", "PDCA101 unknown key 'bogus'")
+        with store.read() as session:
+            events = session.scalars(select(AuditEvent).where(AuditEvent.kind == "cycle.refused")).all()
+    finally:
+        store.dispose()
+    assert [(e.process_id, e.payload["diagnostics"]) for e in events] == [
+        ("definition", "PDCA101 unknown key 'bogus'")] * 2
