@@ -2,6 +2,10 @@
 
 Each `pdca run` is its own OS process with its own Prefect (embedded, in-process API),
 so whatever cycle N+1 starts from was read back from the store, never from memory.
+Each of these tests costs several Prefect start-ups, so each runs on one dialect: the
+carry-over and the killed writer on SQLite (the default store, where WAL and the file
+lock matter), the failed step's resume and two runs at once on PostgreSQL. The store
+itself is tested on both dialects in tests/store.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ def store_facts(db_url: str) -> dict[str, Any]:
         store.dispose()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_three_cycles_carry_params_across_processes(workdir: Path, db_url: str, prefect_home: Path) -> None:
     first = pdca_run(workdir, db_url, prefect_home)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -133,6 +138,7 @@ def test_two_runs_started_at_once_take_turns_on_postgresql(workdir: Path, db_url
     assert sorted(plans) == [(1, 1), (2, 2), (3, 3), (4, 3)]
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_failed_step_is_resumed_without_redoing_completed_steps(workdir: Path, db_url: str, prefect_home: Path) -> None:
     (workdir / f"{PROCESS}.fail").write_text("fail once", "utf-8")
     failed = pdca_run(workdir, db_url, prefect_home)
@@ -158,6 +164,7 @@ def test_failed_step_is_resumed_without_redoing_completed_steps(workdir: Path, d
     assert facts["chain"].ok
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_killed_run_is_resumed_and_the_chain_stays_valid(workdir: Path, db_url: str, prefect_home: Path) -> None:
     marker = workdir / f"{PROCESS}.sleep"
     marker.write_text("hold", "utf-8")
