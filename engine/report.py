@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,8 +29,9 @@ def kpi_rows(carry_over: Mapping[str, Any]) -> list[dict[str, str]]:
     followed up (open, in progress, or done and waiting for verification) until they are closed."""
     rows = []
     for kpi_id, result in carry_over.get("kpis", {}).items():
-        actions = [f"{action.get('id')} ({action.get('status', 'open')}, {action.get('owner')})"
-                   for action in carry_over.get("actions", []) if action.get("kpi") == kpi_id]
+        followed = [action for action in carry_over.get("actions", []) if action.get("kpi") == kpi_id]
+        actions = [f"{action.get('id')} ({action.get('status', 'open')}, {action.get('owner')})" for action in followed]
+        statuses = Counter(str(action.get("status", "open")) for action in followed)
         delta = result.get("delta")
         rows.append({
             "kpi": kpi_id,
@@ -39,6 +41,8 @@ def kpi_rows(carry_over: Mapping[str, Any]) -> list[dict[str, str]]:
             "change": "-" if delta is None else f"{delta:+.4g}",
             "unit": str(result.get("unit", "")),
             "actions": "; ".join(actions) or "-",
+            # the KPI table's narrow column; the actions table beside it names them
+            "actions_brief": ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) or "-",
         })
     return rows
 

@@ -28,13 +28,23 @@ CARRY = {"cycle": 3, "kpis": {"satisfaction": {"actual": 4.0, "target": {"min": 
 
 def test_a_kpis_actions_until_closed_are_in_its_row() -> None:
     [row] = kpi_rows(CARRY)
-    assert row["actions"] == "p#1/a1 (done, team-lead)"
+    assert row["actions"] == "p#1/a1 (done, team-lead)" and row["actions_brief"] == "1 done"
     assert kpi_rows({**CARRY, "actions": []})[0]["actions"] == "-"
+    assert kpi_rows({**CARRY, "actions": []})[0]["actions_brief"] == "-"
 
 
 def test_the_cycle_summary_shows_the_actions_below_the_kpis() -> None:
     shown = text(summary_renderable(cycle_summary("p", 3, False, CARRY)))
-    assert "p#1/a1 (done, team-lead)" in shown and "Actions until closed" in shown and "fix 2" in shown
+    kpi_line = next(line for line in shown.splitlines() if "satisfaction" in line)
+    assert kpi_line.split("│")[-2].strip() == "1 done"  # the KPI table counts its actions
+    assert "p#1/a1" in shown and "Actions until closed" in shown and "fix 2" in shown  # the actions table names them
+
+
+def test_kpi_names_are_never_cut_in_a_narrow_terminal() -> None:
+    console = Console(width=80, record=True)
+    long_kpi = {"complaint_resolution_p90": {**CARRY["kpis"]["satisfaction"], "unit": "hours"}}
+    console.print(summary_renderable(cycle_summary("p", 3, False, {**CARRY, "kpis": long_kpi})))
+    assert "complaint_resolution_p90" in console.export_text()
 
 
 def test_a_long_list_is_cut_with_a_pointer_to_pdca_actions_list() -> None:
