@@ -7,7 +7,8 @@ Measured in this process (same embedded Prefect server, same settings):
   raw       a hand-written Prefect flow of the same 8 no-op tasks (NO_CACHE, heartbeat off)
   pdca      pdcaflow's compiled flow of a definition with the flagship's steps (no-op business
             tasks, the real kpi.check and improve.apply_policies), recording everything in a SQLite store
-Measured in a child process with Prefect's *default* settings (what a user gets writing it themselves):
+Measured in a child process with Prefect's *default* settings (what a user gets writing it themselves;
+telemetry off, which otherwise fails the first start on a new home with "database is locked"):
   raw-default  the same hand-written flow
 Also: the time to the first completed cycle in a new process (`pdca run` wall time), and the
 per-step cost of a 100-step generated definition for pdca and for raw Prefect.
@@ -131,6 +132,9 @@ def main() -> None:
 
     child_env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     child_env["PREFECT_HOME"] = str(workdir / "prefect-default-home")
+    # The one change from Prefect's defaults: with telemetry on, the first start on a new home fails here
+    # with "database is locked" (its TELEMETRY_SESSION insert races the server's start-up), every time.
+    child_env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     child = subprocess.run([sys.executable, __file__, "--child-default", "--repeat", str(args.repeat)],
                            env=child_env, capture_output=True, text=True, check=False, timeout=900)
     if child.returncode != 0:
