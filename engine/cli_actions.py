@@ -82,7 +82,9 @@ def actions_list_table(rows: list[dict[str, Any]], title: str = "Corrective acti
     """Actions as a table: id, status, owner, due, KPI, title."""
     table = Table(title=title, title_justify="left")
     for column in ("action", "status", "owner", "due", "KPI", "title"):
-        table.add_column(column)
+        # the id is what `pdca actions update` takes: folded onto more lines when narrow, never cut short
+        table.add_column(column, overflow="fold", no_wrap=column in ("status", "due"),
+                         min_width=24 if column == "action" else None)
     for row in rows:
         table.add_row(str(row["id"]), str(row["status"]), str(row["owner"]), str(row["due"]),
                       str(row.get("kpi") or "-"), str(row["title"]))

@@ -65,7 +65,8 @@ def approvals_table(waiting: list[Any]) -> Table:
     """The waiting approvals as a table (also shown by `pdca status`)."""
     table = Table(title="Waiting for approval", title_justify="left")
     for column in ("process", "cycle", "step", "level", "who may answer", "since (UTC)", "deadline (UTC)"):
-        table.add_column(column)
+        # process, cycle and step are what `pdca approve` takes: folded when narrow, never cut short
+        table.add_column(column, overflow="fold")
     for request in waiting:
         level = f"{request.level + 1}/{len(request.levels)} {request.level_name}"
         table.add_row(request.process_id, str(request.cycle), request.step_id,

@@ -160,7 +160,9 @@ def actions_table(actions: list[Mapping[str, Any]], limit: int = ACTIONS_SHOWN) 
         title += f": {limit} of {len(ordered)} shown, `pdca actions list` lists them all"
     table = Table(title=title, title_justify="left")
     for column in ("action", "status", "owner", "due", "title"):
-        table.add_column(column)
+        # the id is what `pdca actions update` takes: folded onto more lines when narrow, never cut short
+        table.add_column(column, overflow="fold", no_wrap=column in ("status", "due"),
+                         min_width=24 if column == "action" else None)
     for action in ordered[:limit]:
         table.add_row(str(action.get("id")), str(action.get("status", "open")), str(action.get("owner")),
                       str(action.get("due")), str(action.get("title")))
