@@ -142,7 +142,7 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
     if not results:
         return []
     table = Table(title=f"KPIs over {len(results)} cycle(s) (green met, red missed)", title_justify="left")
-    table.add_column("KPI")
+    table.add_column("KPI", no_wrap=True)  # the numbers wrap first; a KPI name is never cut
     for result in results:
         table.add_column(f"c{result['cycle']}", justify="right")
     table.add_column("target now", justify="right")
