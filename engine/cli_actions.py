@@ -156,24 +156,19 @@ def close_command(action: Annotated[str, typer.Argument(help="the action's id")]
 
 def _change(action: str, actor: str | None, reason: str, db: str | None, **change: Any) -> None:
     from engine.cli_cycles import resolve_actor
-    from engine.review.access import ReviewError, store_url
+    from engine.review.access import ReviewError, opened
     from engine.store.action_history import ActionStateError, record_action_update
-    from engine.store.db import open_store
 
     try:
-        store = open_store(store_url(db))
-    except ReviewError as exc:
-        _fail(str(exc))
-    try:
-        with store.transaction() as session:
+        with opened(db) as store, store.transaction() as session:
             update = record_action_update(session, action, resolve_actor(actor), reason, **change)
             moved = (update.from_status, update.status, update.from_owner, update.owner, update.due)
+    except ReviewError as exc:
+        _fail(str(exc))
     except ActionStateError as exc:
         unknown = str(exc).startswith("no action ")
         _fail(f"{exc}" + ("; `pdca actions list --all` shows them" if unknown else ""),
               EXIT_BAD_INPUT if unknown else EXIT_FAILED)
-    finally:
-        store.dispose()
     from_status, to_status, from_owner, to_owner, to_due = moved
     out.print(f"{action}: {_arrow([from_status, to_status])} · owner {_arrow([from_owner, to_owner])} · "
               f"due {to_due.isoformat()}", markup=False)
@@ -199,17 +194,12 @@ def override(
         _fail(f"--param {param}: write PATH=VALUE, e.g. --param visits_per_month.B=3")
     from engine.action_cycle import OVERRIDE_EVENT
     from engine.cli_cycles import resolve_actor
-    from engine.review.access import ReviewError, require_process, store_url
+    from engine.review.access import ReviewError, opened, require_process
     from engine.store.audit import append_event, lock_head
-    from engine.store.db import open_store
     from engine.store.repository import latest_carry_over
 
     try:
-        store = open_store(store_url(db))
-    except ReviewError as exc:
-        _fail(str(exc))
-    try:
-        with store.transaction() as session:
+        with opened(db) as store, store.transaction() as session:
             lock_head(session)
             require_process(session, process)
             payload = _override_payload(latest_carry_over(session, process), process, target, minimum, maximum,
@@ -218,8 +208,6 @@ def override(
                                  reason=text, payload=payload)
     except ReviewError as exc:
         _fail(str(exc))
-    finally:
-        store.dispose()
     out.print(f"recorded override (event {event.seq}): {_describe(payload)}; the next cycle of {process} starts "
               "from it", markup=False)
 

@@ -80,9 +80,8 @@ def _answer(process: str, cycle: int, step: str, actor: str | None, reason: str 
             approve: bool) -> None:
     from engine import approvals
     from engine.errors import PdcaError
-    from engine.review.access import require_cycle, store_url
+    from engine.review.access import opened, require_cycle
     from engine.store.audit import lock_head
-    from engine.store.db import open_store
 
     verb = "approve" if approve else "reject"
     actor = (actor or os.environ.get("PDCA_ACTOR", "")).strip()
@@ -91,24 +90,19 @@ def _answer(process: str, cycle: int, step: str, actor: str | None, reason: str 
     if not (reason or "").strip():
         _refuse(f"pdca {verb} needs --reason TEXT: say why, e.g. --reason \"quota per class checked\"")
     try:
-        store = open_store(store_url(db))
+        with opened(db) as store:
+            with store.transaction() as session:  # a timeout already due is recorded first, whatever follows
+                lock_head(session)
+                require_cycle(session, process, cycle)
+                request = approvals.latest_request(session, process, cycle, step)
+                if request is not None and request.pending:
+                    approvals.settle_timeouts(session, request)
+            with store.transaction() as session:
+                request = approvals.answer(session, process_id=process, cycle=cycle, step_id=step, actor=actor,
+                                           reason=reason or "", approve=approve)
+                suspended = approvals.is_suspended(session, process, cycle)
     except PdcaError as exc:
         _refuse(str(exc))
-    try:
-        with store.transaction() as session:  # a timeout already due is recorded first, whatever follows
-            lock_head(session)
-            require_cycle(session, process, cycle)
-            request = approvals.latest_request(session, process, cycle, step)
-            if request is not None and request.pending:
-                approvals.settle_timeouts(session, request)
-        with store.transaction() as session:
-            request = approvals.answer(session, process_id=process, cycle=cycle, step_id=step, actor=actor,
-                                       reason=reason or "", approve=approve)
-            suspended = approvals.is_suspended(session, process, cycle)
-    except PdcaError as exc:
-        _refuse(str(exc))
-    finally:
-        store.dispose()
     out.print(_outcome(request, actor, approve, suspended), markup=False)
 
 

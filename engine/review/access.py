@@ -48,14 +48,24 @@ def store_url(explicit: str | None, cwd: Path | None = None) -> str:
 
 
 @contextmanager
-def reading(db: str | None) -> Iterator[tuple[Store, Session]]:
-    """Open the store at ``--db`` (or the usual default) and give one read transaction on it."""
-    store = open_store(store_url(db), reading=True)
+def opened(db: str | None, *, reading: bool = False) -> Iterator[Store]:
+    """The store at ``--db`` (or the usual default; never a new one, see :func:`store_url`), closed after the block.
+
+    Commands that change something by hand (actions, overrides, approvals) take their own
+    transactions on it; ``reading=True`` opens without SQLite's write lock when no migration is due.
+    """
+    store = open_store(store_url(db), reading=reading)
     try:
-        with store.read() as session:
-            yield store, session
+        yield store
     finally:
         store.dispose()
+
+
+@contextmanager
+def reading(db: str | None) -> Iterator[tuple[Store, Session]]:
+    """Open the store at ``--db`` (or the usual default) and give one read transaction on it."""
+    with opened(db, reading=True) as store, store.read() as session:
+        yield store, session
 
 
 def processes(session: Session) -> list[str]:

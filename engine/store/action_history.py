@@ -139,7 +139,7 @@ def record_action_update(
     before = current_state(row, _latest_updates(session, [row.id]).get(row.id))
     new_status = status or before["status"]
     new_owner = owner if owner is not None else before["owner"]
-    new_due = _as_date(due, action_key) if due is not None else date.fromisoformat(before["due"])
+    new_due = as_due_date(due, action_key, ActionStateError) if due is not None else date.fromisoformat(before["due"])
     _check_move(action_key, before["status"], new_status, source, status is not None)
     update = ActionUpdate(
         action_id=row.id, at=utc_now(), actor=actor, source=source, reason=reason.strip(),
@@ -188,10 +188,11 @@ def record_act_updates(session: Session, cycle: Cycle, updates: Sequence[Mapping
     return rows
 
 
-def _as_date(value: date | str, key: str) -> date:
+def as_due_date(value: Any, key: str, error: type[StoreError] = StoreError) -> date:
+    """An action's due date from a date or ISO text; ``error`` names what is wrong with it otherwise."""
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError as exc:
-        raise ActionStateError(f"action {key}: due {value!r} is not a date (YYYY-MM-DD)") from exc
+        raise error(f"action {key}: due {value!r} is not a date (YYYY-MM-DD)") from exc

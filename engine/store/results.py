@@ -9,13 +9,12 @@ as plain mappings.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from engine.store.action_history import find_action, list_actions, record_action_update
+from engine.store.action_history import as_due_date, find_action, list_actions, record_action_update
 from engine.store.audit import append_event, lock_head, normalise_json
 from engine.store.errors import StoreError
 from engine.store.models import (
@@ -122,7 +121,7 @@ def record_actions_opened(session: Session, cycle: Cycle, actions: Sequence[Mapp
         key = local_key if "#" in local_key else f"{cycle.process_id}#{cycle.number}/{local_key}"
         row = Action(action_key=key, process_id=cycle.process_id, opened_cycle=cycle.number,
                      policy_id=str(action.get("policy") or ""), kpi_id=action.get("kpi"), title=str(action["title"]),
-                     owner=str(action["owner"]), due=_as_date(action["due"], key), status="open",
+                     owner=str(action["owner"]), due=as_due_date(action["due"], key), status="open",
                      verify_after=action.get("verify_after"),
                      details=normalise_json({k: v for k, v in action.items() if k not in _ACTION_COLUMNS}))
         session.add(row)
@@ -176,12 +175,3 @@ def action_dict(row: Action) -> dict[str, Any]:
     return {**row.details, "id": row.action_key, "process": row.process_id, "opened_cycle": row.opened_cycle,
             "policy": row.policy_id, "kpi": row.kpi_id, "title": row.title, "owner": row.owner,
             "due": row.due.isoformat(), "status": row.status, "verify_after": row.verify_after}
-
-
-def _as_date(value: Any, key: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError as exc:
-        raise StoreError(f"action {key}: due {value!r} is not a date (YYYY-MM-DD)") from exc
