@@ -7,8 +7,8 @@ whose query parameters go to SQLite itself (https://www.sqlite.org/uri.html).
 Reading uses ``mode=ro``: SQLite refuses every write on that connection, so nothing a review
 does can change the file. ``immutable=1`` is added only when it is needed to open the file at
 all, that is when the store is in WAL mode, this process cannot write the file or its folder
-(a read-only mount, another user's store) and no ``-shm`` file is there (nobody has the
-store open). SQLite then reads the file as it is, without locks or the ``-wal``/``-shm``
+(a read-only mount, another user's store) and no ``-shm`` file (nor a non-empty ``-wal``) is
+there: nobody has the store open. SQLite then reads the file as it is, without locks or the ``-wal``/``-shm``
 files, on the promise that nobody writes it meanwhile: if a writer did start, the review
 could read a half-written page. A store being written always has its ``-shm`` beside it,
 so a review of a running store never takes that promise.
@@ -63,7 +63,9 @@ def read_only_url(url: URL) -> URL:
 def needs_immutable(path: Path) -> bool:
     """Whether ``mode=ro`` alone cannot open the file: WAL mode, not writable here, and no ``-shm`` beside it."""
     writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    if writable or Path(f"{path}-shm").exists():
+    wal = Path(f"{path}-wal")
+    # With a -shm there, mode=ro reads through it; a non-empty -wal holds commits immutable would not see.
+    if writable or Path(f"{path}-shm").exists() or (wal.exists() and wal.stat().st_size > 0):
         return False
     try:
         with path.open("rb") as file:

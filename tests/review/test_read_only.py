@@ -17,9 +17,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.store import StoreError, open_store
+from engine.store import StoreError, append_event, open_store
 from engine.store.action_history import list_actions
 from engine.store.migrate import SCHEMA_HEAD, alembic_config, current_revision
+from engine.store.sqlite_url import needs_immutable
 from tests.review.trail import PROCESS
 
 runner = CliRunner()
@@ -106,6 +107,38 @@ def test_every_review_command_reads_a_store_on_a_read_only_mount(read_only_view:
     code, stdout, _ = pdca("audit", "log", "--process", PROCESS, "--db", f"sqlite:///{view / 'pdca.db'}")
     assert code == 0 and "cycle.completed" in stdout
     assert fingerprint(source) == before
+
+
+def test_a_review_on_a_read_only_mount_sees_the_commits_of_a_store_being_written(
+        read_only_view: tuple[Path, Path], trail_url: str) -> None:
+    source, view = read_only_view
+    shutil.copyfile(trail_url.removeprefix("sqlite:///"), source / "pdca.db")
+    writer = open_store(f"sqlite:///{source / 'pdca.db'}")  # a running cycle: its -wal and -shm are there
+    try:
+        with writer.transaction() as session:
+            append_event(session, kind="correction", actor="tester", process_id=PROCESS, payload={"n": 1},
+                         reason="not yet checkpointed into the database file")
+        assert (source / "pdca.db-wal").stat().st_size > 0
+        # Read through the -shm (never immutable, which would miss the commit still in the -wal).
+        code, stdout, _ = pdca("audit", "verify", "--db", f"sqlite:///{view / 'pdca.db'}")
+    finally:
+        writer.dispose()
+    assert code == 0 and stdout.startswith("ok: 45 events verified"), stdout
+
+
+def test_immutable_only_for_a_wal_store_nobody_has_open_that_cannot_be_written(
+        read_only_view: tuple[Path, Path]) -> None:
+    source, view = read_only_view
+    with sqlite3.connect(source / "wal.db") as connection:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("CREATE TABLE t (x)")
+    connection.close()
+    sqlite3.connect(source / "journal.db").execute("CREATE TABLE t (x)").connection.close()
+    assert not needs_immutable(source / "wal.db")  # writable: mode=ro makes its -shm
+    assert needs_immutable(view / "wal.db")
+    assert not needs_immutable(view / "journal.db")  # a rollback journal needs no -shm: mode=ro keeps its locks
+    (source / "wal.db-shm").touch()
+    assert not needs_immutable(view / "wal.db")  # somebody has it open: read through the -shm
 
 
 # ----- (b) a writable store in rollback-journal mode stays byte-for-byte the same ------------------
