@@ -5,6 +5,7 @@ user's own read-only SQLite URI (`sqlite:///file:...?mode=ro&uri=true`)."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from psycopg import sql
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -22,6 +24,7 @@ from engine.store.action_history import list_actions
 from engine.store.migrate import SCHEMA_HEAD, alembic_config, current_revision
 from engine.store.sqlite_url import needs_immutable
 from tests.review.trail import PROCESS
+from tests.store.conftest import PgDatabases, _wipe_rows
 
 runner = CliRunner()
 
@@ -236,3 +239,39 @@ def test_a_mode_ro_uri_works_with_every_review_command(trail_url: str, tmp_path:
     # Before the fix: "no audit store at file:/...: the SQLite file does not exist" (exit 2).
     assert_all_answer(f"sqlite:///file:{path}?mode=ro&uri=true", action, tmp_path / "out")
     assert fingerprint(path.parent)[path.name] == before
+
+
+# ----- PostgreSQL: a role that may only SELECT (as on a read replica) reviews everything ----------------
+
+def test_every_review_command_works_with_a_postgresql_role_that_may_only_select(pg_database: PgDatabases,
+                                                                                  tmp_path: Path) -> None:
+    from tests.review.trail import build_trail
+
+    _wipe_rows(pg_database)
+    writer = open_store(pg_database.url(pg_database.migrated))
+    try:
+        build_trail(writer)
+    finally:
+        writer.dispose()
+    action = first_action(pg_database.url(pg_database.migrated))
+    role = f"pdca_reader_{secrets.token_hex(4)}"
+    with pg_database.connect(pg_database.migrated) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        admin.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(role)))
+    try:
+        url = pg_database.url(pg_database.migrated).replace(f"//{pg_database.user}@", f"//{role}@")
+        assert_all_answer(url, action, tmp_path / "out")
+    finally:
+        with pg_database.connect(pg_database.migrated) as admin:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_status_in_a_folder_without_a_store_creates_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PDCA_DATABASE_URL", raising=False)
+    code, _, stderr = pdca("status")
+    # Before the fix `pdca status` created .pdca/pdca.db (migrated, empty) and said "no cycles recorded".
+    assert (code, stderr.strip()) == (2, f"error: no audit store at {tmp_path.resolve() / '.pdca' / 'pdca.db'}: run "
+                                         "`pdca run` here first, or name one with --db URL or $PDCA_DATABASE_URL")
+    assert not (tmp_path / ".pdca" / "pdca.db").exists()
