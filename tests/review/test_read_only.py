@@ -202,6 +202,8 @@ def test_an_older_store_is_not_migrated_by_a_review_and_db_upgrade_migrates_it(d
     code, stdout, _ = pdca("audit", "verify", "--db", db_url)
     assert code == 0 and "ok: 11 events verified" in stdout
     assert pdca("db", "upgrade", "--db", db_url)[1].strip() == f"{shown} is already at schema revision {SCHEMA_HEAD}"
+    assert pdca("db", "status", "--db", db_url)[:2] == (
+        0, f"{shown}: schema revision {SCHEMA_HEAD}, this pdcaflow's newest: up to date\n")
 
 
 def test_a_newer_store_is_named_as_such_and_left_alone(db_url: str) -> None:
@@ -217,6 +219,9 @@ def test_a_newer_store_is_named_as_such_and_left_alone(db_url: str) -> None:
     assert " ".join(stderr.split()) == (
         f"error: this store ({db_url}) is at schema revision 9999, newer than this pdcaflow knows (its newest "
         f"is {SCHEMA_HEAD}): a newer pdcaflow wrote it; upgrade pdcaflow to review it")
+    assert _revision(db_url) == "9999"
+    code, _, stderr = pdca("db", "upgrade", "--db", db_url)
+    assert code == 1 and "has schema revision 9999, which this pdcaflow does not know" in stderr
     assert _revision(db_url) == "9999"
 
 
