@@ -20,6 +20,7 @@ from rich.console import Console
 from engine import cli_approve
 from engine.cli_actions import actions_app, override as override_command
 from engine.cli_audit import audit_app
+from engine.cli_db import db_app
 from engine import cli_serve
 from engine.cli_demo import demo as demo_command
 from engine.cli_tasks import tasks_app
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -211,8 +213,13 @@ def status(
 ) -> None:
     """Show the latest cycle of each process, its KPI results and the open actions."""
     from engine.cli_cycles import status_renderables  # the store only when needed (see `run`)
+    from engine.review.access import ReviewError
 
-    for renderable in status_renderables(db, process):
+    try:
+        renderables = status_renderables(db, process)
+    except ReviewError as exc:  # no store there, or its schema needs `pdca db upgrade`
+        _fail_input(str(exc))
+    for renderable in renderables:
         out.print(renderable)
 
 

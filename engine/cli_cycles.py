@@ -10,7 +10,6 @@ import getpass
 import os
 import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -22,7 +21,7 @@ from engine import approvals
 from engine.cli_approve import approvals_table
 from engine.action_cycle import follow_up_actions
 from engine.report import kpi_rows
-from engine.store.db import open_store, resolve_url
+from engine.review.access import reading
 from engine.store.models import Cycle
 from engine.store.repository import latest_carry_over, latest_cycle
 
@@ -116,34 +115,34 @@ def summary_renderable(result: Mapping[str, Any]) -> Group:
 
 
 def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
-    """The latest cycle of each process (or of one), with its KPI results and the open actions."""
-    store = open_store(resolve_url(db_url, Path.cwd()), reading=True)
-    try:
-        with store.read() as session:
-            processes = [process_id] if process_id else sorted(set(session.scalars(select(Cycle.process_id))))
-            out: list[Any] = []
-            for name in processes:
-                cycle = latest_cycle(session, name)
-                if cycle is None:
-                    out.append(f"[yellow]{name}: no cycles recorded[/]")
-                    continue
-                shown = cycle.status
-                if shown == "running" and approvals.is_suspended(session, name, cycle.number):
-                    shown = "waiting for approval (suspended)"
-                out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
-                           f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
-                           + (f"\n  error: {cycle.error}" if cycle.error else ""))
-                carry = latest_carry_over(session, name)
-                if carry:  # the actions as they are now: people may have updated them since
-                    current = {**carry, "actions": follow_up_actions(session, name)}
-                    out.append(kpi_table(kpi_rows(current), f"KPIs of cycle {carry.get('cycle')} (the last completed)"))
-                    out.append(actions_table(current["actions"]))
-            waiting = approvals.waiting_requests(session, process_id)
-            if waiting:
-                out.append(approvals_table(waiting))
-            return out or ["no cycles recorded in this store"]
-    finally:
-        store.dispose()
+    """The latest cycle of each process (or of one), with its KPI results and the open actions.
+
+    Raises:
+        ReviewError: no store there (none is created), or its schema is not this pdcaflow's newest.
+    """
+    with reading(db_url) as (_store, session):
+        processes = [process_id] if process_id else sorted(set(session.scalars(select(Cycle.process_id))))
+        out: list[Any] = []
+        for name in processes:
+            cycle = latest_cycle(session, name)
+            if cycle is None:
+                out.append(f"[yellow]{name}: no cycles recorded[/]")
+                continue
+            shown = cycle.status
+            if shown == "running" and approvals.is_suspended(session, name, cycle.number):
+                shown = "waiting for approval (suspended)"
+            out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
+                       f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
+                       + (f"\n  error: {cycle.error}" if cycle.error else ""))
+            carry = latest_carry_over(session, name)
+            if carry:  # the actions as they are now: people may have updated them since
+                current = {**carry, "actions": follow_up_actions(session, name)}
+                out.append(kpi_table(kpi_rows(current), f"KPIs of cycle {carry.get('cycle')} (the last completed)"))
+                out.append(actions_table(current["actions"]))
+        waiting = approvals.waiting_requests(session, process_id)
+        if waiting:
+            out.append(approvals_table(waiting))
+        return out or ["no cycles recorded in this store"]
 
 
 ACTIONS_SHOWN = 15

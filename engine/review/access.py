@@ -1,4 +1,5 @@
-"""Opening the store for review, and the one error every review command reports as bad input."""
+"""Opening the store for review (read-only, never migrated), and the one error every review command reports
+as bad input."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from engine.errors import PdcaError
-from engine.store.db import ENV_VAR, Store, open_store, resolve_url
+from engine.store.db import ENV_VAR, Store, display_url, open_store, resolve_url
+from engine.store.errors import SchemaRevisionError
+from engine.store.sqlite_url import sqlite_file
 from engine.store.models import AuditEvent, Cycle
 
 
@@ -41,9 +44,9 @@ def store_url(explicit: str | None, cwd: Path | None = None) -> str:
         parsed = make_url(url)
     except ArgumentError:
         return url  # open_store reports a malformed URL in its own words
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).is_file():
-            raise ReviewError(f"no audit store at {parsed.database}: the SQLite file does not exist")
+    path = sqlite_file(parsed)  # a plain path or a SQLite URI (sqlite:///file:...?mode=ro&uri=true)
+    if path is not None and not path.is_file():
+        raise ReviewError(f"no audit store at {path}: the SQLite file does not exist")
     return url
 
 
@@ -52,9 +55,17 @@ def opened(db: str | None, *, reading: bool = False) -> Iterator[Store]:
     """The store at ``--db`` (or the usual default; never a new one, see :func:`store_url`), closed after the block.
 
     Commands that change something by hand (actions, overrides, approvals) take their own
-    transactions on it; ``reading=True`` opens without SQLite's write lock when no migration is due.
+    transactions on it (and upgrade its schema first, as ``pdca run`` does); ``reading=True`` opens
+    it read-only: nothing is written, not even a migration, and no cycle's write lock is awaited.
+
+    Raises:
+        ReviewError: no such store, or (reading) its schema is older or newer than this pdcaflow's.
     """
-    store = open_store(store_url(db), reading=reading)
+    try:
+        store = open_store(store_url(db), read_only=reading)
+    except SchemaRevisionError as exc:
+        upgrade = "pdca db upgrade" + (f" --db {display_url(db)}" if db else "")
+        raise ReviewError(exc.explain(upgrade)) from exc
     try:
         yield store
     finally:

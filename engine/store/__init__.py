@@ -1,6 +1,6 @@
 """The audit store: SQLAlchemy models, Alembic migrations, the hash-chained event log.
 
-Modules: ``db`` (URL, engine, transactions, migrations on open), ``models`` (the
+Modules: ``db`` (URL, engine, transactions, migrations on open; read-only opening with ``sqlite_url``), ``models`` (the
 tables), ``audit`` (append to the event chain), ``verify`` and ``rowcheck``
 (recompute it; check the append-only tables against it), ``repository`` and
 ``results`` (the engine's reads and writes, each write with its audit event),

@@ -9,6 +9,12 @@ a second writer queues on the file lock (for up to ``busy_timeout``) instead of
 failing half-way through a transaction with "database is locked". PostgreSQL
 (``postgresql+psycopg://``) serialises writers on the ``audit_head`` row
 (see ``engine.store.audit``), with ``lock_timeout`` set to the same limit.
+
+A store opened with ``read_only=True`` (the review commands, ``pdca status``) never writes:
+SQLite opens the file with ``mode=ro`` (``immutable=1`` only when that alone can open it, see
+``engine.store.sqlite_url``) and never changes its journal mode; PostgreSQL sessions run with
+``default_transaction_read_only``. It is never migrated: a schema that is not this pdcaflow's
+newest is a :class:`SchemaRevisionError` naming ``pdca db upgrade``.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store.audit import stored_json
-from engine.store.errors import StoreError
-from engine.store.migrate import SCHEMA_HEAD, current_revision, upgrade_to_head
+from engine.store.errors import SchemaRevisionError, StoreError
+from engine.store.migrate import SCHEMA_HEAD, current_revision, is_known_revision, upgrade_to_head
 from engine.store.models import APPEND_ONLY_MODELS
+from engine.store.sqlite_url import read_only_url
 
 ENV_VAR = "PDCA_DATABASE_URL"
 DEFAULT_BUSY_TIMEOUT = 30.0
@@ -63,19 +70,21 @@ def display_url(url: str | URL) -> str:
 
 @dataclass
 class Store:
-    """An opened, migrated audit store.
+    """An opened audit store (migrated, unless opened read-only or with ``migrate=False``).
 
     Attributes:
         url: the SQLAlchemy URL as given (it may hold a password: never print it; use ``display_url``).
         display_url: the URL without its password, for messages.
         engine: the SQLAlchemy engine.
         busy_timeout: seconds a writer waits for another writer before giving up.
+        read_only: opened for review: the database refuses every write on its connections.
     """
 
     url: str
     display_url: str
     engine: Engine
     busy_timeout: float
+    read_only: bool
     _sessions: sessionmaker[Session] = field(repr=False)
     _read_sessions: sessionmaker[Session] = field(repr=False)
 
@@ -103,6 +112,33 @@ class Store:
         """Close every pooled connection (call before the process forks or exits)."""
         self.engine.dispose()
 
+    def revision(self) -> str | None:
+        """The schema revision the database is at (``None``: no pdcaflow schema), read without any lock."""
+        try:
+            with self.engine.connect().execution_options(**{_READ_ONLY: True}) as connection, connection.begin():
+                return current_revision(connection)
+        except SQLAlchemyError as exc:
+            raise store_error(exc, self.display_url, self.busy_timeout, opening=True) from exc
+
+    def upgrade(self) -> None:
+        """Migrate the schema to this pdcaflow's newest, under the write lock (nothing to do when it is there).
+
+        Raises:
+            StoreError: the store is from a newer pdcaflow, read-only, unreachable, or stayed locked.
+        """
+        try:
+            with self.engine.begin() as connection:
+                upgrade_to_head(connection)
+        except SQLAlchemyError as exc:
+            raise store_error(exc, self.display_url, self.busy_timeout, opening=True) from exc
+
+    def require_current_schema(self) -> None:
+        """Raise :class:`SchemaRevisionError` unless the schema is this pdcaflow's newest (never migrates)."""
+        current = self.revision()
+        if current != SCHEMA_HEAD:
+            raise SchemaRevisionError(self.display_url, current, SCHEMA_HEAD,
+                                      newer=current is not None and not is_known_revision(current))
+
     @contextmanager
     def _session(self, factory: sessionmaker[Session], commit: bool = True) -> Iterator[Session]:
         session = factory()
@@ -124,21 +160,22 @@ class Store:
 
 
 def open_store(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, migrate: bool = True,
-               reading: bool = False) -> Store:
-    """Connect to the store at ``url`` and upgrade its schema to the newest migration.
+               read_only: bool = False) -> Store:
+    """Connect to the store at ``url`` and upgrade its schema to the newest migration (or, read-only, check it).
 
     Args:
         url: any SQLAlchemy URL; ``postgresql://`` means ``postgresql+psycopg://``.
         busy_timeout: seconds a writer waits for another writer's lock before failing.
-        migrate: run the Alembic migrations (``upgrade head``); tests of the
-            migrations themselves turn this off.
-        reading: the caller only reads (review commands, ``pdca status``): look at the
-            schema's revision in a read transaction first and take the write lock only
-            when a migration is due, so a review never queues behind a running cycle.
+        migrate: run the Alembic migrations (``upgrade head``), or with ``read_only`` check the
+            schema is the newest; off: neither (tests of the migrations, ``pdca db``).
+        read_only: the caller only reads (review commands, ``pdca status``): the store is
+            opened read-only (see the module's docstring), never migrated, never waits for
+            a running cycle's write lock.
 
     Raises:
         StoreError: the URL is malformed, the database cannot be reached, or it
             stayed locked longer than ``busy_timeout`` while migrating.
+        SchemaRevisionError: read-only, and the schema is older or newer than this pdcaflow's.
     """
     shown = display_url(url)
     try:
@@ -146,32 +183,24 @@ def open_store(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, migrate:
     except ArgumentError as exc:
         raise StoreError(f"not a database URL: {shown} (expected e.g. sqlite:///path/pdca.db "
                          f"or postgresql+psycopg://user@host/db)") from exc
-    engine = _create_engine(parsed, busy_timeout)
+    if read_only:
+        parsed = read_only_url(parsed)
+    engine = _create_engine(parsed, busy_timeout, read_only)
     sessions = _session_factory(engine)
-    store = Store(url=url, display_url=shown, engine=engine, busy_timeout=busy_timeout, _sessions=sessions,
+    store = Store(url=url, display_url=shown, engine=engine, busy_timeout=busy_timeout, read_only=read_only,
+                  _sessions=sessions,
                   _read_sessions=_session_factory(engine.execution_options(**{_READ_ONLY: True})))
-    if migrate and reading and _schema_is_current(engine, shown, busy_timeout):
+    if not migrate:
         return store
-    if migrate:
-        try:
-            with engine.begin() as connection:
-                upgrade_to_head(connection)
-        except SQLAlchemyError as exc:
-            engine.dispose()
-            raise store_error(exc, shown, busy_timeout, opening=True) from exc
-        except BaseException:
-            engine.dispose()
-            raise
-    return store
-
-
-def _schema_is_current(engine: Engine, shown: str, busy_timeout: float) -> bool:
     try:
-        with engine.connect().execution_options(**{_READ_ONLY: True}) as connection, connection.begin():
-            return current_revision(connection) == SCHEMA_HEAD
-    except SQLAlchemyError as exc:
+        if read_only:
+            store.require_current_schema()
+        else:
+            store.upgrade()
+    except BaseException:
         engine.dispose()
-        raise store_error(exc, shown, busy_timeout, opening=True) from exc
+        raise
+    return store
 
 
 def store_error(exc: SQLAlchemyError, url: str, busy_timeout: float, *, opening: bool = False) -> StoreError:
@@ -207,21 +236,21 @@ def _with_driver(url: URL) -> URL:
     return url
 
 
-def _create_engine(url: URL, busy_timeout: float) -> Engine:
+def _create_engine(url: URL, busy_timeout: float, read_only: bool) -> Engine:
     # JSON columns are written in the canonical form the chain hashes, so verify need not re-encode them.
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": busy_timeout}, json_serializer=stored_json)
-        _prepare_sqlite(engine, busy_timeout)
+        _prepare_sqlite(engine, busy_timeout, read_only)
     elif url.get_backend_name() == "postgresql":
         engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10},
                                json_serializer=stored_json)
-        _prepare_postgresql(engine, busy_timeout)
+        _prepare_postgresql(engine, busy_timeout, read_only)
     else:
         engine = create_engine(url, json_serializer=stored_json)
     return engine
 
 
-def _prepare_sqlite(engine: Engine, busy_timeout: float) -> None:
+def _prepare_sqlite(engine: Engine, busy_timeout: float, read_only: bool) -> None:
     """SQLAlchemy's documented pysqlite recipe: SQLAlchemy emits BEGIN itself (here IMMEDIATE)."""
 
     @event.listens_for(engine, "connect")
@@ -229,8 +258,12 @@ def _prepare_sqlite(engine: Engine, busy_timeout: float) -> None:
         # Stop sqlite3 from emitting its own (deferred) BEGIN; our "begin" hook does it.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # Only settings of this connection: the journal mode is the one setting stored in the file.
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        if read_only:
+            cursor.execute("PRAGMA query_only = ON")
+        else:
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         # synchronous stays FULL (the default): an audit record survives a power cut once committed.
         cursor.close()
@@ -238,15 +271,17 @@ def _prepare_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Take the write lock up front so two writers queue rather than deadlock on upgrade.
-        read_only = connection.get_execution_options().get(_READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        reads = read_only or connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 
 
-def _prepare_postgresql(engine: Engine, busy_timeout: float) -> None:
+def _prepare_postgresql(engine: Engine, busy_timeout: float, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute(f"SET lock_timeout = {int(busy_timeout * 1000)}")
+            if read_only:  # this session only: every transaction on it is READ ONLY
+                cursor.execute("SET default_transaction_read_only = on")
         dbapi_connection.commit()
 
 

@@ -1,8 +1,9 @@
 """Run the store's Alembic migrations (shipped inside this package) from code.
 
-``pdca`` upgrades the store to the newest schema every time it opens it, so a
-user never runs ``alembic`` by hand. Developers writing the next migration can
-use :func:`alembic_config` with ``alembic.command.revision(..., autogenerate=True)``
+The writing commands (``pdca run``, ``approve``, ``actions update`` ...) upgrade the store
+to the newest schema when they open it, and so does ``pdca db upgrade``; the review
+commands never do (they open stores read-only). A user never runs ``alembic`` by hand.
+Developers writing the next migration can use :func:`alembic_config` with ``alembic.command.revision(..., autogenerate=True)``
 and then edit the result by hand (migrations are reviewed as written code).
 """
 
@@ -52,6 +53,13 @@ def head_revision() -> str:
     return head
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of the packaged migrations (else a newer pdcaflow wrote the store)."""
+    from alembic.script import ScriptDirectory
+
+    return revision in {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at, or ``None`` for an empty database."""
     if not inspect(connection).has_table("alembic_version"):
@@ -73,11 +81,9 @@ def upgrade_to_head(connection: Connection) -> None:
     if current == SCHEMA_HEAD:
         return
     from alembic import command
-    from alembic.script import ScriptDirectory
 
     head = head_revision()
-    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if current is not None and current not in known:
+    if current is not None and not is_known_revision(current):
         shown = connection.engine.url.render_as_string(hide_password=True)
         raise StoreError(f"the database {shown} has schema revision {current}, which this pdcaflow does not know "
                          f"(its newest is {head}): a newer pdcaflow wrote it; upgrade pdcaflow to use it")
