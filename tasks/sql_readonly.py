@@ -30,6 +30,7 @@ from typing import Any
 
 from tasks.sql_check import Refusal, checked_sql
 
+_PG_MAX_TIMEOUT_MS = 2_147_483_647
 _PROGRESS_STEPS = 10_000  # SQLite virtual-machine steps between two looks at the clock (well under 1 ms)
 
 
@@ -79,6 +80,9 @@ def run_queries(url: str, queries: Mapping[str, str], params: Mapping[str, Any],
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    if not timeout_seconds > 0 or max_rows < 0:  # NaN included
+        raise QueryError(f"{where}: timeout_seconds must be above 0 and max_rows at least 0 "
+                         f"(got {timeout_seconds!r} and {max_rows!r})")
     engine = _engine(url, where)
     try:
         checked = {name: _checked(name, sql, engine.dialect.name) for name, sql in queries.items()}
@@ -163,8 +167,9 @@ def _read_only(connection: Any, dialect: str, timeout_seconds: float, trust: Tru
 
     if dialect == "postgresql":
         connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-        # 0 would switch the timeout off: at least 1 ms
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {max(int(timeout_seconds * 1000), 1)}")
+        # 0 would switch the timeout off: at least 1 ms, at most what PostgreSQL takes (about 24 days)
+        milliseconds = max(int(min(timeout_seconds, _PG_MAX_TIMEOUT_MS / 1000) * 1000), 1)
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
         # string literals as sqlglot writes them (a backslash is a plain character)
         connection.exec_driver_sql("SET LOCAL standard_conforming_strings = on")
         cursor = connection.connection.cursor()

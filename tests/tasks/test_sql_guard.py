@@ -174,6 +174,8 @@ def test_sqlite_enforces_timeout_seconds(tmp_path: Path) -> None:
     with pytest.raises(QueryError, match=r"connection 'local', query 'sql': stopped after timeout_seconds=1 "):
         run_queries(url, {"sql": endless}, {}, max_rows=10, timeout_seconds=1, where="connection 'local'")
     assert time.monotonic() - started < 2.0
+    with pytest.raises(QueryError, match=r"timeout_seconds must be above 0 and max_rows at least 0 \(got nan and 10\)"):
+        run_queries(url, {"sql": "SELECT 1"}, {}, max_rows=10, timeout_seconds=float("nan"), where="connection 'l'")
 
 
 TEN_MILLION = {
