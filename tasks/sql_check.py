@@ -21,6 +21,7 @@ it; the run-time check in the connection's own dialect decides.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Literal
 
 import sqlglot
@@ -35,6 +36,7 @@ logging.getLogger("sqlglot").addFilter(  # a refused statement is reported to th
 Kind = Literal["statement", "function", "syntax"]
 # SQLAlchemy's backend name -> the sqlglot dialect its SQL is read and written in
 DIALECTS = {"postgresql": "postgres", "sqlite": "sqlite"}
+_PLACEHOLDER = re.compile(r":[A-Za-z_][A-Za-z0-9_]*")
 _WRITING_MODULES = ("sqlglot.expressions.ddl", "sqlglot.expressions.dml")
 _WRITING_PARTS: tuple[type[exp.Expression], ...] = (
     exp.Grant, exp.Revoke, exp.Analyze, exp.MultitableInserts, exp.ConditionalInsert, exp.Put, exp.Get,
@@ -63,7 +65,9 @@ def checked_sql(sql: str, backend: str) -> str:
     _check_tree(tree, dialect)
     named = tree.transform(lambda node: exp.var(f":{node.name}") if isinstance(node, exp.Placeholder) and node.name
                            else node)  # sqlglot writes :name as %(name)s for PostgreSQL; SQLAlchemy binds :name
-    return named.sql(dialect=dialect, comments=False)
+    regenerated = named.sql(dialect=dialect, comments=False)
+    _check_tree(_one_select(regenerated, dialect), dialect)  # what runs passes the same check, read again
+    return regenerated
 
 
 def literal_refusal(sql: str) -> Refusal | None:
@@ -114,6 +118,11 @@ def _check_tree(tree: exp.Expression, dialect: str) -> None:
             raise Refusal("statement", "SELECT ... INTO writes a table: a read-only query may not use it")
         if isinstance(node, exp.Lock):
             raise Refusal("statement", "FOR UPDATE/SHARE locks rows: a read-only query may not use it")
+        if isinstance(node, exp.Parameter) or (isinstance(node, exp.Placeholder)
+                                                and not _PLACEHOLDER.fullmatch(f":{node.name}")):
+            # a placeholder's name is written back into the SQL that runs: only a plain :name
+            raise Refusal("statement", "values are bound only through :name placeholders (letters, digits and _; "
+                                       "the values in `params`): this query has another kind of parameter")
         if isinstance(node, exp.Func) and not isinstance(node, exp.Binary):  # a Binary is an operator (AND, ^)
             _check_function(node, dialect)
 

@@ -82,6 +82,7 @@ ATTACKS = {
     "for-update": ("SELECT * FROM finding FOR UPDATE", r"FOR UPDATE/SHARE"),
     "copy": ("COPY finding TO '/tmp/out.csv'", r"only a SELECT"),
     "set": ("SET statement_timeout = 0", r"only a SELECT"),
+    "quoted-placeholder": ('SELECT :"x; DELETE FROM finding; --" AS n FROM finding', r"only through :name"),
     "unknown-function": ("SELECT my_own_function(ward) FROM finding", r"function my_own_function is not allowed"),
     "does-not-parse": ("SELEC ward FROM finding", r"the SQL does not parse"),
 }
