@@ -157,6 +157,27 @@ def test_a_role_that_can_write_is_refused_with_the_reason(finding_db: str, reque
     assert result["sql"].rows == [{"n": ROWS}]
 
 
+def test_schema_rights_and_server_file_roles_are_found_too(finding_db: str, request: pytest.FixtureRequest,
+                                                          pg_database: PgDatabases) -> None:  # noqa: F811
+    if not finding_db.startswith("postgresql"):
+        pytest.skip("SQLite has no roles")
+    roles: Roles = request.getfixturevalue("pg_roles")
+    reader = roles.url(roles.reader)
+    with pg_database.connect(pg_database.empty) as admin:  # the schema is made anew for the next test
+        admin.execute(f'GRANT CREATE ON SCHEMA public TO "{roles.reader}"')
+    with pytest.raises(QueryError, match=r"can write: CREATE on schema public\. "):
+        run_queries(reader, {"sql": "SELECT 1"}, {}, max_rows=1, timeout_seconds=5, where="connection 'quality'")
+    with pg_database.connect("test") as admin:
+        admin.execute(f'GRANT pg_read_server_files TO "{roles.reader}"')
+    try:
+        with pytest.raises(QueryError, match=r"is a member of pg_read_server_files: refused"):
+            run_queries(reader, {"sql": "SELECT 1"}, {}, max_rows=1, timeout_seconds=5, where="connection 'quality'",
+                        trust=Trust(write=True))
+    finally:
+        with pg_database.connect("test") as admin:
+            admin.execute(f'REVOKE pg_read_server_files FROM "{roles.reader}"')
+
+
 def test_statement_timeout_is_pinned_on_postgresql(finding_db: str) -> None:
     if not finding_db.startswith("postgresql"):
         pytest.skip("statement_timeout is PostgreSQL's; SQLite's deadline is the next test")
