@@ -176,7 +176,8 @@ def task(name: str | Callable[..., Any] | None = None, *, phases: tuple[str, ...
         outputs_for: for tasks whose outputs depend on their ``with:`` values: given those
             values, the output names (or ``None`` when they cannot be known before the run).
         check_with: the task's own check of a step's literal ``with:`` values, run at validation;
-            returns ``(key path under with, message, hint)`` per problem (reported as PDCA250).
+            returns ``(key path under with, message, hint)`` per problem (reported as PDCA250), or with
+            a 4th item, one of the engine's TASK_CHECK_CODES (engine/references.py).
 
     Raises:
         TaskRegistrationError: the name is not a valid task name or a parameter is not a keyword.
