@@ -74,7 +74,10 @@ CODES: dict[str, str] = {
     "PDCA231": "KPI never gets control limits: they need more values than the KPI check charts",
     "PDCA245": "KPI source reads an output a sub-process step does not roll up (or a KPI the sub-process lacks)",
     "PDCA234": "`open_action.verify_after` on a policy with no KPI to verify the action against",
-    "PDCA250": "`with:` values the task's own check rejects (e.g. data.query SQL that is not one read-only SELECT)",
+    "PDCA250": "`with:` values the task's own check rejects (e.g. an expression inside data.query's SQL text)",
+    "PDCA265": "data.query / data.assert SQL is not one read-only SELECT (a second statement, a write, COPY, SET)",
+    "PDCA266": "data.query / data.assert SQL calls a function not on the allowlist (e.g. pg_read_file, dblink)",
+    "PDCA267": "data.query / data.assert SQL does not parse",
 }
 
 

@@ -25,6 +25,8 @@ KPI_FIELDS = ("actual", "target", "met", "missed", "delta", "margin", "status", 
 PREVIOUS_FIELDS = ("kpis", "params", "actions", "decisions", "cycle", "steps")
 CYCLE_FIELDS = ("number", "started_at", "trigger", "actor")
 PROCESS_FIELDS = ("id", "title", "owner")
+# codes a task's own `with:` check may give (anything else is PDCA250): data.query's SQL refusals
+TASK_CHECK_CODES = ("PDCA265", "PDCA266", "PDCA267")
 
 
 @dataclass(frozen=True)
@@ -209,8 +211,9 @@ def _with_keys(checker: Checker, index: int, step: Step) -> None:
         else:
             checker.report("PDCA209", f"task '{spec.name}' needs `{param.name}` in `with:`", ("steps", index, "uses"),
                            f"add `with: {{{param.name}: ...}}` ({param.type_name}) to this step", at_key=True)
-    for key_path, message, hint in spec.with_problems(step.with_):  # the task's own check of its values
-        checker.report("PDCA250", f"task '{spec.name}': {message}", ("steps", index, "with", *key_path), hint)
+    for key_path, message, hint, *code in spec.with_problems(step.with_):  # the task's own check of its values
+        known = code[0] if code and code[0] in TASK_CHECK_CODES else "PDCA250"
+        checker.report(known, f"task '{spec.name}': {message}", ("steps", index, "with", *key_path), hint)
 
 
 def _has_template(value: Any) -> bool:

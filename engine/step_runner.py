@@ -21,6 +21,10 @@ from engine.model import ProcessDefinition, Step
 from tasks.registry import StepContext, TaskSpec
 
 
+# Outputs are recorded in the audit trail for good: one step's canonical JSON may hold at most this much.
+MAX_OUTPUT_BYTES = 1_000_000
+
+
 class StepError(PdcaError):
     """A step could not run or its task failed; the message names the step and what went wrong.
 
@@ -104,9 +108,16 @@ def _checked_outputs(step: Step, spec: TaskSpec, result: Any) -> dict[str, Any]:
         if missing:
             raise StepError(step.id, f"task '{spec.name}' did not return {', '.join(missing)}")
     try:
-        return json.loads(json.dumps(outputs, allow_nan=False, default=_refuse))
+        text = json.dumps(outputs, allow_nan=False, default=_refuse, ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":"))  # the canonical form the audit trail stores
     except (TypeError, ValueError) as exc:
         raise StepError(step.id, f"task '{spec.name}' returned outputs that are not JSON data: {exc}") from exc
+    size = len(text.encode("utf-8"))
+    if size > MAX_OUTPUT_BYTES:
+        raise StepError(step.id, f"task '{spec.name}' returned {size / 1e6:.1f} MB of outputs; the audit trail "
+                                 f"records at most {MAX_OUTPUT_BYTES / 1e6:.1f} MB per step: return a summary or "
+                                 "fewer rows (e.g. a smaller max_rows)")
+    return json.loads(text)
 
 
 def _refuse(value: Any) -> Any:

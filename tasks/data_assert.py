@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
-from tasks.data_query import sql_problems
+from tasks.data_query import Problem, sql_problems, trust_of
 from tasks.project_config import config_for_process
 from tasks.registry import StepContext, task
 
@@ -60,7 +60,7 @@ class AssertOutputs(TypedDict):
     failing: list[Failure]
 
 
-def check_assert(with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+def check_assert(with_values: Mapping[str, Any]) -> list[Problem]:
     """Validation of a step's literal ``with:``: its ``sql`` (if any) is one read-only query with no expression."""
     return sql_problems(("sql",), with_values.get("sql"))
 
@@ -105,12 +105,13 @@ def _table(context: StepContext, file: str | None, connection: str | None, table
 
     if file is not None:
         return read_table(file, table)
-    url = config_for_process(context.process_id).connection_url(str(connection))
+    config = config_for_process(context.process_id)
+    url = config.connection_url(str(connection))
     if not sql:
         return read_table(url, table)
     try:
         result = run_queries(url, {"sql": sql}, params, max_rows=max_rows, timeout_seconds=60,
-                             where=f"connection '{connection}'")["sql"]
+                             where=f"connection '{connection}'", trust=trust_of(config, str(connection)))["sql"]
     except QueryError as exc:
         raise ValueError(str(exc)) from exc
     if result.truncated:

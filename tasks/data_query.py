@@ -6,8 +6,10 @@ resolved from the project config or the environment (``PDCA_CONNECTION_<NAME>``,
 password is ever written in a definition. Values go in ``params`` and are bound
 to ``:name`` placeholders by SQLAlchemy, never formatted into the text; an
 expression (``${{ ... }}``) inside the SQL text itself is refused at validation.
-Each query must be one ``SELECT``/``WITH`` statement and runs in a read-only,
-rolled-back transaction (see :mod:`tasks.sql_readonly`).
+Each query must be one ``SELECT`` (``WITH`` and ``UNION`` included) calling only
+allowlisted functions, checked by a SQL parser (:mod:`tasks.sql_check`), and runs
+in a read-only, rolled-back transaction on a role that may only read unless the
+project config trusts it (see :mod:`tasks.sql_readonly`).
 
 File mode (``file`` + ``aggregate``): filter, group and aggregate a table from a
 YAML spec (see :mod:`tasks.table_aggregate`).
@@ -27,7 +29,8 @@ from typing import Any
 
 from tasks.project_config import config_for_process
 from tasks.registry import StepContext, task
-from tasks.sql_readonly import QueryError, run_queries, statement_problem
+from tasks.sql_check import literal_refusal
+from tasks.sql_readonly import QueryError, Trust, run_queries
 from tasks.table_aggregate import Filter, aggregate_problem, aggregate_table
 
 BASE_OUTPUTS = ("rows", "row_count", "truncated")
@@ -49,9 +52,20 @@ def query_outputs(with_values: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(names))
 
 
-def check_query(with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+Problem = tuple[tuple[str | int, ...], str, str] | tuple[tuple[str | int, ...], str, str, str]
+# what validation reports for each kind of refused query (engine/codes.py)
+REFUSAL_CODES = {"statement": "PDCA265", "function": "PDCA266", "syntax": "PDCA267"}
+REFUSAL_HINTS = {
+    "statement": "only one read-only SELECT runs (WITH ... SELECT and UNION included)",
+    "function": "queries may call aggregates, arithmetic, text, date and conditional functions only "
+                "(the list: tasks/sql_functions.py)",
+    "syntax": "check the SQL; `:name` placeholders take their values from `params`",
+}
+
+
+def check_query(with_values: Mapping[str, Any]) -> list[Problem]:
     """Validation of a step's literal ``with:``: one mode, read-only SQL with no expression in it."""
-    problems: list[tuple[tuple[str | int, ...], str, str]] = []
+    problems: list[Problem] = []
     sql_mode = any(key in with_values for key in ("connection", "sql", "scalars"))
     file_mode = any(key in with_values for key in ("file", "aggregate"))
     if sql_mode == file_mode:
@@ -85,15 +99,17 @@ def check_query(with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, .
     return problems
 
 
-def sql_problems(key_path: tuple[str | int, ...], sql: Any) -> list[tuple[tuple[str | int, ...], str, str]]:
-    """A literal SQL text's problems: an expression inside it, or not one read-only SELECT/WITH statement."""
+def sql_problems(key_path: tuple[str | int, ...], sql: Any) -> list[Problem]:
+    """A literal SQL text's problems: an expression inside it, or a query the SQL check refuses (with its code)."""
     if not isinstance(sql, str):
         return []
     if "${{" in sql:
         return [(key_path, "an expression inside SQL text would be formatted into the query",
                  "write `:name` in the SQL and give the value in `params: {name: ...}`")]
-    problem = statement_problem(sql)
-    return [(key_path, problem, "only read-only SELECT/WITH queries run")] if problem else []
+    refusal = literal_refusal(sql)
+    if refusal is None:
+        return []
+    return [(key_path, refusal.message, REFUSAL_HINTS[refusal.kind], REFUSAL_CODES[refusal.kind])]
 
 
 @task("data.query", outputs_for=query_outputs, check_with=check_query)
@@ -108,7 +124,8 @@ def query(context: StepContext, *, connection: str | None = None, sql: str | Non
     pdca.toml) or ``$PDCA_CONNECTION_<NAME>``; ``sql`` returns rows; ``scalars`` maps
     output names to queries whose first row's first column is the value; values go
     in ``params`` and are bound to ``:name`` placeholders, never formatted into SQL.
-    Only single SELECT/WITH statements run, in a read-only transaction.
+    Only one SELECT runs per query, functions from an allowlist, in a read-only
+    transaction, on a role that may only read (unless the project config trusts it).
 
     File: ``file`` (CSV/Parquet, or a folder with ``table``), optional ``where``
     filters (``{column, op, value}``), ``group_by`` columns, and ``aggregate``
@@ -126,7 +143,7 @@ def query(context: StepContext, *, connection: str | None = None, sql: str | Non
     queries = ({"sql": sql} if sql else {}) | {f"scalars.{name}": text for name, text in (scalars or {}).items()}
     try:
         results = run_queries(url, queries, params or {}, max_rows=max_rows, timeout_seconds=timeout_seconds,
-                              where=f"connection '{connection}'")
+                              where=f"connection '{connection}'", trust=trust_of(config, connection))
     except QueryError as exc:
         raise ValueError(str(exc)) from exc
     main = results.get("sql")
@@ -136,6 +153,12 @@ def query(context: StepContext, *, connection: str | None = None, sql: str | Non
         first = results[f"scalars.{name}"].rows
         outputs[name] = plain_value(next(iter(first[0].values()))) if first and first[0] else None
     return outputs
+
+
+def trust_of(config: Any, connection: str) -> Trust:
+    """What the project config accepts of the named connection's role (``allow_write``, ``allow_superuser``)."""
+    return Trust(write=config.connection_allows(connection, "allow_write"),
+                 superuser=config.connection_allows(connection, "allow_superuser"))
 
 
 def _from_file(file: str, table: str | None, where: list[Filter], group_by: list[str],

@@ -14,6 +14,10 @@ Keys (all optional)::
     [connections]                              # names data.query / data.assert / survey.score / notify use
     quality = "env:QUALITY_DB_URL"             # the URL read from an environment variable
     local = "sqlite:///data/audits.db"         # a URL without a password; sqlite paths relative to this file
+    [connections.warehouse]                    # the table form: a URL and what its role is trusted with
+    url = "env:WAREHOUSE_URL"
+    allow_write = true                         # accept a role that can write (queries still run read-only)
+    allow_superuser = true                     # accept a superuser (PostgreSQL); off by default
     [webhooks]
     owners = "env:OWNERS_WEBHOOK_URL"
     [smtp]
@@ -41,6 +45,7 @@ KEYS = ("tasks", "paths", "connections", "webhooks", "smtp")
 SMTP_KEYS = ("host", "port", "sender", "user", "password", "starttls")
 _PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]*:[^/@]+@", re.IGNORECASE)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+CONNECTION_TRUST = ("allow_write", "allow_superuser")  # data.query refuses such roles unless set (tasks/sql_privileges.py)
 
 
 class ConfigError(ValueError):
@@ -67,6 +72,7 @@ class ProjectConfig:
     connections: Mapping[str, str] = field(default_factory=dict)
     webhooks: Mapping[str, str] = field(default_factory=dict)
     smtp: Mapping[str, Any] = field(default_factory=dict)
+    connection_trust: Mapping[str, frozenset[str]] = field(default_factory=dict)  # name -> allow_* keys set true
 
     @property
     def label(self) -> str:
@@ -87,6 +93,10 @@ class ProjectConfig:
     def webhook_url(self, name: str) -> str:
         """The URL of the named webhook (``PDCA_WEBHOOK_<NAME>`` first, then ``[webhooks]``)."""
         return _resolve(name, "webhook", "PDCA_WEBHOOK_", self.webhooks, self, sqlite_base=False)
+
+    def connection_allows(self, name: str, key: str) -> bool:
+        """Whether ``[connections.<name>]`` sets ``key`` (``allow_write``, ``allow_superuser``) to true."""
+        return key in self.connection_trust.get(name, frozenset())
 
     def has_connection(self, name: str) -> bool:
         return name in self.connections or f"PDCA_CONNECTION_{name.upper()}" in os.environ
@@ -175,7 +185,7 @@ def _parse(table: Mapping[str, Any], path: Path) -> ProjectConfig:
             line, column = _position(path, module)
             raise ConfigError(f"tasks: '{module}' is not a Python module name", where, line, column)
     paths = tuple((path.parent / entry).resolve() for entry in _strings(table.get("paths", ["."]), "paths", path))
-    connections = _named(table.get("connections", {}), "connections", path)
+    connections, trust = _connections(table.get("connections", {}), path)
     webhooks = _named(table.get("webhooks", {}), "webhooks", path)
     smtp = table.get("smtp", {})
     if not isinstance(smtp, dict) or any(key not in SMTP_KEYS for key in smtp):
@@ -184,7 +194,7 @@ def _parse(table: Mapping[str, Any], path: Path) -> ProjectConfig:
     if "password" in smtp and not str(smtp["password"]).startswith("env:"):
         raise ConfigError("smtp.password: write it as \"env:VARIABLE\", never in clear text", where,
                           *_position(path, "password", quoted=False))
-    return ProjectConfig(path, tasks, paths, connections, webhooks, dict(smtp))
+    return ProjectConfig(path, tasks, paths, connections, webhooks, dict(smtp), trust)
 
 
 def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
@@ -192,6 +202,26 @@ def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
         raise ConfigError(f"{key}: a list of strings, e.g. {key} = [\"...\"]", str(path),
                           *_position(path, key, quoted=False))
     return tuple(value)
+
+
+def _connections(value: Any, path: Path) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """``[connections]``: name = "URL", or a table ``{url, allow_write, allow_superuser}`` per name."""
+    if not isinstance(value, dict):
+        return _named(value, "connections", path), {}
+    urls: dict[str, Any] = {}
+    trust: dict[str, frozenset[str]] = {}
+    for name, entry in value.items():
+        if not isinstance(entry, dict):
+            urls[name] = entry
+            continue
+        unknown = [key for key in entry if key not in ("url", *CONNECTION_TRUST)]
+        flags = {key: entry[key] for key in CONNECTION_TRUST if key in entry}
+        if unknown or "url" not in entry or not all(isinstance(flag, bool) for flag in flags.values()):
+            raise ConfigError(f"connections.{name}: a table with `url` and optionally {' and '.join(CONNECTION_TRUST)} "
+                              "= true/false", str(path), *_position(path, f"connections.{name}", quoted=False))
+        urls[name] = entry["url"]
+        trust[name] = frozenset(key for key, flag in flags.items() if flag)
+    return _named(urls, "connections", path), trust
 
 
 def _named(value: Any, key: str, path: Path) -> dict[str, str]:

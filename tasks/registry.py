@@ -25,7 +25,10 @@ from typing import Any, TypeVar
 import typing_extensions
 
 F = TypeVar("F", bound=Callable[..., Any])
-WithCheck = Callable[[Mapping[str, Any]], Sequence[tuple[tuple[str | int, ...], str, str]]]
+# (key path under `with`, message, hint) per problem, optionally a 4th item: a code of the engine's
+# TASK_CHECK_CODES (engine/references.py) for problems that have their own (data.query's SQL refusals)
+WithCheck = Callable[[Mapping[str, Any]], Sequence[tuple[tuple[str | int, ...], str, str]
+                                                   | tuple[tuple[str | int, ...], str, str, str]]]
 
 TASK_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")  # what a definition's `uses:` accepts
 
@@ -139,7 +142,7 @@ class TaskSpec:
             return None  # malformed `with:` values are reported by the parameter checks
 
 
-    def with_problems(self, with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+    def with_problems(self, with_values: Mapping[str, Any]) -> list[Any]:
         """What the task's own check finds wrong with a step's ``with:`` values (nothing without a check)."""
         return list(self.check_with(with_values)) if self.check_with is not None else []
 
@@ -173,7 +176,8 @@ def task(name: str | Callable[..., Any] | None = None, *, phases: tuple[str, ...
         outputs_for: for tasks whose outputs depend on their ``with:`` values: given those
             values, the output names (or ``None`` when they cannot be known before the run).
         check_with: the task's own check of a step's literal ``with:`` values, run at validation;
-            returns ``(key path under with, message, hint)`` per problem (reported as PDCA250).
+            returns ``(key path under with, message, hint)`` per problem (reported as PDCA250), or with
+            a 4th item, one of the engine's TASK_CHECK_CODES (engine/references.py).
 
     Raises:
         TaskRegistrationError: the name is not a valid task name or a parameter is not a keyword.

@@ -169,7 +169,10 @@ def test_an_invalid_task_name_is_reported(tmp_path: Path) -> None:
     ('tasks = "x"\n', "tasks: a list of strings", 1),
     ('paths = ["."]\ntasks = ["a" "b"]\n', "the project config is not valid TOML", 2),
     ('[connections]\naudits = "postgresql://qa:s3cret@db/audits"\n', "the URL holds a password in clear text", 2),
-], ids=["unknown-key", "not-a-list", "not-toml", "password-in-url"])
+    ('tasks = []\n[connections.audits]\nurl = "env:AUDITS_URL"\nallow_writes = true\n',
+     "connections.audits: a table with `url` and optionally allow_write and allow_superuser = true/false", 2),
+    ('[connections.audits]\nurl = "env:AUDITS_URL"\nallow_superuser = "yes"\n', "allow_superuser = true/false", 1),
+], ids=["unknown-key", "not-a-list", "not-toml", "password-in-url", "connection-key-typo", "trust-not-a-boolean"])
 def test_a_malformed_config_is_located(tmp_path: Path, config: str, message: str, line: int) -> None:
     (tmp_path / "pdca.toml").write_text(config, encoding="utf-8")
     definition = tmp_path / "minimal.yaml"

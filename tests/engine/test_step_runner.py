@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
+from sqlalchemy import select
 
 from engine.compile import compile_plan
-from engine.cycle import merge_params
+from engine.cycle import begin_cycle, merge_params
 from engine.model import Step
 from engine.step_runner import StepError, call_task, kpi_actuals, render_value, should_run
+from engine.store import open_store
+from engine.store.models import AuditEvent, StepRun
 from engine.validate import validate_file
 import tests.engine.sample_tasks  # noqa: F401  (registers testing.* for the runnable fixture)
-from tasks.registry import StepContext, describe
+from tasks.registry import StepContext, describe, registry, task
 from tests.conftest import DEFINITIONS, FIXTURES
 
 CONTEXT: dict[str, Any] = {"params": {"visits": 3, "alpha": 0.4}, "steps": {"a": {"rows": [1, 2]}},
@@ -104,3 +109,62 @@ def test_merge_params_keeps_act_changes_and_follows_the_yaml() -> None:
     declared = {"visits": {"A": 4, "B": 2}, "new": 1, "alpha": 0.4}
     carried = {"visits": {"A": 4, "B": 3}, "alpha": 0.5, "removed": 9}
     assert merge_params(declared, carried) == {"visits": {"A": 4, "B": 3}, "new": 1, "alpha": 0.5}
+
+
+class Big(TypedDict):
+    blob: str
+
+
+@task("testing.big_output")
+def big_output(*, megabytes: float = 5.0) -> Big:
+    """Return ``megabytes`` MB of text as one output (what a query without a row limit could return)."""
+    return {"blob": "x" * int(megabytes * 1_000_000)}
+
+
+def test_outputs_over_the_size_cap_fail_the_step_clearly() -> None:
+    step = _step(**{"with": {"megabytes": 5}})
+    with pytest.raises(StepError, match=r"^step 's': task 'x\.y' returned 5\.0 MB of outputs; the audit trail "
+                                        r"records at most 1\.0 MB per step"):
+        call_task(step, _spec(big_output), CONTEXT, StepContext("p", 2))
+    assert call_task(_step(**{"with": {"megabytes": 0.9}}), _spec(big_output), CONTEXT,
+                     StepContext("p", 2))["blob"] == "x" * 900_000
+
+
+BIG_PROCESS = """\
+id: big-outputs
+title: Big outputs (test)
+owner: lab
+kpis:
+  - id: size
+    unit: bytes
+    target: {min: 1}
+    source: big.blob
+steps:
+  - id: big
+    phase: do
+    uses: testing.big_output
+    with: {megabytes: 5}
+  - id: evaluate
+    phase: check
+    uses: kpi.check
+  - id: improve
+    phase: act
+    uses: improve.apply_policies
+"""
+
+
+def test_a_step_over_the_cap_records_its_failure_and_no_output(tmp_path: Path, db_url: str) -> None:
+    definition = tmp_path / "big.yaml"
+    definition.write_text(BIG_PROCESS, encoding="utf-8")
+    store = open_store(db_url)
+    try:
+        cycle_run = begin_cycle(compile_plan(validate_file(definition)), store, registry(), actor="t", reason="test")
+        with pytest.raises(StepError, match=r"step 'big': task 'testing\.big_output' returned 5\.0 MB of outputs"):
+            cycle_run.execute_step("big", 1)
+        with store.read() as session:
+            runs = [(run.status, run.output) for run in session.scalars(select(StepRun))]
+            largest = max(len(json.dumps(event.payload)) for event in session.scalars(select(AuditEvent)))
+    finally:
+        store.dispose()
+    assert runs == [("failed", None)]
+    assert largest < 10_000  # no event carries the 5 MB either

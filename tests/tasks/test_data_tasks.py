@@ -64,7 +64,7 @@ def test_data_assert_and_survey_read_a_named_connection(tmp_path: Path, monkeypa
                           connection="surveys", sql="SELECT score FROM response WHERE month = :month",
                           params={"month": "2026-05"})
     assert queried["rows"] == 9 and [f["check"] for f in queried["failing"]] == ["unique(score)"]
-    with pytest.raises(ValueError, match=r"only SELECT or WITH queries may be run"):
+    with pytest.raises(ValueError, match=r"only a SELECT query may be run \(this one is DELETE\)"):
         assert_data(CONTEXT, checks=[], connection="surveys", sql="DELETE FROM response")
     nps = score(CONTEXT, connection="surveys", table="response", scale="0-10",
                 where=[Filter(column="month", value="2026-05")])
