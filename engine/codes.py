@@ -75,6 +75,9 @@ CODES: dict[str, str] = {
     "PDCA245": "KPI source reads an output a sub-process step does not roll up (or a KPI the sub-process lacks)",
     "PDCA234": "`open_action.verify_after` on a policy with no KPI to verify the action against",
     "PDCA250": "`with:` values the task's own check rejects (e.g. data.query SQL that is not one read-only SELECT)",
+    "PDCA260": "a path in `with:` resolves (symlinks included) outside the project and the folders its config allows",
+    "PDCA261": "a file parameter given a URL or a `scheme:` (connections are named in the project config, never written)",
+    "PDCA262": "`<name>/...` names a folder the project config does not allow (`[folders]`)",
 }
 
 

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from engine.errors import KeyPath
 from engine.expressions import ExpressionError, Reference, find_templates, parse_condition, references
 from engine.model import PHASES, Step
+from engine.path_checks import check_paths
 from engine.semantic import Checker, walk_values
 
 KPI_FIELDS = ("actual", "target", "met", "missed", "delta", "margin", "status", "unit", "signals", "trend")
@@ -209,6 +210,7 @@ def _with_keys(checker: Checker, index: int, step: Step) -> None:
         else:
             checker.report("PDCA209", f"task '{spec.name}' needs `{param.name}` in `with:`", ("steps", index, "uses"),
                            f"add `with: {{{param.name}: ...}}` ({param.type_name}) to this step", at_key=True)
+    check_paths(checker, index, step, spec)  # paths stay inside the project (PDCA260-PDCA262)
     for key_path, message, hint in spec.with_problems(step.with_):  # the task's own check of its values
         checker.report("PDCA250", f"task '{spec.name}': {message}", ("steps", index, "with", *key_path), hint)
 

@@ -16,7 +16,7 @@ the signatures (``pdca validate``) never imports pandas or numpy.
 from __future__ import annotations
 
 from tasks.customer_types import ClassifyResult, ClassRule, ProfitabilityResult, RegisterResult
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 # The allowed values of the data contract (docs/retail-data.md).
 BUSINESS_TYPES = ("convenience", "grocery", "supermarket", "chain_store", "tobacco_shop", "restaurant")
@@ -28,9 +28,9 @@ SIZES = ("small", "medium", "large")
 def register(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     table: str = "customers",
-    register: str = "sqlite:///.pdca/register.db",
+    register: ProjectSource = ".pdca/register.db",
     register_table: str = "customer_register",
     required_fields: tuple[str, ...] = ("customer_id", "name", "licence_no", "business_type", "address", "area"),
     business_types: tuple[str, ...] = BUSINESS_TYPES,
@@ -92,8 +92,8 @@ def register(
 def classify(
     context: StepContext,
     *,
-    customers: str,
-    sales: str,
+    customers: ProjectSource,
+    sales: ProjectSource,
     rules: list[ClassRule],
     default_class: str = "D",
     lookback_months: int = 3,
@@ -154,10 +154,10 @@ def classify(
 def profitability(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     segment_by: str = "class",
-    sales: str | None = None,
-    products: str | None = None,
+    sales: ProjectSource | None = None,
+    products: ProjectSource | None = None,
     lookback_months: int = 3,
     lifetime_months: int = 36,
     discount_rate_pct: float = 8.0,

@@ -18,21 +18,21 @@ from __future__ import annotations
 from typing import Literal
 
 from tasks.demand_types import Adjustment, ForecastResult
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 
 @task("demand.forecast")
 def forecast(
     context: StepContext,
     *,
-    history: str,
+    history: ProjectSource,
     method: Literal["ses", "holt"] = "holt",
     alpha: float = 0.4,
     beta: float | None = None,
     horizon: int = 1,
     holdout: int = 3,
     by: Literal["product", "product_and_class"] = "product",
-    classification: str | None = None,
+    classification: ProjectFile | None = None,
     adjustments: tuple[Adjustment, ...] = (),
     bias_correction_pct: float = 0.0,
 ) -> ForecastResult:

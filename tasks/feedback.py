@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Literal, TypedDict
 
 from tasks.act_records import OverdueComplaint
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 InspectionLevel = Literal["self", "department", "company"]
 LegacyInspectionLevel = Literal["team", "self", "department", "company"]
@@ -61,7 +61,7 @@ class InspectResult(TypedDict):
 def check(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     period: str | None = None,
     complaint_sla_hours: float = 48.0,
     sample_size: int = 50,
@@ -147,7 +147,7 @@ def check(
 def inspect(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     period: str | None = None,
     levels: tuple[LegacyInspectionLevel, ...] = ("team", "department", "company"),
     sample_size: int = 50,
@@ -230,7 +230,7 @@ class HandleResult(TypedDict):
 def intake(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     channels: tuple[ComplaintChannel, ...] = ("hotline", "wechat", "field"),
     sla_hours: float = 48.0,
     first_response_hours: float = 4.0,
@@ -262,7 +262,7 @@ def intake(
 def handle(
     context: StepContext,
     *,
-    cases: str,
+    cases: ProjectFile,
     sla_hours: float = 48.0,
     escalate_after_hours: float = 24.0,
     escalate_to: str = "service-manager",

@@ -27,7 +27,7 @@ from typing import Any, TypedDict
 
 from tasks.outbox_table import write_outbox_row
 from tasks.project_config import ProjectConfig, config_for_process
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, StepContext, task
 
 LOG = logging.getLogger("pdcaflow.notify")
 DEFAULT_OUTBOX = ".pdca/outbox.jsonl"
@@ -49,7 +49,7 @@ class NotifyOutputs(TypedDict):
 
 @task("notify.send")
 def send(context: StepContext, *, to: str, subject: str, message: str = "", webhook: str | None = None,
-         email: bool = False, outbox: str = DEFAULT_OUTBOX, outbox_connection: str | None = None,
+         email: bool = False, outbox: ProjectFile = DEFAULT_OUTBOX, outbox_connection: str | None = None,
          data: dict[str, Any] | None = None, timeout_seconds: float = 10.0) -> NotifyOutputs:
     """Send a notification: always to the outbox file and the log; to a webhook and by email where configured.
 

@@ -11,7 +11,7 @@ from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 ResearchMethod = Literal["survey", "interview", "complaint_analysis", "sales_analysis", "front_line_reports"]
 
@@ -81,7 +81,7 @@ def publish_standards(
 def research(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     methods: tuple[ResearchMethod, ...] = ("survey", "complaint_analysis"),
     sample_size: int = 300,
     segments: tuple[str, ...] = (),
@@ -110,7 +110,7 @@ def research(
 def design(
     context: StepContext,
     *,
-    needs: str,
+    needs: ProjectFile,
     service_levels: dict[str, str],
     mechanism: str | None = None,
     max_new_offerings: int = 3,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 Channel = Literal["visit", "phone", "online"]
 
@@ -43,8 +43,8 @@ class DeliverResult(TypedDict):
 def deliver(
     context: StepContext,
     *,
-    plan: str,
-    source: str,
+    plan: ProjectFile,
+    source: ProjectSource,
     visits_per_month: dict[str, int],
     complaint_handlers: float | None = None,
     field_reps: float | None = None,

@@ -13,7 +13,7 @@ imports pandas or numpy.
 
 from __future__ import annotations
 
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 from tasks.strategy_types import AllocateResult, Method
 
 
@@ -21,9 +21,9 @@ from tasks.strategy_types import AllocateResult, Method
 def allocate(
     context: StepContext,
     *,
-    forecast: str,
-    classification: str,
-    supply: str,
+    forecast: ProjectFile,
+    classification: ProjectFile,
+    supply: ProjectSource,
     quotas: dict[str, float],
     method: Method = "quota",
     scarce_below: float = 1.0,
