@@ -58,9 +58,9 @@ def register(
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        source: the customer list: a CSV or Parquet file, a directory, or a SQLAlchemy URL.
-        table: the table to read when ``source`` is a directory or a database URL.
-        register: the register's database: a SQLAlchemy URL, or a file path for SQLite.
+        source: the customer list: a CSV or Parquet file, a directory, or ``connection:NAME``.
+        table: the table to read when ``source`` is a directory or a database (``connection:NAME``).
+        register: the register's database: a SQLite file in the project, or ``connection:NAME``.
         register_table: the register's table in that database.
         required_fields: columns every valid record must fill in.
         business_types: the allowed values of ``business_type``.
@@ -123,7 +123,7 @@ def classify(
         context: the cycle this step runs in (passed by the engine).
         customers: the register snapshot to classify (``steps.<register step>.snapshot``).
         sales: sales per customer and month (``customer_id, month, quantity``): a file,
-            or a directory or SQLAlchemy URL holding the table ``sales``.
+            or a directory or ``connection:NAME`` holding the table ``sales``.
         rules: the classification criteria, in order of precedence.
         default_class: the class of a customer no rule matches.
         lookback_months: months of sales the volume criteria average over.
@@ -190,7 +190,7 @@ def profitability(
         context: the cycle this step runs in (passed by the engine).
         source: one row per customer with the ``segment_by`` column, e.g. the
             classification (``steps.<classify step>.classification``): a file, or a
-            directory or SQLAlchemy URL holding the table ``customers``.
+            directory or ``connection:NAME`` holding the table ``customers``.
         segment_by: the column that defines segments (``class``, ``channel`` ...).
         sales: sales per customer, product and month (``customer_id, product_id, month,
             quantity``); a file, or a directory or URL holding ``sales``.

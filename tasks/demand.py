@@ -54,7 +54,7 @@ def forecast(
     Args:
         context: the cycle this step runs in (passed by the engine).
         history: the sales table (``customer_id, product_id, month, quantity``): a CSV or
-            Parquet file, a directory holding ``sales.parquet``, or a SQLAlchemy URL (table ``sales``).
+            Parquet file, a directory holding ``sales.parquet``, or ``connection:NAME`` (table ``sales``).
         method: ``ses`` (simple exponential smoothing) or ``holt`` (level and trend).
         alpha: level smoothing factor, 0 < alpha <= 1; higher follows recent sales faster.
         beta: trend smoothing factor for ``holt``, 0 < beta <= 1; ``None`` uses ``alpha / 2``.

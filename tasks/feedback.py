@@ -87,7 +87,7 @@ def check(
     Args:
         context: the cycle this step runs in (passed by the engine).
         source: the operations directory (``data/retail/operations``: one ``YYYY-MM`` folder
-            per month holding ``complaints``, ``surveys`` and ``inspections``) or a SQLAlchemy URL
+            per month holding ``complaints``, ``surveys`` and ``inspections``) or ``connection:NAME``
             whose tables hold every month (see ``docs/retail-data.md``).
         period: the month to check, ``YYYY-MM`` (``steps.<service step>.period``); without it,
             the latest month folder of a directory source.
@@ -163,7 +163,7 @@ def inspect(
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        source: the operations directory or a SQLAlchemy URL (as ``feedback.check``).
+        source: the operations directory or ``connection:NAME`` (as ``feedback.check``).
         period: the month to check, ``YYYY-MM``; without it, the latest month folder.
         levels: the inspection levels that score this period.
         sample_size: most follow-up answers scored.
@@ -244,7 +244,7 @@ def intake(
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        source: a CSV directory or a SQLAlchemy URL of incoming complaints.
+        source: a CSV directory or ``connection:NAME`` of incoming complaints.
         channels: the channels complaints are taken from.
         sla_hours: promised time from receipt to resolution.
         first_response_hours: promised time from receipt to the first answer to the customer.

@@ -79,6 +79,8 @@ def value_for_run(value: str, rule: ProjectPath, config: ProjectConfig) -> str:
     if rule.connections and value.startswith(CONNECTION):
         _connection_name(value)
         return config.connection_url(value.removeprefix(CONNECTION))
+    if rule.connections and _SCHEME.match(value) and value in _connection_urls(config):
+        return value  # a named connection's URL handed on by an earlier step (e.g. service.deliver's `operations`)
     target = _checked(value, rule, config, base=Path.cwd())
     return str(target.path) if value.startswith("<") else value
 
@@ -122,6 +124,19 @@ def _connection_name(value: str) -> str:
         raise PathRefused(SCHEME, f"'{value}': a connection is named by lower-case letters, digits and _",
                           "name a connection of pdca.toml [connections], e.g. connection:operations")
     return name
+
+
+def _connection_urls(config: ProjectConfig) -> set[str]:
+    """The URLs of the connections the config and ``$PDCA_CONNECTION_<NAME>`` name (those that resolve)."""
+    names = {*config.connections, *(variable.removeprefix("PDCA_CONNECTION_").lower() for variable in os.environ
+                                    if variable.startswith("PDCA_CONNECTION_"))}
+    urls: set[str] = set()
+    for name in names:
+        try:
+            urls.add(config.connection_url(name))
+        except ValueError:  # ConfigError: an unset variable; that connection cannot be the one handed on
+            continue
+    return urls
 
 
 def _scheme_hint(rule: ProjectPath) -> str:

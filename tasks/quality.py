@@ -94,7 +94,7 @@ def research(
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        source: a CSV directory or a SQLAlchemy URL with survey answers, interview notes and reports.
+        source: a CSV directory or ``connection:NAME`` with survey answers, interview notes and reports.
         methods: the research methods used this cycle.
         sample_size: customers invited to the survey.
         segments: customer segments to report on separately; empty for all together.

@@ -13,7 +13,9 @@ This module imports neither ``prefect`` nor the audit store.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import operator
 import re
 import inspect
 import os
@@ -235,8 +237,10 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
             raise TaskRegistrationError(f"task {name!r}: parameter {parameter.name!r} must be a plain keyword")
         required = parameter.default is inspect.Parameter.empty
-        params.append(TaskParam(parameter.name, annotation, required, None if required else parameter.default,
-                                path_marker(marked.get(parameter.name))))
+        path = path_marker(marked.get(parameter.name))
+        if path is not None and typing.get_origin(annotation) is typing.Union:  # `ProjectFile | None` as `str | None`
+            annotation = functools.reduce(operator.or_, typing.get_args(annotation))
+        params.append(TaskParam(parameter.name, annotation, required, None if required else parameter.default, path))
     returns = hints.get("return")
     outputs = tuple(typing.get_type_hints(returns)) if typing_extensions.is_typeddict(returns) else None
     return TaskSpec(name, function, tuple(params), outputs, phases, function.__module__,

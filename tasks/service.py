@@ -78,7 +78,7 @@ def deliver(
             product_id, month, demand, quota, allocated``.
         source: the sample world's directory (``data/retail``), a directory holding the
             operations folder (``<source>/operations/<YYYY-MM>/``) or the operations folder
-            itself (``<source>/<YYYY-MM>/``), or a SQLAlchemy URL whose ``visits``, ``orders``
+            itself (``<source>/<YYYY-MM>/``), or ``connection:NAME`` whose ``visits``, ``orders``
             and ``complaints`` tables hold every month (visits need a ``month`` column).
         visits_per_month: visits per customer per month, by customer class.
         complaint_handlers: sample world only: complaint handlers per 5,000 active
