@@ -1,4 +1,4 @@
-"""Where the task library reads its data from: CSV or Parquet files, or any SQLAlchemy URL.
+"""Where the task library reads its data from: CSV or Parquet files, or a database by its URL.
 
 Every data-reading task takes a ``source`` string and hands it to
 :func:`read_table`. A user points the tasks at their own data by changing only
@@ -10,7 +10,11 @@ that string in the YAML:
   ``visits.parquet`` or ``visits.csv`` inside it;
 - ``sqlite:///ops.db``, ``postgresql+psycopg://host/db``: a database; the table
   read is the task's ``table`` parameter (or the name passed here), always by
-  name through SQLAlchemy, never by formatting SQL text.
+  name through SQLAlchemy, never by formatting SQL text. A URL comes from task
+  code or from a named connection (a definition writes ``connection:NAME``, which
+  the engine turns into the URL; a URL written in YAML is refused, PDCA261). Paths
+  a definition names were checked to lie inside the project before the task ran
+  (:mod:`tasks.project_paths`).
 
 Relative paths are relative to the working directory the cycle runs in. A
 missing file, directory, table or column raises :class:`SourceError`, whose
