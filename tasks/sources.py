@@ -31,6 +31,7 @@ import pandas as pd
 
 _URL = re.compile(r"^[a-z][a-z0-9+]*://", re.IGNORECASE)
 FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+_TABLE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 class SourceError(ValueError):
@@ -92,6 +93,9 @@ def _resolve_file(path: Path, table: str | None) -> Path:
     if path.is_dir():
         if not table:
             raise SourceError(f"{path} is a directory: name the table to read in it")
+        if not _TABLE.fullmatch(table) or table.strip(".") == "":  # a name, never a way out of the folder
+            raise SourceError(f"{table!r} is not a table name: a table of a folder is named by letters, digits, "
+                              "'_', '-' and '.' (no folders)")
         for suffix in FILE_SUFFIXES:
             candidate = path / f"{table}{suffix}"
             if candidate.is_file():

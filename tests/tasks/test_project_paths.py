@@ -9,6 +9,7 @@ import pytest
 from tasks.project_config import ConfigError, load_config
 from tasks.project_paths import PathRefused, path_problem, value_for_run
 from tasks.registry import ProjectFile, ProjectPath, ProjectSource, describe
+from tasks.sources import SourceError, read_table
 
 FILE, SOURCE = ProjectPath(), ProjectPath(connections=True)
 
@@ -73,3 +74,14 @@ def test_a_named_connections_url_handed_on_by_a_step_is_accepted_at_run_time(con
             value_for_run(other, SOURCE, config)
     with pytest.raises(PathRefused, match=r"is a URL or a `scheme:`, not a path"):
         value_for_run(url, FILE, config)
+
+
+def test_a_table_name_cannot_walk_out_of_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "secret.csv").write_text("secret\nSECRET\n", encoding="utf-8")
+    for table in ("../secret", "sub/../../secret", "/tmp/secret", "..", "a\\b"):
+        with pytest.raises(SourceError, match=r"is not a table name: a table of a folder is named by letters, "
+                                             r"digits, '_', '-' and '\.' \(no folders\)$"):
+            read_table(str(tmp_path / "data"), table)
+    (tmp_path / "data" / "visits.2026-05.csv").write_text("a\n1\n", encoding="utf-8")
+    assert read_table(str(tmp_path / "data"), "visits.2026-05")["a"].tolist() == [1]
