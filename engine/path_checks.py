@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.semantic import Checker, walk_values
 from engine.model import Step
+from engine.semantic import Checker, walk_values
 from tasks.project_config import ConfigError, ProjectConfig, find_config
 from tasks.project_paths import path_problem
 from tasks.registry import TaskSpec
@@ -22,7 +22,9 @@ def check_paths(checker: Checker, index: int, step: Step, spec: TaskSpec) -> Non
               if (param := spec.param(key)) is not None and param.path is not None and not _has_template(value)]
     if not marked:
         return
-    config = project_config(checker.document.path)
+    if checker.project is None:
+        checker.project = project_config(checker.document.path)
+    config = checker.project
     for key, value, rule in marked:
         problem = path_problem(value, rule, config)
         if problem is not None:
