@@ -9,16 +9,22 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
+import sqlalchemy as sa
 
 from engine.compile import compile_plan
 from engine.cycle import begin_cycle
-from engine.step_runner import StepError
+from engine.model import Step
+from engine.step_runner import StepError, call_task
 from engine.store import open_store
 from engine.validate import validate_file, validate_paths
-from tasks.registry import registry
+from tasks.project_config import find_config, remember_for_process
+from tasks.registry import ProjectSource, StepContext, describe, registry
+from tasks.sources import read_table
 from tests.conftest import run_pdca
+from tests.store.conftest import db_url, pg_database  # noqa: F401  (real SQLite and PostgreSQL)
 
 DEFINITION = """\
 id: sandbox-{name}
@@ -192,3 +198,40 @@ def test_the_run_time_check_uses_the_working_folder_as_the_task_does(
     finally:
         store.dispose()
     assert os.getcwd() == str(elsewhere)
+
+
+class Counted(TypedDict):
+    rows: int
+    source: str
+
+
+def count_rows(*, source: ProjectSource, table: str = "audits") -> Counted:
+    """A project's own task: it marks `source` as a path or a named database and gets the sandbox too."""
+    return {"rows": len(read_table(source, table)), "source": source}
+
+
+def test_a_users_own_task_reads_a_named_connection_on_each_dialect(
+        db_url: str, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.chdir(project)
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE audits (ward VARCHAR(8), ok INTEGER)")
+        connection.exec_driver_sql("INSERT INTO audits VALUES ('A', 1), ('B', 0), ('C', 1)")
+    engine.dispose()
+    monkeypatch.setenv("PDCA_CONNECTION_AUDITS", db_url)
+    remember_for_process("own-task", find_config(project))
+    spec = describe(count_rows, "lab.count_rows")
+    context = StepContext("own-task", 1)
+    step = Step.model_validate({"id": "count", "phase": "check", "uses": "lab.count_rows",
+                                "with": {"source": "connection:audits"}})
+    assert call_task(step, spec, {}, context) == {"rows": 3, "source": db_url}
+    for value, refused in ((db_url + "x", "is a URL or a `scheme:`, not a path"),
+                           ("connection:crm", "no connection named 'crm'"),
+                           ("../outside/secret.csv", "resolves to .*outside/secret.csv, outside the project")):
+        step = Step.model_validate({"id": "count", "phase": "check", "uses": "lab.count_rows",
+                                    "with": {"source": value}})
+        with pytest.raises(StepError, match=rf"^step 'count': `with\.source` refused: .*{refused}"):
+            call_task(step, spec, {}, context)
+    step = Step.model_validate({"id": "count", "phase": "check", "uses": "lab.count_rows",
+                                "with": {"source": "data", "table": "audits"}})
+    assert call_task(step, spec, {}, context)["rows"] == 2  # data/audits.csv, inside the project
