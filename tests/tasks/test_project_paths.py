@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.project_config import ConfigError, load_config
+from tasks.project_config import ConfigError, find_config, load_config
 from tasks.project_paths import PathRefused, path_problem, value_for_run
 from tasks.registry import ProjectFile, ProjectPath, ProjectSource, describe
 from tasks.sources import SourceError, read_table
@@ -85,3 +85,17 @@ def test_a_table_name_cannot_walk_out_of_its_folder(tmp_path: Path) -> None:
             read_table(str(tmp_path / "data"), table)
     (tmp_path / "data" / "visits.2026-05.csv").write_text("a\n1\n", encoding="utf-8")
     assert read_table(str(tmp_path / "data"), "visits.2026-05")["a"].tolist() == [1]
+
+
+def test_the_project_root_is_the_config_files_folder_else_the_definitions(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PDCA_CONFIG", raising=False)
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "defs" / "sub").mkdir(parents=True)
+    definition = tmp_path / "repo" / "defs" / "sub" / "p.yaml"
+    definition.write_text("id: p\n", encoding="utf-8")
+    assert find_config(definition).root == definition.parent  # no config up to the .git folder
+    (tmp_path / "repo" / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    assert find_config(definition).root == tmp_path / "repo"  # a pyproject.toml without [tool.pdca] marks it too
+    (tmp_path / "repo" / "defs" / "pdca.toml").write_text("tasks = []\n", encoding="utf-8")
+    assert find_config(definition).root == tmp_path / "repo" / "defs"
