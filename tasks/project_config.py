@@ -193,8 +193,8 @@ def _parse(table: Mapping[str, Any], path: Path) -> ProjectConfig:
     if "password" in smtp and not str(smtp["password"]).startswith("env:"):
         raise ConfigError("smtp.password: write it as \"env:VARIABLE\", never in clear text", where,
                           *_position(path, "password", quoted=False))
-    return ProjectConfig(path, tasks, paths, connections, webhooks, dict(smtp), _folders(table.get("folders", {}), path),
-                         path.parent)
+    return ProjectConfig(path, tasks, paths, connections, webhooks, dict(smtp),
+                         folders=_folders(table.get("folders", {}), path), root=path.parent)
 
 
 def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
