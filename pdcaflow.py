@@ -22,7 +22,7 @@ from engine.model import ProcessDefinition
 from engine.validate import ValidatedDefinition, validate_document, validate_file, validate_paths
 from tasks import spc
 from tasks.project_config import connection_url
-from tasks.registry import StepContext, TaskSpec, registry, task
+from tasks.registry import ProjectFile, ProjectPath, ProjectSource, StepContext, TaskSpec, registry, task
 
 __all__ = [
     "DefinitionError",
@@ -30,6 +30,9 @@ __all__ = [
     "ExpressionError",
     "PdcaError",
     "ProcessDefinition",
+    "ProjectFile",
+    "ProjectPath",
+    "ProjectSource",
     "StepContext",
     "TaskSpec",
     "ValidatedDefinition",

@@ -68,7 +68,9 @@ def tasks_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="a t
     out.print("\nwith:", markup=False)
     for param in spec.params:
         default = "required" if param.required else f"default {param.default!r}"
-        out.print(f"  {param.name}: {param.type_name}  ({default})", markup=False)
+        where = "" if param.path is None else "; a path in the project" + (
+            ", or connection:NAME" if param.path.connections else "")
+        out.print(f"  {param.name}: {param.type_name}  ({default}{where})", markup=False)
         for model in models_in(param.annotation):
             fields = ", ".join(f"{field}: {_type_text(info.annotation)}" + ("" if info.is_required() else "?")
                                for field, info in model.model_fields.items())

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from engine.errors import KeyPath
 from engine.expressions import ExpressionError, Reference, find_templates, parse_condition, references
 from engine.model import PHASES, Step
+from engine.path_checks import check_paths
 from engine.semantic import Checker, walk_values
 
 KPI_FIELDS = ("actual", "target", "met", "missed", "delta", "margin", "status", "unit", "signals", "trend")
@@ -211,6 +212,7 @@ def _with_keys(checker: Checker, index: int, step: Step) -> None:
         else:
             checker.report("PDCA209", f"task '{spec.name}' needs `{param.name}` in `with:`", ("steps", index, "uses"),
                            f"add `with: {{{param.name}: ...}}` ({param.type_name}) to this step", at_key=True)
+    check_paths(checker, index, step, spec)  # paths stay inside the project (PDCA260-PDCA262)
     for key_path, message, hint, *code in spec.with_problems(step.with_):  # the task's own check of its values
         known = code[0] if code and code[0] in TASK_CHECK_CODES else "PDCA250"
         checker.report(known, f"task '{spec.name}': {message}", ("steps", index, "with", *key_path), hint)

@@ -16,6 +16,7 @@ from typing import Any
 from engine.errors import Diagnostic, KeyPath
 from engine.loader import LoadedDocument
 from engine.model import NAME_PATTERN, PHASES, ProcessDefinition, Step
+from tasks.project_config import ProjectConfig
 from tasks.registry import TaskSpec
 
 KPI_CHECK_TASK = "kpi.check"
@@ -31,6 +32,7 @@ class Checker:
     tasks: Mapping[str, TaskSpec]
     processes: Mapping[str, ProcessDefinition | None]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    project: ProjectConfig | None = None  # the config in effect, once a path check needed it (engine.path_checks)
 
     def report(self, code: str, message: str, key_path: KeyPath, hint: str, *,
                at_key: bool = False, offset: int | None = None, length: int | None = None) -> None:

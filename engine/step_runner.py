@@ -18,6 +18,8 @@ from engine.errors import PdcaError
 from engine.evaluation import evaluate, render_template
 from engine.expressions import ExpressionError, parse_condition
 from engine.model import ProcessDefinition, Step
+from tasks.project_config import ConfigError, ProjectConfig, config_for_process
+from tasks.project_paths import PathRefused, value_for_run
 from tasks.registry import StepContext, TaskSpec
 
 
@@ -86,6 +88,7 @@ def call_task(step: Step, spec: TaskSpec, context: Mapping[str, Any], step_conte
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             raise StepError(step.id, f"`with.{param.name}` = {values[param.name]!r}: {first['msg']}") from exc
+    kwargs.update(_project_paths(step, spec, kwargs, step_context))
     if spec.context_param is not None:
         kwargs[spec.context_param] = step_context
     try:
@@ -95,6 +98,23 @@ def call_task(step: Step, spec: TaskSpec, context: Mapping[str, Any], step_conte
     except Exception as exc:  # a task's failure is the step's failure, whatever it raised
         raise StepError(step.id, f"task '{spec.name}' failed: {type(exc).__name__}: {exc}", retryable=True) from exc
     return _checked_outputs(step, spec, result)
+
+
+def _project_paths(step: Step, spec: TaskSpec, kwargs: Mapping[str, Any],
+                   step_context: StepContext) -> dict[str, str]:
+    """The path values checked again now, symlinks resolved (``<name>/...`` made absolute, connections as URLs)."""
+    checked: dict[str, str] = {}
+    config: ProjectConfig | None = None
+    for param in spec.params:
+        value = kwargs.get(param.name)
+        if param.path is None or not isinstance(value, str):
+            continue
+        config = config or config_for_process(step_context.process_id)
+        try:
+            checked[param.name] = value_for_run(value, param.path, config)
+        except (PathRefused, ConfigError) as exc:
+            raise StepError(step.id, f"`with.{param.name}` refused: {exc}") from exc
+    return checked
 
 
 def _checked_outputs(step: Step, spec: TaskSpec, result: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ the signatures (``pdca validate``) never imports pandas or numpy.
 from __future__ import annotations
 
 from tasks.customer_types import ClassifyResult, ClassRule, ProfitabilityResult, RegisterResult
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 # The allowed values of the data contract (docs/retail-data.md).
 BUSINESS_TYPES = ("convenience", "grocery", "supermarket", "chain_store", "tobacco_shop", "restaurant")
@@ -28,9 +28,9 @@ SIZES = ("small", "medium", "large")
 def register(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     table: str = "customers",
-    register: str = "sqlite:///.pdca/register.db",
+    register: ProjectSource = ".pdca/register.db",
     register_table: str = "customer_register",
     required_fields: tuple[str, ...] = ("customer_id", "name", "licence_no", "business_type", "address", "area"),
     business_types: tuple[str, ...] = BUSINESS_TYPES,
@@ -58,9 +58,9 @@ def register(
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        source: the customer list: a CSV or Parquet file, a directory, or a SQLAlchemy URL.
-        table: the table to read when ``source`` is a directory or a database URL.
-        register: the register's database: a SQLAlchemy URL, or a file path for SQLite.
+        source: the customer list: a CSV or Parquet file, a directory, or ``connection:NAME``.
+        table: the table to read when ``source`` is a directory or a database (``connection:NAME``).
+        register: the register's database: a SQLite file in the project, or ``connection:NAME``.
         register_table: the register's table in that database.
         required_fields: columns every valid record must fill in.
         business_types: the allowed values of ``business_type``.
@@ -92,8 +92,8 @@ def register(
 def classify(
     context: StepContext,
     *,
-    customers: str,
-    sales: str,
+    customers: ProjectSource,
+    sales: ProjectSource,
     rules: list[ClassRule],
     default_class: str = "D",
     lookback_months: int = 3,
@@ -123,7 +123,7 @@ def classify(
         context: the cycle this step runs in (passed by the engine).
         customers: the register snapshot to classify (``steps.<register step>.snapshot``).
         sales: sales per customer and month (``customer_id, month, quantity``): a file,
-            or a directory or SQLAlchemy URL holding the table ``sales``.
+            or a directory or ``connection:NAME`` holding the table ``sales``.
         rules: the classification criteria, in order of precedence.
         default_class: the class of a customer no rule matches.
         lookback_months: months of sales the volume criteria average over.
@@ -154,10 +154,10 @@ def classify(
 def profitability(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     segment_by: str = "class",
-    sales: str | None = None,
-    products: str | None = None,
+    sales: ProjectSource | None = None,
+    products: ProjectSource | None = None,
     lookback_months: int = 3,
     lifetime_months: int = 36,
     discount_rate_pct: float = 8.0,
@@ -190,7 +190,7 @@ def profitability(
         context: the cycle this step runs in (passed by the engine).
         source: one row per customer with the ``segment_by`` column, e.g. the
             classification (``steps.<classify step>.classification``): a file, or a
-            directory or SQLAlchemy URL holding the table ``customers``.
+            directory or ``connection:NAME`` holding the table ``customers``.
         segment_by: the column that defines segments (``class``, ``channel`` ...).
         sales: sales per customer, product and month (``customer_id, product_id, month,
             quantity``); a file, or a directory or URL holding ``sales``.

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tasks.data_query import Problem, sql_problems, trust_of
 from tasks.project_config import config_for_process
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, StepContext, task
 
 CheckKind = Literal["row_count", "not_null", "range", "unique", "freshness", "allowed"]
 
@@ -66,7 +66,7 @@ def check_assert(with_values: Mapping[str, Any]) -> list[Problem]:
 
 
 @task("data.assert", check_with=check_assert)
-def assert_data(context: StepContext, *, checks: list[Check], file: str | None = None,
+def assert_data(context: StepContext, *, checks: list[Check], file: ProjectFile | None = None,
                 connection: str | None = None, table: str | None = None, sql: str | None = None,
                 params: dict[str, str | int | float | bool | None] | None = None, as_of: str | None = None,
                 max_rows: int = 1_000_000) -> AssertOutputs:

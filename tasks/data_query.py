@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tasks.project_config import config_for_process
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, StepContext, task
 from tasks.sql_check import literal_refusal
 from tasks.sql_readonly import QueryError, Trust, run_queries
 from tasks.table_aggregate import Filter, aggregate_problem, aggregate_table
@@ -115,7 +115,7 @@ def sql_problems(key_path: tuple[str | int, ...], sql: Any) -> list[Problem]:
 @task("data.query", outputs_for=query_outputs, check_with=check_query)
 def query(context: StepContext, *, connection: str | None = None, sql: str | None = None,
           scalars: dict[str, str] | None = None, params: dict[str, Scalar] | None = None,
-          file: str | None = None, table: str | None = None, where: list[Filter] | None = None,
+          file: ProjectFile | None = None, table: str | None = None, where: list[Filter] | None = None,
           group_by: list[str] | None = None, aggregate: dict[str, dict[str, str]] | None = None,
           max_rows: int = 100, timeout_seconds: float = 30.0) -> dict[str, Any]:
     """Read KPIs from a database (read-only SQL on a named connection) or aggregate a CSV/Parquet file.

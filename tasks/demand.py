@@ -18,21 +18,21 @@ from __future__ import annotations
 from typing import Literal
 
 from tasks.demand_types import Adjustment, ForecastResult
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 
 @task("demand.forecast")
 def forecast(
     context: StepContext,
     *,
-    history: str,
+    history: ProjectSource,
     method: Literal["ses", "holt"] = "holt",
     alpha: float = 0.4,
     beta: float | None = None,
     horizon: int = 1,
     holdout: int = 3,
     by: Literal["product", "product_and_class"] = "product",
-    classification: str | None = None,
+    classification: ProjectFile | None = None,
     adjustments: tuple[Adjustment, ...] = (),
     bias_correction_pct: float = 0.0,
 ) -> ForecastResult:
@@ -54,7 +54,7 @@ def forecast(
     Args:
         context: the cycle this step runs in (passed by the engine).
         history: the sales table (``customer_id, product_id, month, quantity``): a CSV or
-            Parquet file, a directory holding ``sales.parquet``, or a SQLAlchemy URL (table ``sales``).
+            Parquet file, a directory holding ``sales.parquet``, or ``connection:NAME`` (table ``sales``).
         method: ``ses`` (simple exponential smoothing) or ``holt`` (level and trend).
         alpha: level smoothing factor, 0 < alpha <= 1; higher follows recent sales faster.
         beta: trend smoothing factor for ``holt``, 0 < beta <= 1; ``None`` uses ``alpha / 2``.

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Literal, TypedDict
 
 from tasks.act_records import OverdueComplaint
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 InspectionLevel = Literal["self", "department", "company"]
 LegacyInspectionLevel = Literal["team", "self", "department", "company"]
@@ -61,7 +61,7 @@ class InspectResult(TypedDict):
 def check(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     period: str | None = None,
     complaint_sla_hours: float = 48.0,
     sample_size: int = 50,
@@ -87,7 +87,7 @@ def check(
     Args:
         context: the cycle this step runs in (passed by the engine).
         source: the operations directory (``data/retail/operations``: one ``YYYY-MM`` folder
-            per month holding ``complaints``, ``surveys`` and ``inspections``) or a SQLAlchemy URL
+            per month holding ``complaints``, ``surveys`` and ``inspections``) or ``connection:NAME``
             whose tables hold every month (see ``docs/retail-data.md``).
         period: the month to check, ``YYYY-MM`` (``steps.<service step>.period``); without it,
             the latest month folder of a directory source.
@@ -147,7 +147,7 @@ def check(
 def inspect(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     period: str | None = None,
     levels: tuple[LegacyInspectionLevel, ...] = ("team", "department", "company"),
     sample_size: int = 50,
@@ -163,7 +163,7 @@ def inspect(
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        source: the operations directory or a SQLAlchemy URL (as ``feedback.check``).
+        source: the operations directory or ``connection:NAME`` (as ``feedback.check``).
         period: the month to check, ``YYYY-MM``; without it, the latest month folder.
         levels: the inspection levels that score this period.
         sample_size: most follow-up answers scored.
@@ -230,7 +230,7 @@ class HandleResult(TypedDict):
 def intake(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     channels: tuple[ComplaintChannel, ...] = ("hotline", "wechat", "field"),
     sla_hours: float = 48.0,
     first_response_hours: float = 4.0,
@@ -244,7 +244,7 @@ def intake(
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        source: a CSV directory or a SQLAlchemy URL of incoming complaints.
+        source: a CSV directory or ``connection:NAME`` of incoming complaints.
         channels: the channels complaints are taken from.
         sla_hours: promised time from receipt to resolution.
         first_response_hours: promised time from receipt to the first answer to the customer.
@@ -262,7 +262,7 @@ def intake(
 def handle(
     context: StepContext,
     *,
-    cases: str,
+    cases: ProjectFile,
     sla_hours: float = 48.0,
     escalate_after_hours: float = 24.0,
     escalate_to: str = "service-manager",

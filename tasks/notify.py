@@ -18,8 +18,10 @@ that cannot be written fails it, since then nothing would be recorded.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
+import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,10 +29,11 @@ from typing import Any, TypedDict
 
 from tasks.outbox_table import write_outbox_row
 from tasks.project_config import ProjectConfig, config_for_process
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, StepContext, task
 
 LOG = logging.getLogger("pdcaflow.notify")
 DEFAULT_OUTBOX = ".pdca/outbox.jsonl"
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})  # json leaves them
 
 
 class Delivery(TypedDict):
@@ -49,7 +52,7 @@ class NotifyOutputs(TypedDict):
 
 @task("notify.send")
 def send(context: StepContext, *, to: str, subject: str, message: str = "", webhook: str | None = None,
-         email: bool = False, outbox: str = DEFAULT_OUTBOX, outbox_connection: str | None = None,
+         email: bool = False, outbox: ProjectFile = DEFAULT_OUTBOX, outbox_connection: str | None = None,
          data: dict[str, Any] | None = None, timeout_seconds: float = 10.0) -> NotifyOutputs:
     """Send a notification: always to the outbox file and the log; to a webhook and by email where configured.
 
@@ -77,16 +80,32 @@ def send(context: StepContext, *, to: str, subject: str, message: str = "", webh
     if outbox_connection is not None:  # after the other channels, so the row holds their results
         deliveries.append(_deliver("outbox table " + outbox_connection, lambda: write_outbox_row(
             config.connection_url(outbox_connection), note, deliveries)))
-    path = Path(outbox)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:  # the record of the notification, whatever was delivered
-        handle.write(json.dumps({**note, "deliveries": deliveries}, ensure_ascii=False, default=str) + "\n")
+    path = Path(outbox)  # inside the project: the engine checked it (tasks.project_paths) before this step ran
+    _append(path, outbox_line({**note, "deliveries": deliveries}))  # the record, whatever was delivered
     failed = sum(not delivery["ok"] for delivery in deliveries)
     for delivery in deliveries:
         if not delivery["ok"]:
             LOG.warning("notify %s: %s not delivered: %s", to, delivery["channel"], delivery["detail"])
     return {"notification_id": note["id"], "delivered": len(deliveries) - failed, "failed": failed,
             "deliveries": deliveries, "outbox": str(path)}
+
+
+def outbox_line(record: Mapping[str, Any]) -> str:
+    """One JSON line: every line break a reader may split on is escaped (``splitlines`` splits on U+2028 too)."""
+    return json.dumps(record, ensure_ascii=False, default=str).translate(_LINE_BREAKS) + "\n"
+
+
+def _append(path: Path, line: str) -> None:
+    """Append to the outbox file, never through a symlink (one made after the engine's check included)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"the outbox {path} is a symbolic link: notify.send appends only to a plain file") from exc
+        raise
+    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+        handle.write(line)
 
 
 def _deliver(channel: str, attempt: Any) -> Delivery:
@@ -110,7 +129,6 @@ def _post(url: str, note: Mapping[str, Any], timeout_seconds: float) -> str:
 
 
 def _mail(config: ProjectConfig, note: Mapping[str, Any], timeout_seconds: float) -> str:
-    import os
     import smtplib
     from email.message import EmailMessage
 

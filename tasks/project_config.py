@@ -22,6 +22,8 @@ Keys (all optional)::
     owners = "env:OWNERS_WEBHOOK_URL"
     [smtp]
     host = "localhost"   port = 25   sender = "pdca@example.org"   user = "..."   password = "env:SMTP_PASSWORD"
+    [folders]                                  # folders outside the project a definition may name as <name>/...
+    shared_data = "/srv/data"                  # relative paths are relative to this file
 
 ``PDCA_CONNECTION_<NAME>`` / ``PDCA_WEBHOOK_<NAME>`` in the environment override a
 named connection / webhook. In ``pdca.toml`` the keys are top-level; in
@@ -41,7 +43,7 @@ from typing import Any
 
 CONFIG_FILE = "pdca.toml"
 PYPROJECT = "pyproject.toml"
-KEYS = ("tasks", "paths", "connections", "webhooks", "smtp")
+KEYS = ("tasks", "paths", "connections", "webhooks", "smtp", "folders")
 SMTP_KEYS = ("host", "port", "sender", "user", "password", "starttls")
 _PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]*:[^/@]+@", re.IGNORECASE)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -64,7 +66,12 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ProjectConfig:
-    """The settings in effect for the definitions below ``path``'s folder."""
+    """The settings in effect for the definitions below ``path``'s folder.
+
+    ``root`` is the project's folder, the sandbox of every path a definition names
+    (:mod:`tasks.project_paths`): the config file's folder (also for a ``pyproject.toml``
+    without ``[tool.pdca]``), else the folder the search started from.
+    """
 
     path: Path | None = None
     tasks: tuple[str, ...] = ()
@@ -73,6 +80,8 @@ class ProjectConfig:
     webhooks: Mapping[str, str] = field(default_factory=dict)
     smtp: Mapping[str, Any] = field(default_factory=dict)
     connection_trust: Mapping[str, frozenset[str]] = field(default_factory=dict)  # name -> allow_* keys set true
+    folders: Mapping[str, Path] = field(default_factory=dict)
+    root: Path | None = None
 
     @property
     def label(self) -> str:
@@ -126,7 +135,7 @@ def find_config(start: Path) -> ProjectConfig:
             return load_config(pyproject)
         if (directory / ".git").exists():
             break
-    return ProjectConfig()
+    return ProjectConfig(root=folder)
 
 
 def load_config(path: Path) -> ProjectConfig:
@@ -147,7 +156,7 @@ def load_config(path: Path) -> ProjectConfig:
         line, column = _toml_position(str(exc))
         raise ConfigError(f"the project config is not valid TOML: {exc}", str(path), line, column) from exc
     table = document.get("tool", {}).get("pdca", {}) if path.name == PYPROJECT else document
-    config = _parse(table, path) if table or path.name != PYPROJECT else ProjectConfig()
+    config = _parse(table, path) if table or path.name != PYPROJECT else ProjectConfig(root=path.parent)
     _FOUND[key] = config
     return config
 
@@ -194,7 +203,8 @@ def _parse(table: Mapping[str, Any], path: Path) -> ProjectConfig:
     if "password" in smtp and not str(smtp["password"]).startswith("env:"):
         raise ConfigError("smtp.password: write it as \"env:VARIABLE\", never in clear text", where,
                           *_position(path, "password", quoted=False))
-    return ProjectConfig(path, tasks, paths, connections, webhooks, dict(smtp), trust)
+    return ProjectConfig(path, tasks, paths, connections, webhooks, dict(smtp), trust,
+                         folders=_folders(table.get("folders", {}), path), root=path.parent)
 
 
 def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
@@ -238,6 +248,22 @@ def _named(value: Any, key: str, path: Path) -> dict[str, str]:
             raise ConfigError(f"{key}.{name}: the URL holds a password in clear text; put the URL in an "
                               f"environment variable and write \"env:VARIABLE\"", str(path), line, column)
     return dict(value)
+
+
+def _folders(value: Any, path: Path) -> dict[str, Path]:
+    """``[folders]``: name -> a folder outside the project that definitions may name as ``<name>/...``."""
+    if not isinstance(value, dict):
+        raise ConfigError('folders: a table of name = "folder", e.g. shared_data = "/srv/data"', str(path),
+                          *_position(path, "folders", quoted=False))
+    folders: dict[str, Path] = {}
+    for name, folder in value.items():
+        line, column = _position(path, name, quoted=False)
+        if not _NAME.fullmatch(name):
+            raise ConfigError(f"folders.{name}: names are lower-case letters, digits and _", str(path), line, column)
+        if not isinstance(folder, str) or not folder or "://" in folder:
+            raise ConfigError(f"folders.{name}: the path of a folder (relative to this file)", str(path), line, column)
+        folders[name] = Path(os.path.realpath(path.parent / folder))
+    return folders
 
 
 def _resolve(name: str, kind: str, prefix: str, table: Mapping[str, str], config: ProjectConfig,

@@ -11,7 +11,7 @@ from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 ResearchMethod = Literal["survey", "interview", "complaint_analysis", "sales_analysis", "front_line_reports"]
 
@@ -81,7 +81,7 @@ def publish_standards(
 def research(
     context: StepContext,
     *,
-    source: str,
+    source: ProjectSource,
     methods: tuple[ResearchMethod, ...] = ("survey", "complaint_analysis"),
     sample_size: int = 300,
     segments: tuple[str, ...] = (),
@@ -94,7 +94,7 @@ def research(
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        source: a CSV directory or a SQLAlchemy URL with survey answers, interview notes and reports.
+        source: a CSV directory or ``connection:NAME`` with survey answers, interview notes and reports.
         methods: the research methods used this cycle.
         sample_size: customers invited to the survey.
         segments: customer segments to report on separately; empty for all together.
@@ -110,7 +110,7 @@ def research(
 def design(
     context: StepContext,
     *,
-    needs: str,
+    needs: ProjectFile,
     service_levels: dict[str, str],
     mechanism: str | None = None,
     max_new_offerings: int = 3,

@@ -13,14 +13,16 @@ This module imports neither ``prefect`` nor the audit store.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import operator
 import re
 import inspect
 import os
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typing_extensions
 
@@ -92,13 +94,35 @@ class StepContext:
 
 
 @dataclass(frozen=True)
+class ProjectPath:
+    """Marks a ``str`` parameter as a path the definition names (``Annotated[str, ProjectPath()]``).
+
+    Such a value must lie inside the project (or a folder the project config allows by
+    name, written ``<name>/...``); ``pdca validate`` checks literal values and the engine
+    checks every value again, symlinks resolved, before the task runs (see
+    :mod:`tasks.project_paths`). A URL or any ``scheme:`` is refused.
+
+    Attributes:
+        connections: the parameter also takes ``connection:NAME``, a database named in the
+            project config; the task then receives that connection's URL.
+    """
+
+    connections: bool = False
+
+
+ProjectFile = Annotated[str, ProjectPath()]  # a file or folder inside the project
+ProjectSource = Annotated[str, ProjectPath(connections=True)]  # ... or `connection:NAME`, a named database
+
+
+@dataclass(frozen=True)
 class TaskParam:
-    """One ``with:`` key of a task."""
+    """One ``with:`` key of a task (``path``: its :class:`ProjectPath` marker, if it names a path)."""
 
     name: str
     annotation: Any
     required: bool
     default: Any = None
+    path: ProjectPath | None = None
 
     @property
     def type_name(self) -> str:
@@ -206,6 +230,7 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
              outputs_for: Callable[[Mapping[str, Any]], tuple[str, ...] | None] | None = None) -> TaskSpec:
     """Read a function's signature into a :class:`TaskSpec`."""
     hints = typing.get_type_hints(function)
+    marked = typing.get_type_hints(function, include_extras=True)
     params: list[TaskParam] = []
     context_param: str | None = None
     for parameter in inspect.signature(function).parameters.values():
@@ -216,11 +241,21 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
             raise TaskRegistrationError(f"task {name!r}: parameter {parameter.name!r} must be a plain keyword")
         required = parameter.default is inspect.Parameter.empty
-        params.append(TaskParam(parameter.name, annotation, required, None if required else parameter.default))
+        path = path_marker(marked.get(parameter.name))
+        if path is not None and typing.get_origin(annotation) is typing.Union:  # `ProjectFile | None` as `str | None`
+            annotation = functools.reduce(operator.or_, typing.get_args(annotation))
+        params.append(TaskParam(parameter.name, annotation, required, None if required else parameter.default, path))
     returns = hints.get("return")
     outputs = tuple(typing.get_type_hints(returns)) if typing_extensions.is_typeddict(returns) else None
     return TaskSpec(name, function, tuple(params), outputs, phases, function.__module__,
                     inspect.getdoc(function) or "", context_param, outputs_for)
+
+
+def path_marker(annotation: Any) -> ProjectPath | None:
+    """The :class:`ProjectPath` in an annotation (``ProjectFile``, ``ProjectFile | None``), or ``None``."""
+    if typing.get_origin(annotation) is Annotated:
+        return next((extra for extra in annotation.__metadata__ if isinstance(extra, ProjectPath)), None)
+    return next((found for arg in typing.get_args(annotation) if (found := path_marker(arg)) is not None), None)
 
 
 def builtin_registry() -> Mapping[str, TaskSpec]:

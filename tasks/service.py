@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 
 Channel = Literal["visit", "phone", "online"]
 
@@ -43,8 +43,8 @@ class DeliverResult(TypedDict):
 def deliver(
     context: StepContext,
     *,
-    plan: str,
-    source: str,
+    plan: ProjectFile,
+    source: ProjectSource,
     visits_per_month: dict[str, int],
     complaint_handlers: float | None = None,
     field_reps: float | None = None,
@@ -78,7 +78,7 @@ def deliver(
             product_id, month, demand, quota, allocated``.
         source: the sample world's directory (``data/retail``), a directory holding the
             operations folder (``<source>/operations/<YYYY-MM>/``) or the operations folder
-            itself (``<source>/<YYYY-MM>/``), or a SQLAlchemy URL whose ``visits``, ``orders``
+            itself (``<source>/<YYYY-MM>/``), or ``connection:NAME`` whose ``visits``, ``orders``
             and ``complaints`` tables hold every month (visits need a ``month`` column).
         visits_per_month: visits per customer per month, by customer class.
         complaint_handlers: sample world only: complaint handlers per 5,000 active

@@ -1,4 +1,4 @@
-"""Where the task library reads its data from: CSV or Parquet files, or any SQLAlchemy URL.
+"""Where the task library reads its data from: CSV or Parquet files, or a database by its URL.
 
 Every data-reading task takes a ``source`` string and hands it to
 :func:`read_table`. A user points the tasks at their own data by changing only
@@ -10,7 +10,11 @@ that string in the YAML:
   ``visits.parquet`` or ``visits.csv`` inside it;
 - ``sqlite:///ops.db``, ``postgresql+psycopg://host/db``: a database; the table
   read is the task's ``table`` parameter (or the name passed here), always by
-  name through SQLAlchemy, never by formatting SQL text.
+  name through SQLAlchemy, never by formatting SQL text. A URL comes from task
+  code or from a named connection (a definition writes ``connection:NAME``, which
+  the engine turns into the URL; a URL written in YAML is refused, PDCA261). Paths
+  a definition names were checked to lie inside the project before the task ran
+  (:mod:`tasks.project_paths`).
 
 Relative paths are relative to the working directory the cycle runs in. A
 missing file, directory, table or column raises :class:`SourceError`, whose
@@ -27,6 +31,7 @@ import pandas as pd
 
 _URL = re.compile(r"^[a-z][a-z0-9+]*://", re.IGNORECASE)
 FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+_TABLE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 class SourceError(ValueError):
@@ -88,6 +93,9 @@ def _resolve_file(path: Path, table: str | None) -> Path:
     if path.is_dir():
         if not table:
             raise SourceError(f"{path} is a directory: name the table to read in it")
+        if not _TABLE.fullmatch(table) or table.strip(".") == "":  # a name, never a way out of the folder
+            raise SourceError(f"{table!r} is not a table name: a table of a folder is named by letters, digits, "
+                              "'_', '-' and '.' (no folders)")
         for suffix in FILE_SUFFIXES:
             candidate = path / f"{table}{suffix}"
             if candidate.is_file():

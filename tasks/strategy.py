@@ -13,7 +13,7 @@ imports pandas or numpy.
 
 from __future__ import annotations
 
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, ProjectSource, StepContext, task
 from tasks.strategy_types import AllocateResult, Method
 
 
@@ -21,9 +21,9 @@ from tasks.strategy_types import AllocateResult, Method
 def allocate(
     context: StepContext,
     *,
-    forecast: str,
-    classification: str,
-    supply: str,
+    forecast: ProjectFile,
+    classification: ProjectFile,
+    supply: ProjectSource,
     quotas: dict[str, float],
     method: Method = "quota",
     scarce_below: float = 1.0,
@@ -61,7 +61,7 @@ def allocate(
             class, month, forecast``, ``class`` = ``*`` for a forecast by product.
         classification: the classification table (``steps.<classify step>.classification``):
             ``customer_id, class, avg_volume``, one row per customer.
-        supply: a CSV or Parquet file, a directory, or a SQLAlchemy URL with the supply
+        supply: a CSV or Parquet file, a directory, or ``connection:NAME`` with the supply
             per product and month: ``product_id, month, supply`` (cartons).
         quotas: the reasonable quota standard: cartons per customer per month of a scarce
             product, by class (every class in the classification needs one unless
@@ -69,7 +69,7 @@ def allocate(
         method: how a scarce product is shared: ``quota``, ``priority`` or ``proportional``.
         scarce_below: supply / demand below which a product is scarce.
         reserve_pct: % of a scarce product's supply held back for supplementary orders.
-        supply_table: the table to read when ``supply`` is a directory or a database URL.
+        supply_table: the table to read when ``supply`` is a directory or a database (``connection:NAME``).
 
     Returns:
         ``plan`` (path of ``plan.parquet``: ``customer_id, class, product_id, month, demand,

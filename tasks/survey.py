@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 from tasks.project_config import config_for_process
-from tasks.registry import StepContext, task
+from tasks.registry import ProjectFile, StepContext, task
 from tasks.table_aggregate import Filter, filter_rows
 
 SCALES = {"1-5": (1, 5), "0-10": (0, 10)}
@@ -32,7 +32,7 @@ class SurveyOutputs(TypedDict):
 
 
 @task("survey.score")
-def score(context: StepContext, *, file: str | None = None, connection: str | None = None,
+def score(context: StepContext, *, file: ProjectFile | None = None, connection: str | None = None,
           table: str | None = None, column: str = "score", scale: Literal["1-5", "0-10"] = "1-5",
           satisfied_at_least: float | None = None, where: list[Filter] | None = None) -> SurveyOutputs:
     """Score survey responses: CSAT %, NPS (0-10 scale), mean score and response count.
