@@ -39,6 +39,7 @@ from engine import action_cycle
 from engine.store import repository as repo
 from engine.store.db import Store
 from engine.store.kpi_baselines import baseline_counts, kpi_baselines
+from engine.store.lifecycle import check_before_start
 from engine.store.models import Cycle
 from tasks.registry import StepContext, TaskSpec
 
@@ -302,6 +303,7 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
     host, pid = socket.gethostname(), os.getpid()
     definition = plan.definition
     with store.transaction() as session:
+        check_before_start(session, plan.process_id)  # the rows below must say what their events say
         version = repo.record_definition_version(session, plan.process_id, plan.yaml_text, plan.sha256, actor)
         last = repo.latest_cycle(session, plan.process_id)
         carry = repo.latest_carry_over(session, plan.process_id) or {}
