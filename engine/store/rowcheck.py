@@ -115,11 +115,11 @@ def _merge(session: Session, table: str, events: Iterator[_Event], rows: Select[
                 keep(RowProblem(None, f"{table} row {row[0]} has no event: written behind the API"))
                 row = next(stored, None)
             else:
-                differences = compare(tuple(row), event)
-                if differences:
+                found = compare(tuple(row), event)
+                if found:
                     keep(RowProblem(event.seq, f"{table} row {event.row_id} (event seq {event.seq}) was changed: "
                                                + "; ".join(f"{name} is {mine!r} in the row, {theirs!r} in the event"
-                                                           for name, (mine, theirs) in differences.items())))
+                                                           for name, (mine, theirs) in found.items())))
                 event, row = next(events, None), next(stored, None)
     finally:
         result.close()
@@ -216,10 +216,10 @@ def _compare_action_update(row: tuple[Any, ...], event: _Event) -> dict[str, tup
     mine = {"action_update_id": row_id, "action_key": key, "source": source, "after_cycle": after,
             "from": from_status, "to": status, "owner": {"from": from_owner, "to": owner},
             "due": {"from": str(from_due)[:10], "to": str(due)[:10]}, "details": json_value(details)}
-    differences = differences(mine, event.payload)
+    found = differences(mine, event.payload)
     if process_id != event.process_id:
-        differences["process"] = (process_id, event.process_id)
-    return differences
+        found["process"] = (process_id, event.process_id)
+    return found
 
 
 def _step_rows() -> Select[Any]:
