@@ -6,7 +6,10 @@ failed, or the process running it was killed), keeping the same cycle number
 and the outputs of the steps that completed — those steps are not run again and
 not recorded again. If the definition changed in between, the unfinished cycle
 is closed as failed and a new cycle starts from the last completed carry-over.
-A failed cycle never writes a carry-over.
+A failed cycle never writes a carry-over. Before any of this, the process's cycle rows
+and its latest carry-over are checked against the events written with them
+(``engine.store.lifecycle``): a cycle never starts from, or resumes, a row its events do
+not vouch for.
 
 Each step's outcome is recorded in its own transaction together with its audit
 event; the KPI results go with the ``kpi.check`` step, the decisions and opened

@@ -1,13 +1,16 @@
 """The append-only tables against their events: a changed, deleted or added row is named.
 
-KPI results, decisions and definition versions are written in the same
-transaction as an event whose payload holds the row's id and values. Once the
+KPI results, decisions, definition versions, actions, action updates and step
+runs are written in the same transaction as an event whose payload holds the
+row's id and values. Once the
 chain verifies, those payloads are authentic, so each row must still say what
 its event says. PostgreSQL's trigger refuses such edits; on SQLite (or when a
 superuser disabled the trigger) this check is what finds them.
 
 Each table is merge-joined with its events on the row id, both streamed in id
-order by the database, so memory stays constant however large the store.
+order by the database, so memory stays constant however large the store. Cycles
+and carry-overs, whose events do not all name a row id, are checked by
+``engine.store.rowcheck_cycles``; :func:`first_row_problem` reports both.
 """
 
 from __future__ import annotations
