@@ -39,6 +39,9 @@ class RecordMismatchError(StoreError):
 def check_before_start(session: Session, process_id: str) -> None:
     """Refuse to start a cycle of ``process_id`` from rows its events do not vouch for.
 
+    A cycle row's owner (host, pid) is left to ``pdca audit verify``: it only decides whether
+    the cycle looks busy (a clear refusal either way), never what the next cycle starts from.
+
     Raises:
         RecordMismatchError: a cycle row of the process, or its latest carry-over row, differs
             from its events, is missing, or has none; or that carry-over's event no longer
@@ -49,7 +52,8 @@ def check_before_start(session: Session, process_id: str) -> None:
         .order_by(AuditEvent.seq.desc()).limit(1)).first()
     if latest is not None:
         _check_event(session, latest.seq, f"{process_id} cycle {latest.cycle_number}")
-    problem = first_cycle_problem(session, process_id, carry_over_from=latest.cycle_number if latest else 0)
+    problem = first_cycle_problem(session, process_id, carry_over_from=latest.cycle_number if latest else 0,
+                                  owners=False)
     if problem is not None:
         raise RecordMismatchError(f"{problem.what}; {WHAT_TO_DO}")
 

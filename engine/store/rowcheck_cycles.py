@@ -45,15 +45,18 @@ class _Side(NamedTuple):
 
 
 def first_cycle_problem(session: Session, process_id: str | None = None, *,
-                        carry_over_from: int = 0) -> RowProblem | None:
+                        carry_over_from: int = 0, owners: bool = True) -> RowProblem | None:
     """The cycle or carry-over row problem with the lowest event sequence number, or ``None``.
 
     Args:
         process_id: only this process's rows and events (``engine.cycle.begin_cycle``); all by default.
         carry_over_from: only carry-overs of cycles numbered from this one on.
+        owners: also compare ``owner_host`` and ``owner_pid`` (which process runs the cycle: they
+            decide only whether it looks busy, never what a cycle starts from).
     """
+    compare = _compare_cycle if owners else _compare_cycle_without_owners
     problems = [problem for problem in (
-        _merge("cycle", _cycle_states(session, process_id), _cycle_rows(session, process_id), _compare_cycle),
+        _merge("cycle", _cycle_states(session, process_id), _cycle_rows(session, process_id), compare),
         _merge("carry_over", _carry_over_events(session, process_id, carry_over_from),
                _carry_over_rows(session, process_id, carry_over_from), _compare_carry_over),
     ) if problem is not None]
@@ -160,12 +163,17 @@ def _cycle_rows(session: Session, process_id: str | None) -> Iterator[_Side]:
         yield _Side((process, number), None, values)
 
 
-def _compare_cycle(row: _Side, event: _Side) -> tuple[int | None, dict[str, tuple[Any, Any]]]:
+def _compare_cycle(row: _Side, event: _Side, *, skip: tuple[str, ...] = ()) -> tuple[int | None,
+                                                                                   dict[str, tuple[Any, Any]]]:
     mine = dict(zip(_CYCLE_COLUMNS, row.values, strict=True))
     mine["started_at"], mine["finished_at"] = at_text(mine["started_at"]), at_text(mine["finished_at"])
-    state: dict[str, tuple[Any, int]] = event.values
+    state = {name: recorded for name, recorded in event.values.items() if name not in skip}
     found = differences({name: mine[name] for name in state}, {name: value for name, (value, _) in state.items()})
     return min((state[name][1] for name in found), default=event.seq), found
+
+
+def _compare_cycle_without_owners(row: _Side, event: _Side) -> tuple[int | None, dict[str, tuple[Any, Any]]]:
+    return _compare_cycle(row, event, skip=("owner_host", "owner_pid"))
 
 
 def _carry_over_events(session: Session, process_id: str | None, from_number: int) -> Iterator[_Side]:

@@ -8,6 +8,7 @@ intruder with database access would (PostgreSQL's triggers switched off for them
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 import tests.engine.sample_tasks  # noqa: F401  (registers the testing.* tasks)
 from engine.compile import ExecutionPlan, compile_plan
 from engine.cycle import begin_cycle
-from engine.store import Store, open_store
+from engine.store import Store, open_store, verify_chain
 from engine.store.lifecycle import RecordMismatchError
 from engine.store.models import AuditEvent, Cycle
 from engine.validate import validate_file
@@ -143,3 +144,15 @@ def test_pdca_audit_verify_names_a_forged_status(store: Store, tmp_path: Path) -
     assert result.returncode == 1, result.stdout + result.stderr
     assert "cycle row 1 (minimal cycle 1, event seq 4) was changed: status is 'failed' in the row, 'completed' " \
            "in the event" in " ".join((result.stdout + result.stderr).split())
+
+
+def test_a_forged_owner_is_left_to_verify(store: Store) -> None:
+    """Owner host and pid only decide whether a cycle looks busy; verify reports them, begin_cycle goes on."""
+    plan = _plan()
+    _one_completed_cycle(store, plan)
+    behind_the_api(store, "UPDATE cycle SET owner_host = 'another-host' WHERE id = 1")
+    assert begin_cycle(plan, store, registry(), actor="bob", reason="second").number == 2
+    with store.read() as session:
+        report = verify_chain(session)
+    assert report.what_differs == ("cycle row 1 (visit-loop cycle 1, event seq 2) was changed: owner_host is "
+                                   f"'another-host' in the row, {socket.gethostname()!r} in the event")
