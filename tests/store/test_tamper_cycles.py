@@ -49,6 +49,17 @@ def test_forged_carry_over_params_are_reported_naming_the_row(seeded: Store) -> 
         "{'visits_per_month': {'A': 4, 'B': 3, 'C': 1}} in the event")
 
 
+def test_forged_carry_over_params_are_reported_with_a_checkpoint_too(seeded: Store) -> None:
+    from engine.store import Checkpoint
+
+    head = _verify(seeded)
+    behind_the_api(seeded, f"UPDATE carry_over SET payload = {_json(seeded, FORGED_PARAMS)} WHERE cycle_id = 1")
+    with seeded.read() as session:
+        report = verify_chain(session, checkpoints=[Checkpoint(head.count, head.head_hash)])
+    assert (report.ok, report.checkpoints, report.first_bad_seq) == (False, 1, 10)
+    assert report.what_differs is not None and report.what_differs.startswith("carry_over row 1 (")
+
+
 def test_a_deleted_carry_over_is_reported(seeded: Store) -> None:
     behind_the_api(seeded, "DELETE FROM carry_over")
     report = _verify(seeded)
