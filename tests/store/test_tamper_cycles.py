@@ -173,3 +173,21 @@ def test_postgresql_lets_a_running_cycle_move_on(store: Store) -> None:
         with pytest.raises(StoreError, match=r"cycle rows: .* refused"):
             with store.transaction() as session:
                 session.execute(text("UPDATE cycle SET flow_run_id = 'x' WHERE id = 1"))
+
+
+def test_many_processes_are_merged_in_the_same_order_on_both_sides(store: Store) -> None:
+    """Rows and events are joined on (process, number): names that collations order differently still match."""
+    from engine.store.repository import complete_cycle, record_definition_version, start_cycle
+
+    names = ["b-x", "B_y", "a", "a b", "é", "Z", "b_x"]
+    for number in (1, 2):
+        for name in names:
+            with store.transaction() as session:
+                version = record_definition_version(session, name, "id: x\n", "0" * 64, "alice")
+                cycle = start_cycle(session, name, version, "manual", "alice", "h", 1)
+                complete_cycle(session, cycle, {"cycle": number, "params": {"n": number}}, "alice")
+    assert _verify(store).ok
+    behind_the_api(store, "UPDATE cycle SET status = 'running' WHERE process_id = 'é' AND number = 2")
+    report = _verify(store)
+    assert report.what_differs is not None
+    assert report.what_differs.startswith("cycle row 12 (é cycle 2, event seq ")
