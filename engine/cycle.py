@@ -6,7 +6,10 @@ failed, or the process running it was killed), keeping the same cycle number
 and the outputs of the steps that completed — those steps are not run again and
 not recorded again. If the definition changed in between, the unfinished cycle
 is closed as failed and a new cycle starts from the last completed carry-over.
-A failed cycle never writes a carry-over.
+A failed cycle never writes a carry-over. Before any of this, the process's cycle rows
+and its latest carry-over are checked against the events written with them
+(``engine.store.lifecycle``): a cycle never starts from, or resumes, a row its events do
+not vouch for.
 
 Each step's outcome is recorded in its own transaction together with its audit
 event; the KPI results go with the ``kpi.check`` step, the decisions and opened
@@ -39,6 +42,7 @@ from engine import action_cycle
 from engine.store import repository as repo
 from engine.store.db import Store
 from engine.store.kpi_baselines import baseline_counts, kpi_baselines
+from engine.store.lifecycle import check_before_start
 from engine.store.models import Cycle
 from tasks.registry import StepContext, TaskSpec
 
@@ -302,6 +306,7 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
     host, pid = socket.gethostname(), os.getpid()
     definition = plan.definition
     with store.transaction() as session:
+        check_before_start(session, plan.process_id)  # the rows below must say what their events say
         version = repo.record_definition_version(session, plan.process_id, plan.yaml_text, plan.sha256, actor)
         last = repo.latest_cycle(session, plan.process_id)
         carry = repo.latest_carry_over(session, plan.process_id) or {}

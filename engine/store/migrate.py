@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 """The newest migration's revision (a test keeps it equal to Alembic's head). Opening a store that
 is already there reads one row and never imports Alembic: `pdca audit log` answers sooner."""
 

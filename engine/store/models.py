@@ -301,7 +301,9 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-APPEND_ONLY_TABLES = ("audit_event", "decision", "kpi_result", "definition_version", "action", "action_update")
-"""Tables whose rows are never changed once written (PostgreSQL: trigger; ORM: a flush guard)."""
+APPEND_ONLY_TABLES = ("audit_event", "decision", "kpi_result", "definition_version", "action", "action_update",
+                      "step_run", "carry_over")
+"""Tables whose rows are never changed once written (PostgreSQL: trigger; ORM: a flush guard). ``cycle`` is
+guarded differently (migration 0004): its lifecycle columns change, each change with its event."""
 APPEND_ONLY_MODELS: tuple[type[Base], ...] = (AuditEvent, Decision, KpiResult, DefinitionVersion, Action,
-                                              ActionUpdate)
+                                              ActionUpdate, StepRun, CarryOver)

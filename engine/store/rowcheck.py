@@ -1,18 +1,20 @@
 """The append-only tables against their events: a changed, deleted or added row is named.
 
-KPI results, decisions and definition versions are written in the same
-transaction as an event whose payload holds the row's id and values. Once the
+KPI results, decisions, definition versions, actions, action updates and step
+runs are written in the same transaction as an event whose payload holds the
+row's id and values. Once the
 chain verifies, those payloads are authentic, so each row must still say what
 its event says. PostgreSQL's trigger refuses such edits; on SQLite (or when a
 superuser disabled the trigger) this check is what finds them.
 
 Each table is merge-joined with its events on the row id, both streamed in id
-order by the database, so memory stays constant however large the store.
+order by the database, so memory stays constant however large the store. Cycles
+and carry-overs, whose events do not all name a row id, are checked by
+``engine.store.rowcheck_cycles``; :func:`first_row_problem` reports both.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -20,16 +22,22 @@ from sqlalchemy import Integer, Select, String, Text, cast, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.store.audit import canonical_at
-from engine.store.models import Action, ActionUpdate, AuditEvent, Cycle, Decision, DefinitionVersion, KpiResult
+from engine.store.models import (
+    Action,
+    ActionUpdate,
+    AuditEvent,
+    Cycle,
+    Decision,
+    DefinitionVersion,
+    KpiResult,
+    StepRun,
+)
+from engine.store.rowcheck_cycles import first_cycle_problem
+from engine.store.rowdiff import RowProblem, at_text, differences, json_value, loads, number_value
+
+__all__ = ["RowProblem", "first_row_problem", "loads"]
 
 _BATCH = 2000
-
-
-class RowProblem(NamedTuple):
-    """A row that disagrees with its event; ``seq`` is the event's (``None``: the row has no event)."""
-
-    seq: int | None
-    what: str
 
 
 class _Event(NamedTuple):
@@ -38,8 +46,10 @@ class _Event(NamedTuple):
     process_id: str
     cycle_number: int | None
     payload: dict[str, Any]
+    step_id: str | None = None
 
 
+STEP_KINDS = ("step.completed", "step.failed", "step.skipped")
 Compare = Callable[[tuple[Any, ...], _Event], dict[str, tuple[Any, Any]]]
 
 
@@ -54,13 +64,15 @@ def first_row_problem(session: Session) -> RowProblem | None:
                skip_unnamed=True, skip_row=_legacy_actions(session)),
         _check(session, "action_update", "action.status", "action_update_id", _action_update_rows(),
                _compare_action_update, skip_unnamed=True),
+        _check(session, "step_run", STEP_KINDS, "step_run_id", _step_rows(), _compare_step),
+        first_cycle_problem(session),
     ) if problem is not None]
     if not problems:
         return None
     return min(problems, key=lambda problem: (problem.seq is None, problem.seq or 0))
 
 
-def _check(session: Session, table: str, kind: str, id_key: str, rows: Select[Any], compare: Compare, *,
+def _check(session: Session, table: str, kind: str | tuple[str, ...], id_key: str, rows: Select[Any], compare: Compare, *,
            skip_unnamed: bool = False, skip_row: Callable[[Any], bool] | None = None) -> RowProblem | None:
     """Merge the table's rows and its events by row id; keep the problem of the lowest sequence number.
 
@@ -106,22 +118,23 @@ def _merge(session: Session, table: str, events: Iterator[_Event], rows: Select[
                 keep(RowProblem(None, f"{table} row {row[0]} has no event: written behind the API"))
                 row = next(stored, None)
             else:
-                differences = compare(tuple(row), event)
-                if differences:
+                found = compare(tuple(row), event)
+                if found:
                     keep(RowProblem(event.seq, f"{table} row {event.row_id} (event seq {event.seq}) was changed: "
                                                + "; ".join(f"{name} is {mine!r} in the row, {theirs!r} in the event"
-                                                           for name, (mine, theirs) in differences.items())))
+                                                           for name, (mine, theirs) in found.items())))
                 event, row = next(events, None), next(stored, None)
     finally:
         result.close()
     return worst
 
 
-def _events(session: Session, kind: str, id_key: str, *, by_seq: bool, skip_unnamed: bool = False
-            ) -> Iterator[_Event]:
-    """The events of ``kind`` with the row id their payload names, in row id order (else ``_OutOfOrder``)."""
-    statement = (select(AuditEvent.seq, AuditEvent.process_id, AuditEvent.cycle_number, cast(AuditEvent.payload, Text))
-                 .where(AuditEvent.kind == kind))
+def _events(session: Session, kind: str | tuple[str, ...], id_key: str, *, by_seq: bool,
+            skip_unnamed: bool = False) -> Iterator[_Event]:
+    """The events of ``kind`` (or kinds) with the row id their payload names, in row id order (else ``_OutOfOrder``)."""
+    statement = (select(AuditEvent.seq, AuditEvent.process_id, AuditEvent.cycle_number, cast(AuditEvent.payload, Text),
+                        AuditEvent.step_id)
+                 .where(AuditEvent.kind == kind if isinstance(kind, str) else AuditEvent.kind.in_(kind)))
     if by_seq:
         statement = statement.order_by(AuditEvent.seq)
     else:
@@ -129,7 +142,7 @@ def _events(session: Session, kind: str, id_key: str, *, by_seq: bool, skip_unna
     result = session.connection().execute(statement.execution_options(yield_per=_BATCH))
     last_id = None
     try:
-        for seq, process_id, cycle_number, payload_text in result:
+        for seq, process_id, cycle_number, payload_text, step_id in result:
             payload = loads(payload_text)  # the chain verified: it is the JSON that was written
             row_id = payload.get(id_key) if isinstance(payload, dict) else None
             if not isinstance(row_id, int):
@@ -139,7 +152,7 @@ def _events(session: Session, kind: str, id_key: str, *, by_seq: bool, skip_unna
             if by_seq and last_id is not None and row_id < last_id:
                 raise _OutOfOrder
             last_id = row_id
-            yield _Event(row_id, seq, process_id, cycle_number, payload if isinstance(payload, dict) else {})
+            yield _Event(row_id, seq, process_id, cycle_number, payload if isinstance(payload, dict) else {}, step_id)
     finally:
         result.close()
 
@@ -195,38 +208,56 @@ def _action_update_rows() -> Select[Any]:
 
 def _compare_action(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
     row_id, process_id, opened, key, policy, kpi, title, owner, due, status, verify_after, details = row
-    mine = {**_json(details), "action_row_id": row_id, "id": key, "process": process_id, "opened_cycle": opened,
+    mine = {**json_value(details), "action_row_id": row_id, "id": key, "process": process_id, "opened_cycle": opened,
             "policy": policy, "kpi": kpi, "title": title, "owner": owner, "due": str(due)[:10], "status": status,
             "verify_after": verify_after}
-    return {**_cycle_differences(process_id, opened, event), **_differences(mine, event.payload)}
+    return {**_cycle_differences(process_id, opened, event), **differences(mine, event.payload)}
 
 
 def _compare_action_update(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
     row_id, process_id, key, source, after, from_status, status, from_owner, owner, from_due, due, details = row
     mine = {"action_update_id": row_id, "action_key": key, "source": source, "after_cycle": after,
             "from": from_status, "to": status, "owner": {"from": from_owner, "to": owner},
-            "due": {"from": str(from_due)[:10], "to": str(due)[:10]}, "details": _json(details)}
-    differences = _differences(mine, event.payload)
+            "due": {"from": str(from_due)[:10], "to": str(due)[:10]}, "details": json_value(details)}
+    found = differences(mine, event.payload)
     if process_id != event.process_id:
-        differences["process"] = (process_id, event.process_id)
-    return differences
+        found["process"] = (process_id, event.process_id)
+    return found
+
+
+def _step_rows() -> Select[Any]:
+    return (select(StepRun.id, Cycle.process_id, Cycle.number, StepRun.step_id, StepRun.status, StepRun.attempts,
+                   type_coerce(StepRun.started_at, String), type_coerce(StepRun.finished_at, String),
+                   cast(StepRun.output, Text), StepRun.error)
+            .outerjoin(Cycle, Cycle.id == StepRun.cycle_id).order_by(StepRun.id))
+
+
+def _compare_step(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
+    row_id, process_id, number, step_id, status, attempts, started_at, finished_at, output, error = row
+    payload = event.payload
+    mine = {"step": step_id, "step_run_id": row_id, "status": status, "attempts": attempts,
+            "started_at": at_text(started_at), "finished_at": at_text(finished_at), "output": json_value(output),
+            "error": error}
+    theirs = {"step": event.step_id, **{name: payload.get(name) for name in mine if name != "step"}}
+    return {**_cycle_differences(process_id, number, event), **differences(mine, theirs)}
+
 
 
 def _compare_kpi(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
     row_id, process_id, number, kpi_id, actual, target_min, target_max, status, delta, unit, details = row
-    mine = {**_json(details), "kpi_result_id": row_id, "kpi": kpi_id, "actual": _number(actual),
+    mine = {**json_value(details), "kpi_result_id": row_id, "kpi": kpi_id, "actual": number_value(actual),
             "target": {"min": target_min, "max": target_max}, "status": status, "delta": delta, "unit": unit}
-    return {**_cycle_differences(process_id, number, event), **_differences(mine, event.payload)}
+    return {**_cycle_differences(process_id, number, event), **differences(mine, event.payload)}
 
 
 def _compare_decision(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
     row_id, process_id, number, policy_id, kpi_id, fired, reason, effects = row
     fired = bool(fired) if fired in (0, 1) else fired  # SQLite keeps booleans as 0/1
     payload = event.payload
-    mine = {"policy": policy_id, "kpi": kpi_id, "fired": fired, "reason": reason, "effects": _json(effects)}
+    mine = {"policy": policy_id, "kpi": kpi_id, "fired": fired, "reason": reason, "effects": json_value(effects)}
     theirs = {"policy": str(payload.get("policy")), "kpi": payload.get("kpi"), "fired": bool(payload.get("fired")),
               "reason": str(payload.get("reason")), "effects": payload.get("effects", [])}
-    return {**_cycle_differences(process_id, number, event), **_differences(mine, theirs)}
+    return {**_cycle_differences(process_id, number, event), **differences(mine, theirs)}
 
 
 def _compare_version(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any, Any]]:
@@ -241,70 +272,10 @@ def _compare_version(row: tuple[Any, ...], event: _Event) -> dict[str, tuple[Any
         except ValueError:
             mine["first_seen_at"] = first_seen_at
         theirs["first_seen_at"] = payload["first_seen_at"]
-    return _differences(mine, theirs)
+    return differences(mine, theirs)
 
 
 def _cycle_differences(process_id: Any, number: Any, event: _Event) -> dict[str, tuple[Any, Any]]:
     if (process_id, number) == (event.process_id, event.cycle_number):
         return {}
     return {"cycle": (f"{process_id}#{number}", f"{event.process_id}#{event.cycle_number}")}
-
-
-def _differences(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    if mine == theirs:  # the common case, at C speed; but 1 == True, hence the look at booleans
-        for name, value in mine.items():
-            if (value.__class__ is bool) is not (theirs[name].__class__ is bool):
-                break
-        else:
-            return {}
-    names = sorted(set(mine) | set(theirs))
-    return {name: (_short(mine.get(name)), _short(theirs.get(name))) for name in names
-            if not _same(mine.get(name), theirs.get(name))}
-
-
-def _same(mine: Any, theirs: Any) -> bool:
-    # 4 and 4.0 are the same number (an int target is stored in a float column); True is not 1 here.
-    if isinstance(mine, bool) or isinstance(theirs, bool):
-        return type(mine) is type(theirs) and mine == theirs
-    return bool(mine == theirs)
-
-
-def _number(value: Any) -> Any:
-    """A float column's value as stored (text on SQLite read raw): a number when it is one."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _json(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return loads(text)
-    except ValueError:
-        return text
-
-
-_scan = json.JSONDecoder().scan_once
-
-
-def loads(text: str) -> Any:
-    """``json.loads`` for the compact JSON the store writes, without its whitespace passes (any other text
-    goes to ``json.loads``, which decides).
-
-    Raises:
-        ValueError: not JSON.
-    """
-    try:
-        value, end = _scan(text, 0)
-    except StopIteration:
-        return json.loads(text)
-    return value if end == len(text) else json.loads(text)
-
-
-def _short(value: Any) -> Any:
-    text = repr(value)
-    return value if len(text) <= 60 else f"{text[:57]}..."

@@ -151,8 +151,8 @@ def verify_chain(session: Session, *, checkpoints: Sequence[Checkpoint] = (), ro
 
     Args:
         checkpoints: heads exported earlier; each must still be in the log, unchanged.
-        rows: also check the append-only tables (KPI results, decisions, definition
-            versions) against their events.
+        rows: also check the tables written with events (KPI results, decisions, definition
+            versions, actions, step runs, cycles, carry-overs) against their events.
     """
     return finish(session, walk_links(stored_links(session), checkpoints), rows=rows)
 

@@ -1,4 +1,4 @@
-"""Migrations 0001-0002 from an empty database, from 0001 with rows, back down, and in step with the models."""
+"""Migrations from an empty database, from 0001 and 0003 with rows, back down, and in step with the models."""
 
 from __future__ import annotations
 
@@ -129,3 +129,27 @@ def test_upgrading_a_0001_store_with_rows_adds_the_review_indexes_and_keeps_the_
 def test_the_schema_head_constant_is_alembics_head() -> None:
     # Opening a current store compares with SCHEMA_HEAD and never imports Alembic; they must agree.
     assert SCHEMA_HEAD == head_revision()
+
+
+def test_upgrading_a_0003_store_with_rows_guards_the_cycle_tables(db_url: str) -> None:
+    """0004 adds only triggers (PostgreSQL): an existing store keeps its rows and verifies, rows included."""
+    from tests.store.seed import run_cycle
+
+    store = open_store(db_url, migrate=False)
+    try:
+        with store.engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0003")
+        run_cycle(store)
+        with store.engine.begin() as connection:
+            upgrade_to_head(connection)
+            assert current_revision(connection) == "0004"
+        with store.read() as session:
+            assert verify_chain(session).ok
+        if store.engine.dialect.name == "postgresql":
+            for statement in ("UPDATE carry_over SET payload = CAST('{}' AS json)", "DELETE FROM step_run",
+                              "UPDATE cycle SET status = 'failed'"):
+                with pytest.raises(StoreError, match=r"refused"):
+                    with store.transaction() as session:
+                        session.execute(text(statement))
+    finally:
+        store.dispose()
