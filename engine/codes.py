@@ -22,6 +22,8 @@ CODES: dict[str, str] = {
     "PDCA012": "project config (pdca.toml or [tool.pdca] in pyproject.toml) is malformed",
     "PDCA013": "two task modules register the same task name",
     "PDCA014": "a task module registers an invalid task (a bad name or parameter)",
+    "PDCA015": "number with more than 100 digits (Python and YAML's base-60 form would read it without limit)",
+    "PDCA016": "number is infinite or not a number (`.inf`, `.nan`, or text such as 'nan' where a task takes a number)",
     "PDCA101": "unknown key",
     "PDCA102": "missing required key",
     "PDCA103": "value of the wrong type",

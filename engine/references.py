@@ -10,6 +10,7 @@ dependency of it (returned for the cycle check and the execution order).
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -201,6 +202,9 @@ def _with_keys(checker: Checker, index: int, step: Step) -> None:
             if problem:
                 checker.report("PDCA210", f"`{key}` of task '{spec.name}': {problem}", ("steps", index, "with", key),
                                f"expected {param.type_name}; `pdca tasks show {spec.name}` describes it")
+            elif _reads_as_non_finite(param.annotation, value):
+                checker.report("PDCA016", f"`{key}` of task '{spec.name}' would read {value!r} as a number that is "
+                               "infinite or not a number", ("steps", index, "with", key), "write a finite number")
     missing = [param for param in spec.params if param.required and param.name not in step.with_]
     for param in missing:
         if step.with_:
@@ -220,6 +224,25 @@ def _has_template(value: Any) -> bool:
 @lru_cache(maxsize=256)
 def _adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
+
+
+def _reads_as_non_finite(annotation: Any, value: Any) -> bool:
+    """Pydantic reads the text 'nan' or '-Infinity' as a float: a task would get a number no record can hold."""
+    try:
+        converted = _adapter(annotation).validate_python(value, strict=False)
+    except (ValidationError, TypeError):
+        return False
+    return _has_non_finite(converted)
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(item) for item in value)
+    return False
 
 
 def _type_problem(annotation: Any, value: Any) -> str | None:
