@@ -43,6 +43,7 @@ CODES: dict[str, str] = {
     "PDCA123": "approval needs exactly one of `approvers` or `levels`",
     "PDCA124": "approval `on_timeout: escalate` lacks `timeout` or `escalate_to` (or `escalate_to` without escalate)",
     "PDCA125": "approval level named twice",
+    "PDCA126": "expression value out of bounds (a number over 100 digits or infinite, round() digits beyond -15..15)",
     "PDCA201": "duplicate step, KPI or policy id",
     "PDCA202": "`uses` names an unknown task",
     "PDCA203": "`needs` names an unknown step",

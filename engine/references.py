@@ -18,7 +18,18 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from engine.errors import KeyPath
-from engine.expressions import ExpressionError, Reference, find_templates, parse_condition, references
+from engine.evaluation import check_constants
+from engine.expressions import (
+    MAX_NUMBER_DIGITS,
+    ROUND_DIGITS,
+    Expr,
+    ExpressionBoundError,
+    ExpressionError,
+    Reference,
+    find_templates,
+    parse_condition,
+    references,
+)
 from engine.model import PHASES, Step
 from engine.semantic import Checker, walk_values
 
@@ -69,6 +80,8 @@ def check_policy_expressions(checker: Checker) -> None:
 def _template_refs(checker: Checker, text: str, key_path: KeyPath) -> list[tuple[Reference, int | None]]:
     try:
         parts = find_templates(text)
+        for part in parts:
+            _check_constants(part.expr, part.offset)
     except ExpressionError as exc:
         _syntax(checker, exc, text, key_path, exc.offset)
         return []
@@ -79,13 +92,27 @@ def _template_refs(checker: Checker, text: str, key_path: KeyPath) -> list[tuple
 def _condition_refs(checker: Checker, text: str, key_path: KeyPath) -> list[tuple[Reference, int | None]]:
     try:
         expr, base = parse_condition(text)
+        _check_constants(expr, base)
     except ExpressionError as exc:
         _syntax(checker, exc, text, key_path, exc.offset)
         return []
     return [(ref, _offset_if_single_line(text, base + ref.offset)) for ref in references(expr)]
 
 
+def _check_constants(expr: Expr, base: int) -> None:
+    """A literal or constant out of bounds (``round(x, -999)``, 200 digits), with its offset in the text."""
+    try:
+        check_constants(expr)
+    except ExpressionBoundError as exc:
+        raise ExpressionBoundError(exc.message, base + exc.offset) from None
+
+
 def _syntax(checker: Checker, exc: ExpressionError, text: str, key_path: KeyPath, offset: int) -> None:
+    if isinstance(exc, ExpressionBoundError):
+        checker.report(exc.code, f"expression value out of bounds: {exc.message}", key_path,
+                       f"numbers have at most {MAX_NUMBER_DIGITS} digits and round() takes -{ROUND_DIGITS} to "
+                       f"{ROUND_DIGITS} digits: write a smaller value", offset=_offset_if_single_line(text, offset))
+        return
     checker.report("PDCA211", f"expression error: {exc.message}", key_path,
                    "expressions look like `${{ params.visits_per_month.B + 1 }}`; see the README's expression section",
                    offset=_offset_if_single_line(text, offset))
