@@ -33,6 +33,7 @@ from engine.expressions import (
     Unary,
     children,
     find_templates,
+    parse_condition,
 )
 
 MAX_STEPS = MAX_EXPRESSION_CHARS  # every node costs at least one character of the expression
@@ -97,23 +98,37 @@ def render_template(text: str, context: Mapping[str, Any]) -> Any:
     """
     parts = find_templates(text)
     if len(parts) == 1 and text.strip() == "${{" + parts[0].source + "}}":
-        return _evaluate_part(parts[0].source, parts[0].expr, context)
+        return _evaluate_shown(_shown(parts[0].source), parts[0].expr, context)
     pieces: list[str] = []
     position = 0
     for part in parts:
-        pieces += [text[position:part.offset - 3], _as_text(_evaluate_part(part.source, part.expr, context))]
+        pieces += [text[position:part.offset - 3], _as_text(_evaluate_shown(_shown(part.source), part.expr, context))]
         position = part.offset + len(part.source) + 2
     pieces.append(text[position:])
     return "".join(pieces)
 
 
-def _evaluate_part(source: str, expr: Expr, context: Mapping[str, Any]) -> Any:
+def evaluate_condition(text: str, context: Mapping[str, Any]) -> Any:
+    """Evaluate a ``when:`` condition (bare or one ``${{ }}``); an error names the condition.
+
+    Raises:
+        ExpressionError: as ``evaluate``, its message ending with the condition.
+    """
+    expr, _ = parse_condition(text)
+    return _evaluate_shown(text.strip(), expr, context)
+
+
+def _shown(source: str) -> str:
+    return f"${{{{ {source.strip()} }}}}"
+
+
+def _evaluate_shown(shown: str, expr: Expr, context: Mapping[str, Any]) -> Any:
     try:
         value = evaluate(expr, context)
         _require_bounded(value, "the value", expr.offset)
         return value
     except ExpressionError as exc:
-        raise type(exc)(f"{exc.message} (in `${{{{ {source.strip()} }}}}`)", exc.offset) from exc
+        raise type(exc)(f"{exc.message} (in `{shown}`)", exc.offset) from exc
 
 
 def check_constants(expr: Expr) -> None:
