@@ -167,3 +167,12 @@ def test_aliases_of_a_small_anchor_are_fine() -> None:
     text = MINIMAL.replace(PARAMS_LINE, PARAMS_LINE + "  base: &base {a: 1, b: 2}\n" +
                            "".join(f"  copy{index}: *base\n" for index in range(200)))
     assert load_definition_text(text).data["params"]["copy199"] == {"a": 1, "b": 2}
+
+
+# ----- durations: a timer past ten years overflows dates and sleeps ---------------------------------
+
+@pytest.mark.parametrize("text", ["99999999999999999999w", "1" * 400 + "s", "1.0e+300", "3661d"])
+def test_durations_beyond_ten_years_are_located(tmp_path: Path, text: str) -> None:
+    path = _replaced(tmp_path, "    uses: service.deliver\n", f"    uses: service.deliver\n    retry_delay: {text}\n")
+    stderr = _assert_located(path, "PDCA106", 16, 18)
+    assert "longer than ten years" in stderr
