@@ -185,7 +185,7 @@ def _resolve(ref: Reference, context: Mapping[str, Any]) -> Any:
 
 
 def _require_bounded(value: Any, what: str, offset: int) -> None:
-    """A number under 100 digits and finite, a text under the length limit; other values pass."""
+    """A number under 100 digits and finite; other values pass (text is bounded where ``+`` builds it)."""
     if isinstance(value, bool):
         return
     if isinstance(value, int) and not -_LARGEST < value < _LARGEST:
@@ -193,8 +193,6 @@ def _require_bounded(value: Any, what: str, offset: int) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         shown = "not a number" if math.isnan(value) else "infinite (too large)"
         raise ExpressionBoundError(f"{what} is {shown}", offset)
-    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
-        raise ExpressionBoundError(f"{what} is longer than {MAX_TEXT_CHARS:,} characters", offset)
 
 
 def _require_number(value: Any, op: str, offset: int) -> None:

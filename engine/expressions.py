@@ -43,7 +43,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "coalesce": lambda *values: next((v for v in values if v is not None), None),
 }
-TEMPLATE_PATTERN = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)  # only on text find_templates accepted
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
     r"|(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"

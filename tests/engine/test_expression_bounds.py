@@ -205,3 +205,10 @@ def test_random_expressions_end_within_the_step_budget(text: str) -> None:
 
 def _node_count(expr: Expr) -> int:
     return 1 + sum(_node_count(child) for child in children(expr))
+
+
+def test_long_text_read_whole_is_fine() -> None:
+    """Only ``+`` builds text, so only ``+`` is bounded: a long step output is still read, measured and shown."""
+    long_text = {**CONTEXT, "steps": {"report": {"text": "y" * (MAX_TEXT_CHARS * 2)}}}
+    assert render_template("${{ steps.report.text }}", long_text) == "y" * (MAX_TEXT_CHARS * 2)
+    assert evaluate(parse_expression("len(steps.report.text)"), long_text) == MAX_TEXT_CHARS * 2
