@@ -86,10 +86,14 @@ def test_non_finite_numbers_anywhere_are_located(tmp_path: Path, old: str, new: 
     _assert_located(_replaced(tmp_path, old, new), "PDCA016", line, column)
 
 
-def test_non_finite_params_are_refused_by_pdca_run_before_anything_is_recorded(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("value", "code", "column"),
+    [(".nan", "PDCA016", 10), ("9" * 5000, "PDCA015", 10), ("{" * 200 + "a: 1" + "}: 1" * 199 + "}", "PDCA007", 73)],
+)
+def test_pdca_run_refuses_them_before_anything_is_recorded(tmp_path: Path, value: str, code: str, column: int) -> None:
     database = tmp_path / "store.db"
-    path = _with_param(tmp_path, ".nan")
-    _assert_located(path, "PDCA016", 7, 10, "run", "--reason", "test", "--db", f"sqlite:///{database}")
+    path = _with_param(tmp_path, value)
+    _assert_located(path, code, 7, column, "run", "--reason", "test", "--db", f"sqlite:///{database}")
     assert not database.exists()
 
 
