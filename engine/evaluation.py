@@ -138,22 +138,23 @@ def check_constants(expr: Expr) -> None:
         ExpressionBoundError: at the offset of the literal or operation out of bounds.
     """
     if _is_constant(expr):
-        try:
-            evaluate(expr, {})
-        except ExpressionBoundError:
-            raise
-        except ExpressionError:  # e.g. 1 / 0: a run-time failure, as before
-            return
+        _only_bounds(lambda: evaluate(expr, {}))
         return
     if isinstance(expr, Call) and expr.name == "round" and len(expr.args) == 2 and _is_constant(expr.args[1]):
-        try:
-            _round_digits(evaluate(expr.args[1], {}), expr.args[1].offset)
-        except ExpressionBoundError:
-            raise
-        except ExpressionError:
-            pass
+        digits = expr.args[1]
+        _only_bounds(lambda: _round_digits(evaluate(digits, {}), digits.offset))
     for child in children(expr):
         check_constants(child)
+
+
+def _only_bounds(compute: Callable[[], Any]) -> None:
+    """Run ``compute``: a value out of bounds is raised, other errors (``1 / 0``) stay run-time failures as before."""
+    try:
+        compute()
+    except ExpressionBoundError:
+        raise
+    except ExpressionError:
+        pass
 
 
 def _is_constant(expr: Expr) -> bool:

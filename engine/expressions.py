@@ -201,7 +201,8 @@ class _Parser:
         while wanted(self._peek()):
             prefixes.append(self._take())
             if len(prefixes) > MAX_DEPTH:
-                raise ExpressionError(f"expression is nested more than {MAX_DEPTH} operations deep", prefixes[-1].offset)
+                raise ExpressionError(f"expression is nested more than {MAX_DEPTH} operations deep",
+                                      prefixes[-1].offset)
         return prefixes
 
     @staticmethod

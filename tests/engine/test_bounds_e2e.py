@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_round_to_computed_huge_digits_fails_the_step(tmp_path: Path, db_url: str, prefect_home: Path) -> None:  # noqa: F811
+def test_round_to_computed_huge_digits_fails_the_step(
+        tmp_path: Path, db_url: str, prefect_home: Path) -> None:  # noqa: F811  (the fixture)
     text = (FIXTURES / "runnable/loop.yaml").read_text("utf-8")
     text = text.replace("  visits: 1\n", "  visits: 1\n  digits: -999999999999999999999\n")
     text = text.replace('with: {visits: "${{ params.visits }}"}',

@@ -53,7 +53,8 @@ class Echoed(TypedDict):
 def _definition_with(tmp_path: Path, expression: str) -> Path:
     assert WITH_LINE in MINIMAL
     path = tmp_path / "process.yaml"
-    path.write_text(MINIMAL.replace(WITH_LINE, f'      visits_per_month: "${{{{ {expression} }}}}"\n'), encoding="utf-8")
+    line = f'      visits_per_month: "${{{{ {expression} }}}}"\n'
+    path.write_text(MINIMAL.replace(WITH_LINE, line), encoding="utf-8")
     return path
 
 
@@ -62,7 +63,8 @@ def _definition_with(tmp_path: Path, expression: str) -> Path:
 @pytest.mark.parametrize(
     ("expression", "column", "message"),
     [
-        ("round(123456789, -999999999999999999999)", 47, f"round\\(\\) takes digits from -{ROUND_DIGITS} to {ROUND_DIGITS}"),
+        ("round(123456789, -999999999999999999999)", 47,
+         f"round\\(\\) takes digits from -{ROUND_DIGITS} to {ROUND_DIGITS}"),
         ("round(params.visits_per_month.A, 16)", 63, "round\\(\\) takes digits"),
         ("round(1.5, -(8 + 8))", 41, "round\\(\\) takes digits"),
         ("1" * 101 + " + 1", 30, f"more than {MAX_NUMBER_DIGITS} digits"),
@@ -71,8 +73,6 @@ def _definition_with(tmp_path: Path, expression: str) -> Path:
     ],
 )
 def test_out_of_range_literals_are_located(tmp_path: Path, expression: str, column: int, message: str) -> None:
-    import re
-
     path = _definition_with(tmp_path, expression)
     result = run_pdca("validate", path.name, cwd=tmp_path, timeout=30)
     assert result.returncode == 2, result.stdout + result.stderr
