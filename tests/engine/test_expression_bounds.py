@@ -9,8 +9,9 @@ step and the expression), and random expressions always finish within a step bud
 from __future__ import annotations
 
 import math
-from pathlib import Path
+import re
 import time
+from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
