@@ -33,8 +33,8 @@ from engine import approvals
 from engine.approval_gate import ApprovalSettings, open_request, propose
 from engine.compile import ExecutionPlan, PlannedStep
 from engine.errors import PdcaError
-from engine.evaluation import evaluate, render_template
-from engine.expressions import ExpressionError, parse_condition
+from engine.evaluation import evaluate_condition, render_template
+from engine.expressions import ExpressionError
 from engine.model import ProcessDefinition
 from engine.slots import check_slot
 from engine.step_runner import StepError, call_task, kpi_actuals, render_value, should_run
@@ -140,7 +140,7 @@ class CycleRun:
         for policy in self.plan.definition.policies:
             try:
                 if policy.when is not None and policy.when.expr is not None:
-                    conditions[policy.id] = bool(evaluate(parse_condition(policy.when.expr)[0], context))
+                    conditions[policy.id] = bool(evaluate_condition(policy.when.expr, context))
                 if policy.open_action is not None:
                     titles[policy.id] = str(render_template(policy.open_action.title, context))
             except ExpressionError as exc:
@@ -185,7 +185,10 @@ class CycleRun:
             return call_task(step.definition, self.tasks[step.uses], context, self.step_context(context, step))
         if self.run_subprocess is None:
             raise StepError(step.id, "sub-process steps (`uses: process:...`) run only inside a cycle flow")
-        overrides = {key: render_value(value, context) for key, value in step.definition.with_.items()}
+        try:
+            overrides = {key: render_value(value, context) for key, value in step.definition.with_.items()}
+        except ExpressionError as exc:
+            raise StepError(step.id, f"`with:` expression failed: {exc.message}") from exc
         return self.run_subprocess(self, step, overrides)
 
     def finish_gated_step(self, step: PlannedStep, attempt: int, started: datetime,

@@ -10,10 +10,17 @@ here into a tiny AST; nothing is ever handed to Python's ``eval``. The language:
   ``cycle.number``; items by index or key: ``steps.x.rows[0]``, ``params.m['B']``
 * operators: ``+ - * / %``, ``== != < <= > >=``, ``and or not``, parentheses
 * functions: ``min max abs round len coalesce``
+
+Everything is bounded, so that no definition can make the engine work without end:
+an expression is at most 500 characters and 32 parentheses / 64 operations deep;
+numbers have at most 100 digits and are finite; ``round`` takes -15..15 digits;
+text built with ``+`` is at most 100,000 characters (``engine.evaluation`` checks
+values at run time, ``check_constants`` there checks literals when validating).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +29,11 @@ from typing import Any
 from engine.errors import PdcaError
 
 MAX_EXPRESSION_CHARS = 500
-MAX_NESTING = 32
+MAX_NESTING = 32  # parentheses
+MAX_DEPTH = 64  # operations inside operations (``- - 1``, ``1 + 1 + 1``): keeps evaluation's recursion shallow
+MAX_NUMBER_DIGITS = 100
+ROUND_DIGITS = 15
+MAX_TEXT_CHARS = 100_000
 ROOTS = ("params", "steps", "previous", "kpis", "cycle", "process")
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
@@ -32,7 +43,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "coalesce": lambda *values: next((v for v in values if v is not None), None),
 }
-TEMPLATE_PATTERN = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
     r"|(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
@@ -49,10 +59,18 @@ class ExpressionError(PdcaError):
         offset: 0-based character offset in the expression text where the problem is.
     """
 
+    code = "PDCA211"
+
     def __init__(self, message: str, offset: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
+
+
+class ExpressionBoundError(ExpressionError):
+    """A value is out of the language's bounds (digits, size, ``round`` digits): found by a check, never a hang."""
+
+    code = "PDCA126"
 
 
 @dataclass(frozen=True)
@@ -170,18 +188,28 @@ class _Parser:
         return left
 
     def _not(self) -> Expr:
-        token = self._peek()
-        if token.kind == "name" and token.text == "not":
-            self._take()
-            return Unary("not", self._not(), token.offset)
-        return self._binary(2)
+        prefixes = self._prefixes(lambda token: token.kind == "name" and token.text == "not")
+        return self._wrap(prefixes, self._binary(2))
 
     def _unary(self) -> Expr:
-        token = self._peek()
-        if token.kind == "op" and token.text in ("-", "+"):
-            self._take()
-            return Unary(token.text, self._unary(), token.offset)
-        return self._primary()
+        prefixes = self._prefixes(lambda token: token.kind == "op" and token.text in ("-", "+"))
+        return self._wrap(prefixes, self._primary())
+
+    def _prefixes(self, wanted: Callable[[Token], bool]) -> list[Token]:
+        """Prefix operators in a row, read in a loop (a recursion here could be 250 calls deep)."""
+        prefixes: list[Token] = []
+        while wanted(self._peek()):
+            prefixes.append(self._take())
+            if len(prefixes) > MAX_DEPTH:
+                raise ExpressionError(f"expression is nested more than {MAX_DEPTH} operations deep",
+                                      prefixes[-1].offset)
+        return prefixes
+
+    @staticmethod
+    def _wrap(prefixes: list[Token], operand: Expr) -> Expr:
+        for token in reversed(prefixes):
+            operand = Unary(token.text, operand, token.offset)
+        return operand
 
     def _primary(self) -> Expr:
         self._depth += 1
@@ -195,8 +223,7 @@ class _Parser:
     def _atom(self) -> Expr:
         token = self._take()
         if token.kind == "number":
-            number = float(token.text)
-            return Literal(int(number) if number.is_integer() and "." not in token.text and "e" not in token.text.lower() else number, token.offset)
+            return Literal(_number(token), token.offset)
         if token.kind == "string":
             return Literal(_unescape(token.text), token.offset)
         if token.kind == "op" and token.text == "(":
@@ -254,6 +281,39 @@ class _Parser:
         return Call(token.text, tuple(args), token.offset)
 
 
+def _number(token: Token) -> int | float:
+    digits = len(token.text.lower().split("e")[0].replace(".", ""))
+    if digits > MAX_NUMBER_DIGITS:
+        raise ExpressionBoundError(f"number has more than {MAX_NUMBER_DIGITS} digits", token.offset)
+    if "." not in token.text and "e" not in token.text.lower():
+        return int(token.text)  # exact: a float would turn 12345678901234567890123 into ...7741440
+    number = float(token.text)
+    if not math.isfinite(number):
+        raise ExpressionBoundError(f"number {token.text} is too large", token.offset)
+    return number
+
+
+def depth(expr: Expr) -> int:
+    """How many operations deep ``expr`` is (a literal or reference is 1), counted without recursion."""
+    deepest = 0
+    pending: list[tuple[Expr, int]] = [(expr, 1)]
+    while pending:
+        node, level = pending.pop()
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children(node))
+    return deepest
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    if isinstance(expr, Unary):
+        return (expr.operand,)
+    if isinstance(expr, Binary):
+        return (expr.left, expr.right)
+    if isinstance(expr, Call):
+        return expr.args
+    return ()
+
+
 def _unescape(quoted: str) -> str:
     return re.sub(r"\\(.)", r"\1", quoted[1:-1])
 
@@ -268,7 +328,10 @@ def parse_expression(text: str) -> Expr:
         raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_CHARS} characters", 0)
     if not text.strip():
         raise ExpressionError("empty expression", 0)
-    return _Parser(text).parse()
+    expr = _Parser(text).parse()
+    if depth(expr) > MAX_DEPTH:
+        raise ExpressionError(f"expression is nested more than {MAX_DEPTH} operations deep", 0)
+    return expr
 
 
 @dataclass(frozen=True)
@@ -287,16 +350,24 @@ def find_templates(text: str) -> list[TemplatePart]:
         ExpressionError: offset is relative to ``text``.
     """
     parts: list[TemplatePart] = []
-    for match in TEMPLATE_PATTERN.finditer(text):
-        inner = match.group(1)
+    for start, end in _template_spans(text):
+        inner = text[start:end]
         try:
-            parts.append(TemplatePart(inner, match.start(1), parse_expression(inner)))
+            parts.append(TemplatePart(inner, start, parse_expression(inner)))
         except ExpressionError as exc:
-            raise ExpressionError(exc.message, match.start(1) + exc.offset) from None
-    blanked = TEMPLATE_PATTERN.sub(lambda match: " " * len(match.group(0)), text)
-    if "${{" in blanked:
-        raise ExpressionError("'${{' is not closed by '}}'", blanked.index("${{"))
+            raise type(exc)(exc.message, start + exc.offset) from None
     return parts
+
+
+def _template_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where each ``${{ ... }}``'s inner text starts and ends, in one pass (a lazy regex is quadratic here)."""
+    position = text.find("${{")
+    while position != -1:
+        close = text.find("}}", position + 3)
+        if close == -1:
+            raise ExpressionError("'${{' is not closed by '}}'", position)
+        yield position + 3, close
+        position = text.find("${{", close + 2)
 
 
 def parse_condition(text: str) -> tuple[Expr, int]:

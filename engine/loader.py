@@ -4,26 +4,30 @@ The text is composed into YAML nodes (which carry line and column) and turned
 into plain Python values here, by our own walk, instead of by a PyYAML
 constructor. That walk is where the safety rules live: only the standard JSON-like
 tags are accepted (``!!python/...`` and every other tag is an error), duplicate
-keys are errors, alias expansion is bounded (no "billion laughs"), and nothing is
-ever evaluated as code.
+keys are errors, alias expansion is bounded (no "billion laughs"), nesting is
+bounded (checked on the event stream before anything recursive sees the text),
+numbers are finite and of a sane length, and nothing is ever evaluated as code.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.errors import DefinitionError, Diagnostic, KeyPath
 
 MAX_FILE_BYTES = 1024 * 1024
-MAX_EXPANDED_NODES = 50_000
+MAX_EXPANDED_NODES = 50_000  # values produced by aliases (the document's own size is bounded by MAX_FILE_BYTES)
 MAX_DEPTH = 64
+MAX_INT_DIGITS = 100
 
 _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_YAML}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -151,10 +155,31 @@ def _span(node: Node) -> Span:
     return Span(start.line + 1, start.column + 1, max(length, 1))
 
 
+def _check_nesting(text: str, loader: Any = _Loader) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the event stream, before the (recursive) composer runs.
+
+    A node's depth is how many mappings and lists hold it (the document's top mapping is at 0), the same
+    count as the length of its key path. Keys count too: ``{{{a: 1}: 1}: 1}`` nests as deep as it looks.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, ScalarEvent | AliasEvent | CollectionStartEvent) and depth > MAX_DEPTH:
+            mark = event.start_mark
+            raise _LoadProblem("PDCA007", f"document is nested more than {MAX_DEPTH} levels deep",
+                               Span(mark.line + 1, mark.column + 1), "flatten the structure")
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+
+
 def _compose_single(text: str) -> Node:
     try:
+        _check_nesting(text)
         documents = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in str(exc.problem):  # libyaml's own limit (1,000) stops it before an event
+            _check_nesting(text, yaml.SafeLoader)  # the slower pure-Python parser finds where ours is passed
         mark = exc.problem_mark or exc.context_mark
         span = Span(mark.line + 1, mark.column + 1) if mark else Span(1, 1)
         problem = exc.problem or "invalid YAML"
@@ -195,6 +220,7 @@ class _Builder:
         self._source_map = source_map
         self._scalars = SafeConstructor()
         self._expanded = 0
+        self._seen: set[int] = set()
         self._active: set[int] = set()
 
     def build(self, root: Node) -> dict[str, Any]:
@@ -203,7 +229,9 @@ class _Builder:
         return value
 
     def _value(self, node: Node, key_path: KeyPath) -> Any:
-        self._expanded += 1
+        if id(node) in self._seen:  # a node read a second time came through an alias: that is expansion
+            self._expanded += 1
+        self._seen.add(id(node))
         if self._expanded > MAX_EXPANDED_NODES:
             raise _LoadProblem("PDCA007", f"document expands to more than {MAX_EXPANDED_NODES:,} values "
                                "(alias expansion bomb?)", self._outermost_key(key_path, node),
@@ -225,7 +253,7 @@ class _Builder:
                 return self._mapping(node, key_path)
             if isinstance(node, SequenceNode):
                 return [self._value(item, (*key_path, index)) for index, item in enumerate(node.value)]
-            return self._scalar(node)
+            return self._scalar(node, key_path)
         finally:
             self._active.discard(id(node))
 
@@ -239,12 +267,23 @@ class _Builder:
             best = self._source_map.keys.get(prefix, best)
         return best
 
-    def _scalar(self, node: Node) -> Any:
+    def _scalar(self, node: Node, key_path: KeyPath) -> Any:
         tag = node.tag.removeprefix(_YAML)
         if tag in ("str", "timestamp"):  # dates stay text: the model decides what they mean
             return str(node.value)
-        constructor = getattr(self._scalars, f"construct_yaml_{tag}")
-        return constructor(node)
+        if tag == "int" and sum(char.isalnum() for char in str(node.value)) > MAX_INT_DIGITS:
+            # Python refuses to read 4,300 digits and YAML 1.1's base-60 form (1:30:30) multiplies
+            # without limit: a number this long is a mistake or an attack, never a count
+            raise _LoadProblem("PDCA015", f"number has more than {MAX_INT_DIGITS} digits (at {_dotted(key_path)})",
+                               _span(node),
+                               "write a number of sensible size (a measure, a count, an amount)")
+        value = getattr(self._scalars, f"construct_yaml_{tag}")(node)
+        if isinstance(value, float) and not math.isfinite(value):
+            shown = "not a number" if math.isnan(value) else "infinite"
+            raise _LoadProblem("PDCA016", f"number is {shown} ({node.value}): only finite numbers are "
+                               f"allowed (at {_dotted(key_path)})", _span(node),
+                               "write a finite number; leave a bound out (e.g. no `max:`) instead of `.inf`")
+        return value
 
     def _mapping(self, node: MappingNode, key_path: KeyPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -279,8 +318,13 @@ class _Builder:
                     raise _LoadProblem("PDCA001", "a merge key `<<` needs a mapping (or a list of them)",
                                        _span(source), "write `<<: *anchor` where the anchor is a mapping")
                 merged.extend(self._merged_pairs(source))
-        names = {str(k.value) for k, _ in explicit}
+        names = {str(k.value) for k, _ in explicit if isinstance(k, ScalarNode)}  # _mapping refuses the others
         kept: dict[str, tuple[Node, Node]] = {}
-        for key_node, value_node in merged:
-            kept.setdefault(str(key_node.value), (key_node, value_node))
+        for key_node, value_node in merged:  # a key that is not text is kept, for _mapping to refuse
+            name = str(key_node.value) if isinstance(key_node, ScalarNode) else f"\0{id(key_node)}"
+            kept.setdefault(name, (key_node, value_node))
         return explicit + [pair for name, pair in kept.items() if name not in names]
+
+
+def _dotted(key_path: KeyPath) -> str:
+    return ".".join(str(part) for part in key_path) or "the top level"

@@ -31,7 +31,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 PROCESS_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 USES_PATTERN = r"^([a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+|process:[a-z][a-z0-9_-]*)$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_UNITS, MAX_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}, 10 * 366 * 86400
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -51,22 +51,22 @@ def _number(value: Any) -> Any:
 
 
 def parse_duration(value: Any) -> Any:
-    """``30``, ``"30s"``, ``"5m"``, ``"2h"``, ``"7d"``, ``"1w"`` -> seconds."""
+    """``30``, ``"30s"``, ``"5m"``, ``"2h"``, ``"7d"``, ``"1w"`` -> seconds (at most ten years)."""
     if isinstance(value, bool):
         raise PydanticCustomError("pdca_bad_duration", "expected a duration, got {value}", {"value": value})
-    if isinstance(value, int | float):
-        if value < 0:
-            raise PydanticCustomError("pdca_bad_duration", "a duration cannot be negative", {})
-        return float(value)
     match = _DURATION.match(value) if isinstance(value, str) else None
-    if not match:
-        raise PydanticCustomError(
-            "pdca_bad_duration", "'{value}' is not a duration", {"value": value})
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if not match and not isinstance(value, int | float):
+        raise PydanticCustomError("pdca_bad_duration", "'{value}' is not a duration", {"value": value})
+    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)] if match else float(value)
+    if seconds < 0:
+        raise PydanticCustomError("pdca_bad_duration", "a duration cannot be negative", {})
+    if seconds > MAX_DURATION_SECONDS:  # a timer past that overflows dates and sleeps: never a real plan
+        raise PydanticCustomError("pdca_bad_duration", "a duration cannot be longer than ten years", {})
+    return seconds
 
 
 def _amount(value: Any) -> Any:
-    if isinstance(value, str) and _PERCENT.match(value):
+    if isinstance(value, str) and _PERCENT.match(value) and float(value.strip()[:-1]) < float("inf"):
         return value.strip()
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise PydanticCustomError(

@@ -10,6 +10,7 @@ dependency of it (returned for the cycle check and the execution order).
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,7 +18,18 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from engine.errors import KeyPath
-from engine.expressions import ExpressionError, Reference, find_templates, parse_condition, references
+from engine.evaluation import check_constants
+from engine.expressions import (
+    MAX_NUMBER_DIGITS,
+    ROUND_DIGITS,
+    Expr,
+    ExpressionBoundError,
+    ExpressionError,
+    Reference,
+    find_templates,
+    parse_condition,
+    references,
+)
 from engine.model import PHASES, Step
 from engine.path_checks import check_paths
 from engine.semantic import Checker, walk_values
@@ -71,6 +83,8 @@ def check_policy_expressions(checker: Checker) -> None:
 def _template_refs(checker: Checker, text: str, key_path: KeyPath) -> list[tuple[Reference, int | None]]:
     try:
         parts = find_templates(text)
+        for part in parts:
+            _check_constants(part.expr, part.offset)
     except ExpressionError as exc:
         _syntax(checker, exc, text, key_path, exc.offset)
         return []
@@ -81,13 +95,27 @@ def _template_refs(checker: Checker, text: str, key_path: KeyPath) -> list[tuple
 def _condition_refs(checker: Checker, text: str, key_path: KeyPath) -> list[tuple[Reference, int | None]]:
     try:
         expr, base = parse_condition(text)
+        _check_constants(expr, base)
     except ExpressionError as exc:
         _syntax(checker, exc, text, key_path, exc.offset)
         return []
     return [(ref, _offset_if_single_line(text, base + ref.offset)) for ref in references(expr)]
 
 
+def _check_constants(expr: Expr, base: int) -> None:
+    """A literal or constant out of bounds (``round(x, -999)``, 200 digits), with its offset in the text."""
+    try:
+        check_constants(expr)
+    except ExpressionBoundError as exc:
+        raise ExpressionBoundError(exc.message, base + exc.offset) from None
+
+
 def _syntax(checker: Checker, exc: ExpressionError, text: str, key_path: KeyPath, offset: int) -> None:
+    if isinstance(exc, ExpressionBoundError):
+        checker.report(exc.code, f"expression value out of bounds: {exc.message}", key_path,
+                       f"numbers have at most {MAX_NUMBER_DIGITS} digits and round() takes -{ROUND_DIGITS} to "
+                       f"{ROUND_DIGITS} digits: write a smaller value", offset=_offset_if_single_line(text, offset))
+        return
     checker.report("PDCA211", f"expression error: {exc.message}", key_path,
                    "expressions look like `${{ params.visits_per_month.B + 1 }}`; see the README's expression section",
                    offset=_offset_if_single_line(text, offset))
@@ -204,6 +232,9 @@ def _with_keys(checker: Checker, index: int, step: Step) -> None:
             if problem:
                 checker.report("PDCA210", f"`{key}` of task '{spec.name}': {problem}", ("steps", index, "with", key),
                                f"expected {param.type_name}; `pdca tasks show {spec.name}` describes it")
+            elif _reads_as_non_finite(param.annotation, value):
+                checker.report("PDCA016", f"`{key}` of task '{spec.name}' would read {value!r} as a number that is "
+                               "infinite or not a number", ("steps", index, "with", key), "write a finite number")
     missing = [param for param in spec.params if param.required and param.name not in step.with_]
     for param in missing:
         if step.with_:
@@ -225,6 +256,25 @@ def _has_template(value: Any) -> bool:
 @lru_cache(maxsize=256)
 def _adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
+
+
+def _reads_as_non_finite(annotation: Any, value: Any) -> bool:
+    """Pydantic reads the text 'nan' or '-Infinity' as a float: a task would get a number no record can hold."""
+    try:
+        converted = _adapter(annotation).validate_python(value, strict=False)
+    except (ValidationError, TypeError):
+        return False
+    return _has_non_finite(converted)
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(item) for item in value)
+    return False
 
 
 def _type_problem(annotation: Any, value: Any) -> str | None:

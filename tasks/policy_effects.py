@@ -53,6 +53,9 @@ def change_param(params: dict[str, Any], change: Mapping[str, Any]) -> ParamEffe
     if is_number(new) and not isinstance(new, int):
         new = tidy(float(new))  # before clamping, so that rounding can never step past a bound
     new, clamped = _clamp(new, finite(change.get("min")), finite(change.get("max")))
+    if is_number(new) and (finite(new) is None or abs(new) >= 10 ** 100):  # no record holds infinity
+        raise PolicyEffectError(f"cannot change param '{path}': {show(old)} would become too large "
+                                f"({show(new)}); give the change a `max:`")
     # A count stays a count: 2 visits + 1.0 (YAML numbers arrive as floats) is 3 visits, not 3.0.
     if isinstance(new, float) and isinstance(old, int) and not isinstance(old, bool) and new.is_integer():
         new = int(new)
