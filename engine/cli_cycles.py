@@ -26,7 +26,8 @@ from engine.store.db import open_store, resolve_url
 from engine.store.models import Cycle
 from engine.store.repository import latest_carry_over, latest_cycle
 
-_STATUS_STYLE = {"waiting": "dim", "running": "cyan", "completed": "green", "skipped": "yellow", "failed": "bold red"}
+_STATUS_STYLE = {"waiting": "dim", "running": "cyan", "completed": "green", "skipped": "yellow", "failed": "bold red",
+                 "retrying": "yellow"}
 
 
 def resolve_actor(explicit: str | None) -> str:
@@ -64,6 +65,8 @@ class ProgressView:
         with self._lock:
             if step_id in self._rows:
                 self._rows[step_id][2:] = [status, detail]
+        if status == "retrying":  # a line of its own, above the table: a retry wait can be long
+            self._console.print(detail, markup=False)
         if self._live is not None:
             self._live.update(self._render())
 

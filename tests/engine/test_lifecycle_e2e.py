@@ -202,7 +202,7 @@ def test_ctrl_c_while_steps_run_in_the_thread_pool_ends_within_5_s_and_the_cycle
     output, took = _stopped_within(child, sent)
     assert took < STOP_SECONDS, f"Ctrl-C took {took:.1f} s:\n{output}"
     assert child.returncode == 130, output
-    assert "interrupted: cycle 1 of visit-loop stopped during step serve" in output, output
+    assert "interrupted: cycle 1 of visit-loop stopped during steps serve and serve_more" in output, output
     assert "Traceback" not in output and "internal error" not in output, output
     (tmp_path / "visit-loop.sleep").unlink()
     _assert_resumes(tmp_path, definition, marker)
