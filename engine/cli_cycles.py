@@ -62,11 +62,12 @@ class ProgressView:
         self._live.start()
 
     def update(self, step_id: str, status: str, detail: str) -> None:
+        if status == "retrying":  # the whole reason on a line of its own (a retry wait can be long)
+            self._console.print(detail, markup=False)
+            detail = detail.rsplit("; ", 1)[-1]  # the table keeps "retrying at HH:MM:SS (in ...), attempt n of m"
         with self._lock:
             if step_id in self._rows:
                 self._rows[step_id][2:] = [status, detail]
-        if status == "retrying":  # a line of its own, above the table: a retry wait can be long
-            self._console.print(detail, markup=False)
         if self._live is not None:
             self._live.update(self._render())
 

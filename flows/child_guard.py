@@ -16,7 +16,8 @@ Two guards, then ``python -m MODULE ARGS…`` in this same process:
   short-lived thread.
 
 The parent's death between ``fork`` and ``prctl`` is caught by comparing ``getppid()``
-with ``--parent`` once the signal is armed.
+with ``--parent`` once the signal is armed. :func:`guarded_command` builds the command
+line in the parent. Only the standard library is imported here.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ import time
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 0.25
 ORPHAN_GRACE_SECONDS = 5.0
+
+
+def guarded_command(module_and_arguments: list[str]) -> list[str]:
+    """The command line that runs ``python -m MODULE ARGS…`` under this guard, for a child of this process.
+
+    The death signal is asked for only when the calling thread is the main thread: the
+    kernel sends it when the forking *thread* exits, and only the main thread lives as
+    long as the process (the parent watch covers the other cases).
+    """
+    options = ["--parent", str(os.getpid())]
+    if threading.current_thread() is threading.main_thread():
+        options.append("--deathsig")
+    return [sys.executable, __file__, *options, "--", *module_and_arguments]
 
 
 def arm_death_signal() -> None:

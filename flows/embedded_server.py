@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +29,9 @@ import prefect
 from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_HOME, get_current_settings
 
-GUARD = Path(__file__).with_name("child_guard.py")
+from flows.child_guard import guarded_command
+
 LOG_NAME = "embedded-server.log"
-
-
-def guarded_command(module_and_arguments: list[str]) -> list[str]:
-    """The command line that runs ``python -m MODULE ARGS…`` under ``flows/child_guard.py``.
-
-    The death signal is asked for only when the calling thread is the main thread: the
-    kernel sends it when the forking *thread* exits, and only the main thread lives as
-    long as the process (the parent watch covers the other cases).
-    """
-    options = ["--parent", str(os.getpid())]
-    if threading.current_thread() is threading.main_thread():
-        options.append("--deathsig")
-    return [sys.executable, str(GUARD), *options, "--", *module_and_arguments]
 
 
 class GuardedServer(SubprocessASGIServer):
