@@ -1,7 +1,8 @@
 """The ``pdca`` command line: parse, call one stage, map the outcome to an exit code.
 
 Exit codes: 0 ok, 1 a run or check failed, 2 bad input (an invalid definition,
-a wrong option), 3 a cycle waits for an approval and was suspended (``pdca run``).
+a wrong option), 3 a cycle waits for an approval and was suspended (``pdca run``),
+130 / 143 a run stopped by SIGINT / SIGTERM (``engine.cli_stop``).
 Errors are one readable block, never a traceback; ``--verbose`` shows the traceback
 of an unexpected failure.
 """

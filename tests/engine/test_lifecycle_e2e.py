@@ -218,3 +218,30 @@ def _assert_resumes(workdir: Path, definition: str, marker: tuple[str, str]) -> 
     assert "cycle 1 (resumed)" in resumed.stdout, resumed.stdout
     verified = pdca(workdir, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_sigkill_of_pdca_serve_ends_its_server_and_runner(tmp_path: Path, marker: tuple[str, str]) -> None:
+    definitions = tmp_path / "definitions"
+    definitions.mkdir()
+    (definitions / "loop.yaml").write_text((FIXTURES / "runnable/loop.yaml").read_text("utf-8")
+                                           + "schedule:\n  interval: 1h\n", "utf-8")
+    inherited = {k: v for k, v in os.environ.items() if k not in ("PREFECT_LOGGING_LEVEL", "PREFECT_API_URL")}
+    env = {**inherited, "PYTHONPATH": str(REPO), "PDCA_TASK_MODULES": "tests.engine.sample_tasks",
+           "PDCA_DATABASE_URL": f"sqlite:///{tmp_path / 'pdca.db'}", marker[0]: marker[1]}
+    child = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", str(definitions)], cwd=tmp_path, env=env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def server_and_runner() -> bool:
+        lines = [command_line(pid) for pid in children_of(child.pid, marker)]
+        return any("server start" in line for line in lines) and any("flows.serve" in line for line in lines)
+
+    wait_until("the server and the runner", server_and_runner, child, timeout=240)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    _, closed = read_to_eof(child, 20)
+    child.stdout.close()  # type: ignore[union-attr]
+    deadline = time.monotonic() + 20
+    while (left := marked_pids(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"pdca serve's SIGKILL left: {[command_line(pid) for pid in left]}"
+    assert closed, "a reader of pdca serve's output never saw its end"
