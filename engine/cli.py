@@ -159,13 +159,13 @@ def run(
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
         os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
     stop = RunStop(cycles)
-    stop.install()  # SIGINT/SIGTERM: one line, exit 130/143 within seconds, the cycle resumable
-    try:
-        completed = _run_with_view(path, cycles, stop, actor=actor, db=db, reason=reason, wait=wait,
-                                   approval_wait=approval_wait)
-    except BaseException as exc:  # the interrupt, or whatever the run raised while it was being stopped
-        stop.finish_if_requested(exc)
-        raise
+    with stop.handling():  # SIGINT/SIGTERM: one line, exit 130/143 within seconds, the cycle resumable
+        try:
+            completed = _run_with_view(path, cycles, stop, actor=actor, db=db, reason=reason, wait=wait,
+                                       approval_wait=approval_wait)
+        except BaseException:  # the interrupt, or whatever the run raised while it was being stopped
+            stop.finish_if_requested()
+            raise
     out.print(f"{completed} cycle(s) of {validated.definition.id} completed", markup=False)
 
 

@@ -23,6 +23,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 GRACE_SECONDS = 3.0
@@ -40,12 +42,17 @@ class RunStop:
         self._cycle: tuple[str, int] | None = None
         self._steps: dict[str, str] = {}
         self._completed = 0
-        self._exiting = threading.Lock()
+        self._exiting = threading.RLock()  # re-entrant: a second signal may arrive while the main thread exits
 
-    def install(self) -> None:
-        """Handle SIGINT and SIGTERM from now on (call from the main thread)."""
-        for signum in EXIT_CODES:
-            signal.signal(signum, self._on_signal)
+    @contextmanager
+    def handling(self) -> Iterator[None]:
+        """Handle SIGINT and SIGTERM inside the block (enter it in the main thread); the previous handlers after."""
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in EXIT_CODES}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def start_cycle(self, cycle_run: Any) -> None:
         self._cycle = (cycle_run.plan.process_id, cycle_run.number)
@@ -63,15 +70,15 @@ class RunStop:
         done = (f" ({self._completed} of {self.total_cycles} cycles completed before)"
                 if self._completed else "")
         if self._cycle is None:
-            return f"interrupted before the next cycle started{done}; nothing of it was recorded"
+            return f"interrupted before any step ran{done}; run pdca run again to start or resume the cycle"
         process_id, number = self._cycle
         active = [step_id for step_id, status in dict(self._steps).items() if status in ACTIVE]
         return (f"interrupted: cycle {number} of {process_id} stopped {_during(active)}{done}; "
                 "run pdca run again to resume it")
 
-    def finish_if_requested(self, error: BaseException) -> None:
-        """Exit with the stop line when ``error`` is the interrupt or came while stopping; else return."""
-        if self.signum is not None or isinstance(error, KeyboardInterrupt):
+    def finish_if_requested(self) -> None:
+        """Exit with the stop line if a signal came (what is being raised is its interrupt or a consequence)."""
+        if self.signum is not None:
             self.finish()
 
     def finish(self) -> NoReturn:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import uuid
-from datetime import datetime, timedelta
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import flow, task

@@ -11,7 +11,7 @@ from typing import Any
 
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from engine.approval_gate import ApprovalSettings
 from flows.cycle_flow import Observer, prepare, run_prepared, set_observer
@@ -52,7 +52,7 @@ def _start_embedded_server() -> None:
     the thread that runs the cycles (the CLI's main thread), lets the kernel's death
     signal guard it (``flows.embedded_server.guarded_command``).
     """
-    if not os.environ.get("PREFECT_API_URL"):
+    if not PREFECT_API_URL.value():  # Prefect's setting: also set by a profile, not only the environment
         _embedded_server().start()
 
 
