@@ -1,7 +1,8 @@
 """The ``pdca`` command line: parse, call one stage, map the outcome to an exit code.
 
 Exit codes: 0 ok, 1 a run or check failed, 2 bad input (an invalid definition,
-a wrong option), 3 a cycle waits for an approval and was suspended (``pdca run``).
+a wrong option), 3 a cycle waits for an approval and was suspended (``pdca run``),
+130 / 143 a run stopped by SIGINT / SIGTERM (``engine.cli_stop``).
 Errors are one readable block, never a traceback; ``--verbose`` shows the traceback
 of an unexpected failure.
 """
@@ -9,7 +10,6 @@ of an unexpected failure.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,6 +23,7 @@ from engine.cli_audit import audit_app
 from engine.cli_db import db_app
 from engine import cli_serve
 from engine.cli_demo import demo as demo_command
+from engine.cli_stop import RunStop
 from engine.cli_tasks import tasks_app
 from engine.errors import DefinitionError, PdcaError
 from engine.render import render_github, render_json, render_text, summary
@@ -159,7 +160,20 @@ def run(
     if not _State.verbose:  # our view, not Prefect's log lines (also its internal services' ones)
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
         os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
-    signal.signal(signal.SIGTERM, _interrupt)  # a stop request ends the cycle like Ctrl-C: recorded, resumable
+    stop = RunStop(cycles)
+    with stop.handling():  # SIGINT/SIGTERM: one line, exit 130/143 within seconds, the cycle resumable
+        try:
+            completed = _run_with_view(path, cycles, stop, actor=actor, db=db, reason=reason, wait=wait,
+                                       approval_wait=approval_wait)
+        except BaseException:  # the interrupt, or whatever the run raised while it was being stopped
+            stop.finish_if_requested()
+            raise
+    out.print(f"{completed} cycle(s) of {validated.definition.id} completed", markup=False)
+
+
+def _run_with_view(path: Path, cycles: int, stop: RunStop, *, actor: str | None, db: str | None, reason: str,
+                   wait: float, approval_wait: float) -> int:
+    """`pdca run`'s cycles with the live view; an outcome other than success is one message and an exit code."""
     # The store, the cycle and Prefect are imported only here and in `status`: validate, graph and
     # schema answer in about half a second and never pay for them (bench/cli_latency.py).
     from engine.cli_cycles import ProgressView, resolve_actor, summary_renderable
@@ -170,14 +184,23 @@ def run(
     view = ProgressView(out)
     done: list[object] = []
 
+    def observe(step_id: str, status: str, detail: str) -> None:
+        stop.step(step_id, status, detail)
+        view.update(step_id, status, detail)
+
+    def started(cycle_run: object) -> None:
+        stop.start_cycle(cycle_run)
+        view.start_cycle(cycle_run)
+
     def finished(result: object) -> None:
+        stop.cycle_completed(result)
         view.stop()
         done.append(result)
         out.print(summary_renderable(result))  # type: ignore[arg-type]
 
     try:
-        results = run_cycles(path, cycles, actor=resolve_actor(actor), db_url=db, observer=view.update,
-                             on_cycle=view.start_cycle, on_result=finished, reason=reason, wait=wait,
+        results = run_cycles(path, cycles, actor=resolve_actor(actor), db_url=db, observer=observe,
+                             on_cycle=started, on_result=finished, reason=reason, wait=wait,
                              approvals=ApprovalSettings(wait=approval_wait))
     except ApprovalPending as exc:
         view.stop()
@@ -190,11 +213,6 @@ def run(
             err.print(f"{len(done)} of {cycles} cycle(s) completed before that; nothing else was recorded.",
                       markup=False)
         raise typer.Exit(EXIT_FAILED) from exc
-    except KeyboardInterrupt:
-        view.stop()
-        err.print("interrupted: the cycle did not complete; run the same command again to resume it "
-                  "(completed steps are not run again)", markup=False)
-        raise typer.Exit(130) from None
     except CycleFailedError as exc:
         view.stop()
         err.print(f"error: {exc}", markup=False)
@@ -203,7 +221,7 @@ def run(
         raise typer.Exit(EXIT_FAILED) from exc
     finally:
         view.stop()
-    out.print(f"{len(results)} cycle(s) of {validated.definition.id} completed", markup=False)
+    return len(results)
 
 
 @app.command()
@@ -232,10 +250,6 @@ app.command("approvals")(cli_approve.pending)
 app.command("serve")(cli_serve.serve)
 app.command("schedule")(cli_serve.schedule)
 app.command("deploy")(cli_serve.deploy)
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _count(number: int, noun: str) -> str:

@@ -25,7 +25,8 @@ from engine.review.access import reading
 from engine.store.models import Cycle
 from engine.store.repository import latest_carry_over, latest_cycle
 
-_STATUS_STYLE = {"waiting": "dim", "running": "cyan", "completed": "green", "skipped": "yellow", "failed": "bold red"}
+_STATUS_STYLE = {"waiting": "dim", "running": "cyan", "completed": "green", "skipped": "yellow", "failed": "bold red",
+                 "retrying": "yellow"}
 
 
 def resolve_actor(explicit: str | None) -> str:
@@ -60,6 +61,9 @@ class ProgressView:
         self._live.start()
 
     def update(self, step_id: str, status: str, detail: str) -> None:
+        if status == "retrying":  # the whole reason on a line of its own (a retry wait can be long)
+            self._console.print(detail, markup=False)
+            detail = detail.rsplit("; ", 1)[-1]  # the table keeps "retrying at HH:MM:SS (in ...), attempt n of m"
         with self._lock:
             if step_id in self._rows:
                 self._rows[step_id][2:] = [status, detail]

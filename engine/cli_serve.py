@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +63,7 @@ def serve(
     if missing:
         _fail(f"no such file or folder: {', '.join(missing)}")
     files = _scheduled_files(targets)
+    from flows.child_guard import guarded_command
     from flows.local_server import LocalServer, ServerStartError, child_environment, stop_tree
 
     environ = child_environment(os.environ)
@@ -82,7 +82,7 @@ def serve(
         out.print(f"Prefect server ready in {time.monotonic() - started:.1f} s; UI at "
                   f"{server.api_url.removesuffix('/api')}", markup=False)
         environ["PREFECT_API_URL"] = server.api_url
-    runner = subprocess.Popen([sys.executable, "-m", "flows.serve", *map(str, files)], env=environ,
+    runner = subprocess.Popen(guarded_command(["flows.serve", *map(str, files)]), env=environ,  # ends with us
                               start_new_session=True, stdin=subprocess.DEVNULL)
 
     def stop(_signum: int, _frame: object) -> None:

@@ -16,6 +16,7 @@ import concurrent.futures
 import functools
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import flow, task
@@ -61,7 +62,7 @@ def run_step(run_key: str, step_id: str) -> dict[str, Any]:
         outputs = cycle_run.execute_step(step_id, attempt)
     except StepError as exc:
         if observer:
-            observer(step_id, "failed", str(exc))
+            observer(step_id, *_failure_status(cycle_run.plan.step(step_id), attempt, exc))
         raise
     if observer:
         observer(step_id, "skipped" if step_id in cycle_run.skipped else "completed", "")
@@ -88,6 +89,25 @@ def settle_approval(run_key: str, step_id: str) -> dict[str, Any]:
 def _gate_task(step_id: str) -> Any:
     return settle_approval.with_options(name=f"{step_id}-approval", task_run_name=f"{step_id}-approval",
                                         retries=0, retry_condition_fn=_worth_retrying)
+
+
+def _failure_status(step: PlannedStep, attempt: int, error: StepError) -> tuple[str, str]:
+    """``("retrying", when and why)`` when Prefect will run the step again (see ``_worth_retrying``), else
+    ``("failed", why)``: a long ``retry_delay`` is never a silent wait."""
+    if not error.retryable or attempt > step.retries:
+        return "failed", str(error)
+    total = step.retries + 1
+    at = datetime.now().astimezone() + timedelta(seconds=step.retry_delay_seconds)
+    why = str(error).removeprefix(f"step '{step.id}': ")
+    return "retrying", (f"step '{step.id}' failed (attempt {attempt} of {total}): {why}; "
+                        f"retrying at {at:%H:%M:%S} (in {_duration(step.retry_delay_seconds)}), "
+                        f"attempt {attempt + 1} of {total}")
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:

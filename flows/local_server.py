@@ -3,7 +3,8 @@
 No ``prefect`` import here: the server is a child process (``python -m prefect server
 start``), bound to 127.0.0.1 on a free port, with its SQLite database and log under
 ``.pdca/server/``. It runs in its own session (process group), so stopping it reaches
-its workers too, and :func:`stop_tree` ends every descendant of a child, including
+its workers too, and under ``flows/child_guard.py``, so it ends when ``pdca serve``
+ends, SIGKILL included. :func:`stop_tree` ends every descendant of a child, including
 those that started their own session (Prefect's flow-run subprocesses), first with
 SIGTERM and then, after a grace period, with SIGKILL.
 """
@@ -14,7 +15,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flows.child_guard import guarded_command
 from flows.settings import EMBEDDED_DEFAULTS
 
 HEALTH_TIMEOUT_SECONDS = 180.0
@@ -77,9 +78,8 @@ class LocalServer:
         env = {**child_environment(environ), "PREFECT_HOME": str(self.home), **SERVER_SETTINGS}
         env.pop("PREFECT_API_URL", None)
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                 "--port", str(self.port)],
+            self.process = subprocess.Popen(  # under the child guard: it ends with `pdca serve`, however that ends
+                guarded_command(["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.home,
                 start_new_session=True)
 

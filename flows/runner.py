@@ -11,7 +11,7 @@ from typing import Any
 
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from engine.approval_gate import ApprovalSettings
 from flows.cycle_flow import Observer, prepare, run_prepared, set_observer
@@ -28,9 +28,12 @@ def prefect_runtime() -> Iterator[None]:
     The heartbeat thread adds about a second to every synchronous flow run and only
     serves a server's zombie detection, which the embedded mode does not have. The
     log and event workers are drained before returning so that no event is lost and
-    interpreter exit does not wait on them.
+    interpreter exit does not wait on them. In the embedded mode, the API server Prefect
+    starts is ``flows.embedded_server.GuardedServer``: it ends when this process ends.
     """
     embedded = not os.environ.get("PREFECT_API_URL")
+    if embedded:
+        _embedded_server()
     updates = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if embedded else {}
     try:
         with temporary_settings(updates=updates):
@@ -40,6 +43,28 @@ def prefect_runtime() -> Iterator[None]:
         APILogWorker.drain_all(timeout=DRAIN_SECONDS)
         if embedded:  # let the batched task-run recorder write its last batch before the server stops
             time.sleep(RECORDER_FLUSH_WAIT_SECONDS)
+
+
+def _start_embedded_server() -> None:
+    """Start the embedded API server (once) from this thread, before Prefect needs it.
+
+    Prefect would start it anyway on the cycle's first flow run; starting it here, from
+    the thread that runs the cycles (the CLI's main thread), lets the kernel's death
+    signal guard it (``flows.embedded_server.guarded_command``).
+    """
+    if not PREFECT_API_URL.value():  # Prefect's setting: also set by a profile, not only the environment
+        _embedded_server().start()
+
+
+def _embedded_server() -> Any:
+    """``flows.embedded_server.install()``, imported only in the embedded mode.
+
+    It imports Prefect's server package (seconds of import time); with
+    ``PREFECT_API_URL`` set nothing needs it.
+    """
+    from flows.embedded_server import install
+
+    return install()
 
 
 def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | None,
@@ -70,6 +95,7 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
             for _ in range(cycles):
                 cycle_run = prepare(str(definition_path), store, actor, "manual", reason=reason, wait=wait)
                 cycle_run.approval_settings = approvals or ApprovalSettings()
+                _start_embedded_server()
                 if on_cycle is not None:
                     on_cycle(cycle_run)
                 results.append(run_prepared(cycle_run))
