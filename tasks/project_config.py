@@ -18,6 +18,9 @@ Keys (all optional)::
     owners = "env:OWNERS_WEBHOOK_URL"
     [smtp]
     host = "localhost"   port = 25   sender = "pdca@example.org"   user = "..."   password = "env:SMTP_PASSWORD"
+    [audit]                                    # signed checkpoints (engine.attest_config; docs/security.md)
+    signing_key = "/etc/pdca/audit-key"  public_key = "keys/audit.pub"  checkpoints = "audit/checkpoints"
+    after_cycle = true                         # sign a checkpoint after every cycle (default true)
 
 ``PDCA_CONNECTION_<NAME>`` / ``PDCA_WEBHOOK_<NAME>`` in the environment override a
 named connection / webhook. In ``pdca.toml`` the keys are top-level; in
@@ -37,8 +40,9 @@ from typing import Any
 
 CONFIG_FILE = "pdca.toml"
 PYPROJECT = "pyproject.toml"
-KEYS = ("tasks", "paths", "connections", "webhooks", "smtp")
+KEYS = ("tasks", "paths", "connections", "webhooks", "smtp", "audit")
 SMTP_KEYS = ("host", "port", "sender", "user", "password", "starttls")
+AUDIT_KEYS = ("signing_key", "public_key", "checkpoints", "after_cycle")
 _PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]*:[^/@]+@", re.IGNORECASE)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -67,6 +71,7 @@ class ProjectConfig:
     connections: Mapping[str, str] = field(default_factory=dict)
     webhooks: Mapping[str, str] = field(default_factory=dict)
     smtp: Mapping[str, Any] = field(default_factory=dict)
+    audit: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -184,7 +189,17 @@ def _parse(table: Mapping[str, Any], path: Path) -> ProjectConfig:
     if "password" in smtp and not str(smtp["password"]).startswith("env:"):
         raise ConfigError("smtp.password: write it as \"env:VARIABLE\", never in clear text", where,
                           *_position(path, "password", quoted=False))
-    return ProjectConfig(path, tasks, paths, connections, webhooks, dict(smtp))
+    return ProjectConfig(path, tasks, paths, connections, webhooks, dict(smtp), _audit(table.get("audit", {}), path))
+
+
+def _audit(value: Any, path: Path) -> dict[str, Any]:
+    """The [audit] table: paths (relative to the config file) of the signing key, public key and checkpoints."""
+    if not isinstance(value, dict) or any(key not in AUDIT_KEYS for key in value) \
+            or not all(isinstance(value[key], str) and value[key] for key in value if key != "after_cycle") \
+            or not isinstance(value.get("after_cycle", True), bool):
+        raise ConfigError(f"audit: a table with the paths {', '.join(AUDIT_KEYS[:3])} and after_cycle = true/false",
+                          str(path), *_position(path, "audit", quoted=False))
+    return dict(value)
 
 
 def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
