@@ -16,13 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.attest_config import AttestSettings, attest_settings, key_name_for
-from engine.errors import PdcaError
+from engine.review.access import ReviewError
 from engine.store.attest import AttestError, Signed, sign_log
 from engine.store.db import Store
 from engine.store.note import NoteError, SignerKey, VerifierKey
 
 
-class KeyFileError(PdcaError):
+class KeyFileError(ReviewError):
     """A key file that is missing, unreadable or not a key (bad input: exit 2 from the CLI)."""
 
 

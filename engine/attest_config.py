@@ -5,7 +5,8 @@
     signing_key = "/etc/pdca/audit-key"   # the Ed25519 private key; keep it off the database host
     public_key = "keys/audit-key.pub"     # default: the signing key's path + ".pub"
     checkpoints = "audit/checkpoints"     # the checkpoint log: one signed note per file
-    after_cycle = true                    # sign a checkpoint after every cycle (default)
+    after_cycle = true                    # sign a checkpoint after every cycle (default; or
+                                          # $PDCA_AUDIT_AFTER_CYCLE=0/1, which wins)
 
 Without a config naming them, for a SQLite store ``DIR/file.db``: the key is
 ``DIR/audit-key`` (created, mode 0600, the first time a cycle ends) and the
@@ -18,6 +19,7 @@ stores never share a checkpoint log.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from sqlalchemy.exc import ArgumentError
 from tasks.project_config import ConfigError, ProjectConfig, find_config
 
 KEY_FILE = "audit-key"
+AFTER_CYCLE_ENV = "PDCA_AUDIT_AFTER_CYCLE"  # 0/false: no checkpoint after a cycle (overrides after_cycle)
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,10 @@ def attest_settings(store_url: str, config: ProjectConfig | None = None) -> Atte
     signing_key = _path(table.get("signing_key"), root) or home / KEY_FILE
     public_key = _path(table.get("public_key"), root) or signing_key.with_name(signing_key.name + ".pub")
     default_log = home / "checkpoints" if database is not None else root / ".pdca" / "checkpoints" / _slug(store_url)
+    after_cycle = os.environ.get(AFTER_CYCLE_ENV, "").strip().lower()
     return AttestSettings(signing_key, public_key, _path(table.get("checkpoints"), root) or default_log,
-                          bool(table.get("after_cycle", True)), named="signing_key" in table)
+                          after_cycle not in ("0", "false", "no", "off") if after_cycle
+                          else bool(table.get("after_cycle", True)), named="signing_key" in table)
 
 
 def key_name_for(settings: AttestSettings) -> str:
