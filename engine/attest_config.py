@@ -27,10 +27,15 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from engine.review.access import ReviewError
 from tasks.project_config import ConfigError, ProjectConfig, find_config
 
 KEY_FILE = "audit-key"
 AFTER_CYCLE_ENV = "PDCA_AUDIT_AFTER_CYCLE"  # 0/false: no checkpoint after a cycle (overrides after_cycle)
+
+
+class AttestConfigError(ReviewError):
+    """The project config that names the key and the checkpoint log is malformed (bad input)."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,12 @@ def attest_settings(store_url: str, config: ProjectConfig | None = None) -> Atte
     Raises:
         ConfigError: the project config is malformed.
     """
-    config = config if config is not None else find_config(Path.cwd())
+    if config is None:
+        try:
+            config = find_config(Path.cwd())
+        except ConfigError as exc:
+            where = f"{exc.path}:{exc.line}:{exc.column}: " if exc.path else ""
+            raise AttestConfigError(f"{where}{exc}") from exc
     root = config.path.parent if config.path is not None else Path.cwd()
     table = config.audit
     database = _sqlite_file(store_url)
@@ -99,4 +109,4 @@ def _slug(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "-", text)
 
 
-__all__ = ["AttestSettings", "ConfigError", "attest_settings", "key_name_for"]
+__all__ = ["AttestConfigError", "AttestSettings", "ConfigError", "attest_settings", "key_name_for"]

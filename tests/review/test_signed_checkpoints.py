@@ -228,3 +228,18 @@ def test_the_default_key_is_created_beside_a_sqlite_store(tmp_path: Path, trail_
     assert (tmp_path / "audit-key.pub").read_text().startswith(f"pdcaflow/{tmp_path.name}+")
     code, _, stderr = pdca("audit", "keygen", "--db", trail_url)
     assert code == 2 and f"{tmp_path}/audit-key exists already: a signing key is never overwritten" in stderr
+
+
+@pytest.mark.parametrize("table, message", [
+    ('[audit]\nsigning_key = 3\n', "audit: a table with the paths signing_key, public_key, checkpoints and "
+                                   "after_cycle = true/false"),
+    ('[audit]\nkey = "k"\n', "audit: a table with the paths signing_key, public_key, checkpoints and "
+                             "after_cycle = true/false"),
+])
+def test_a_malformed_audit_table_is_located_bad_input(tmp_path: Path, trail_url: str, table: str, message: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pdca.toml").write_text(table, "utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PDCA_CONFIG", raising=False)
+    code, _, stderr = pdca("audit", "verify", "--db", trail_url)
+    assert (code, stderr.strip()) == (2, f"error: {tmp_path}/pdca.toml:1:2: {message}")
