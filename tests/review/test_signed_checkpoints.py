@@ -243,3 +243,29 @@ def test_a_malformed_audit_table_is_located_bad_input(tmp_path: Path, trail_url:
     monkeypatch.delenv("PDCA_CONFIG", raising=False)
     code, _, stderr = pdca("audit", "verify", "--db", trail_url)
     assert (code, stderr.strip()) == (2, f"error: {tmp_path}/pdca.toml:1:2: {message}")
+
+
+def test_a_cycle_after_a_rewrite_of_signed_history_is_recorded_but_not_signed(project: Path, db_url: str) -> None:
+    from engine.store import open_store
+    from engine.store.attest import AttestError
+    from engine.store.models import Cycle
+
+    plan = compile_plan(validate_file(FIXTURES / "runnable" / "loop.yaml"))
+    store = open_store(db_url)
+    try:
+        assert pdca("audit", "sign", db=store)[0] == 0  # an empty log: 0 events
+        note(store, "plan.override", param="visits", value=2)
+        assert pdca("audit", "sign", db=store)[0] == 0  # 1 event
+        forge(store, 1, payload={"param": "visits", "value": 6})  # the forged override the next plan would use
+        run = begin_cycle(plan, store, registry(), actor="dora", reason="test")
+        for step in plan.steps:
+            run.execute_step(step.id, 1)
+        with pytest.raises(AttestError, match=r"the cycle is recorded, but no checkpoint signed: event 1, the last "
+                                              r"one the newest signed checkpoint covers, was changed"):
+            run.complete()
+        with store.read() as session:
+            assert session.get(Cycle, run.cycle_id).status == "completed"
+    finally:
+        store.dispose()
+    assert sorted(path.name for path in (project / "signed").glob("*.checkpoint")) == [
+        "000000000000.checkpoint", "000000000001.checkpoint"]
