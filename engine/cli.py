@@ -20,6 +20,7 @@ from rich.console import Console
 from engine import cli_approve
 from engine.cli_actions import actions_app, override as override_command
 from engine.cli_audit import audit_app
+from engine import cli_attest  # noqa: F401  (registers audit keygen, sign, prove, check-proof)
 from engine.cli_db import db_app
 from engine import cli_serve
 from engine.cli_demo import demo as demo_command

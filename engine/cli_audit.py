@@ -217,9 +217,12 @@ def export(
     from engine.cli_cycles import resolve_actor
     from engine.review.access import reading
     from engine.review.export import export_trail
+    from engine.review.signed import store_signed_log
 
     with _review(), reading(db) as (store, session):
-        manifest = export_trail(session, out_dir, output_format, actor=resolve_actor(actor), store=store.display_url)
+        log = store_signed_log(store.url, None, None)
+        manifest = export_trail(session, out_dir, output_format, actor=resolve_actor(actor), store=store.display_url,
+                                signed=log)
     events, verified = manifest["events"], manifest["store_verify"]
     out.print(f"exported {events['count']:,} events and {len(manifest['files']) - 1} tables to {out_dir}", markup=False)
     out.print(f"head seq {events['head_seq']} hash {events['head_hash']}", markup=False)
@@ -235,26 +238,35 @@ def verify(
                                                          "must still reach each checkpoint unchanged")] = None,
     export_dir: Annotated[Path | None, typer.Option("--export", help="verify this export folder instead of the "
                                                                      "store")] = None,
+    public_key: Annotated[Path | None, typer.Option("--public-key", help="the public key of the signed "
+                                                                         "checkpoints [default: the project "
+                                                                         "config's]")] = None,
+    signed_dir: Annotated[Path | None, typer.Option("--checkpoints", help="the signed checkpoint log [default: "
+                                                                          "the config's, beside the store, or the "
+                                                                          "export's]")] = None,
     db: Db = None,
 ) -> None:
-    """Recompute the hash chain: print the count and the head hash (exit 0), or the first broken sequence number
-    and what differs (exit 1)."""
+    """Recompute the hash chain and check the signed checkpoints: print the count, the head hash and the events
+    no checkpoint covers yet (exit 0), or the first broken sequence number and what differs (exit 1)."""
     from engine.review.checkpoint import read_checkpoints
+    from engine.review.signed import export_signed_log, signed_lines, store_signed_log, verify_signed_store
 
     with _review():
         checkpoints = read_checkpoints(checkpoint) if checkpoint is not None else []
         if export_dir is not None:
-            _verify_export(export_dir, checkpoints)
+            _verify_export(export_dir, checkpoints, export_signed_log(export_dir, public_key, signed_dir))
             return
         from engine.review.access import reading
-        from engine.store.verify import verify_chain
 
         with reading(db) as (store, session):
-            report = verify_chain(session, checkpoints=checkpoints)
+            log = store_signed_log(store.url, public_key, signed_dir)
+            report = verify_signed_store(session, log, checkpoints)
             where = store.display_url
     _print_report(report, where, len(checkpoints), rows=True)
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)
+    for line in signed_lines(report, log):
+        out.print(line, markup=False)
 
 
 @audit_app.command("checkpoint")
@@ -288,16 +300,19 @@ def checkpoint(
     out.print(f"checkpoint seq {record['seq']} hash {record['hash']} appended to {out_file}", markup=False)
 
 
-def _verify_export(folder: Path, checkpoints: list[Any]) -> None:
+def _verify_export(folder: Path, checkpoints: list[Any], log: Any) -> None:
     from engine.review.export import verify_export
+    from engine.review.signed import signed_lines
 
-    check = verify_export(folder, checkpoints)
+    check = verify_export(folder, checkpoints, log)
     for problem in check.problems:
         out.print(f"file problem: {problem}", markup=False)
     _print_report(check.report, f"export {folder}", len(checkpoints), rows=False)
     if check.report.ok:
         out.print(f"matches the manifest's head (exported {check.manifest.get('exported_at')} from "
                   f"{check.manifest.get('store')})", markup=False)
+        for line in signed_lines(check.report, log):
+            out.print(line, markup=False)
     if not check.ok:
         raise typer.Exit(EXIT_FAILED)
 

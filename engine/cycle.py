@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from engine import approvals
+from engine import approvals, attest
 from engine.approval_gate import ApprovalSettings, open_request, propose
 from engine.compile import ExecutionPlan, PlannedStep
 from engine.errors import PdcaError
@@ -263,14 +263,25 @@ class CycleRun:
         }
 
     def complete(self) -> dict[str, Any]:
+        """Record the completion and the carry-over; then sign a checkpoint of the log (``engine.attest``).
+
+        Raises:
+            engine.store.attest.AttestError: completed, but no checkpoint could be signed.
+        """
         carry_over = self.carry_over()
         with self.store.transaction() as session:
             repo.complete_cycle(session, session.get(Cycle, self.cycle_id), carry_over, self.actor)
+        attest.checkpoint_after_cycle(self.store, self.plan.process_id)
         return carry_over
 
     def fail(self, error: str) -> None:
+        """Record the failure; then sign a checkpoint (a problem with it is reported, the failure stays the error)."""
         with self.store.transaction() as session:
             repo.fail_cycle(session, session.get(Cycle, self.cycle_id), error, self.actor)
+        try:
+            attest.checkpoint_after_cycle(self.store, self.plan.process_id)
+        except PdcaError as exc:
+            attest.notice_to_stderr(str(exc))
 
 
 BUSY_POLL_SECONDS = 0.5

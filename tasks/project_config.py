@@ -24,6 +24,9 @@ Keys (all optional)::
     host = "localhost"   port = 25   sender = "pdca@example.org"   user = "..."   password = "env:SMTP_PASSWORD"
     [folders]                                  # folders outside the project a definition may name as <name>/...
     shared_data = "/srv/data"                  # relative paths are relative to this file
+    [audit]                                    # signed checkpoints (engine.attest_config; docs/security.md)
+    signing_key = "/etc/pdca/audit-key"  public_key = "keys/audit.pub"  checkpoints = "audit/checkpoints"
+    after_cycle = true                         # sign a checkpoint after every cycle (default true)
 
 ``PDCA_CONNECTION_<NAME>`` / ``PDCA_WEBHOOK_<NAME>`` in the environment override a
 named connection / webhook. In ``pdca.toml`` the keys are top-level; in
@@ -43,8 +46,9 @@ from typing import Any
 
 CONFIG_FILE = "pdca.toml"
 PYPROJECT = "pyproject.toml"
-KEYS = ("tasks", "paths", "connections", "webhooks", "smtp", "folders")
+KEYS = ("tasks", "paths", "connections", "webhooks", "smtp", "folders", "audit")
 SMTP_KEYS = ("host", "port", "sender", "user", "password", "starttls")
+AUDIT_KEYS = ("signing_key", "public_key", "checkpoints", "after_cycle")
 _PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]*:[^/@]+@", re.IGNORECASE)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 CONNECTION_TRUST = ("allow_write", "allow_superuser")  # data.query refuses such roles unless set (tasks/sql_privileges.py)
@@ -82,6 +86,7 @@ class ProjectConfig:
     connection_trust: Mapping[str, frozenset[str]] = field(default_factory=dict)  # name -> allow_* keys set true
     folders: Mapping[str, Path] = field(default_factory=dict)
     root: Path | None = None
+    audit: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -204,7 +209,18 @@ def _parse(table: Mapping[str, Any], path: Path) -> ProjectConfig:
         raise ConfigError("smtp.password: write it as \"env:VARIABLE\", never in clear text", where,
                           *_position(path, "password", quoted=False))
     return ProjectConfig(path, tasks, paths, connections, webhooks, dict(smtp), trust,
-                         folders=_folders(table.get("folders", {}), path), root=path.parent)
+                         folders=_folders(table.get("folders", {}), path), root=path.parent,
+                         audit=_audit(table.get("audit", {}), path))
+
+
+def _audit(value: Any, path: Path) -> dict[str, Any]:
+    """The [audit] table: paths (relative to the config file) of the signing key, public key and checkpoints."""
+    if not isinstance(value, dict) or any(key not in AUDIT_KEYS for key in value) \
+            or not all(isinstance(value[key], str) and value[key] for key in value if key != "after_cycle") \
+            or not isinstance(value.get("after_cycle", True), bool):
+        raise ConfigError(f"audit: a table with the paths {', '.join(AUDIT_KEYS[:3])} and after_cycle = true/false",
+                          str(path), *_position(path, "audit", quoted=False))
+    return dict(value)
 
 
 def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:

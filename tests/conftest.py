@@ -20,6 +20,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # the CLI tests set the width per call (CliRunner env), as in a plain run.
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
+# No signed checkpoint after every cycle (engine.attest): the checkpoint log beside a store would outlive the
+# PostgreSQL databases the store fixtures wipe for each test. tests/review/test_signed_checkpoints.py turns it on.
+os.environ.setdefault("PDCA_AUDIT_AFTER_CYCLE", "0")
 # Prefect's INFO lines (e.g. "Stopping temporary server" at exit, after pytest closed its capture) are noise here.
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 

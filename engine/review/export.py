@@ -32,6 +32,8 @@ from engine.review.records import (
 )
 from engine.store.audit import HASHED_FIELDS, canonical_at, canonical_json
 from engine.store.models import Action, ActionUpdate, CarryOver, Cycle, Decision, DefinitionVersion, KpiResult, StepRun
+from engine.review.signed import SignedLog, against_signed, copy_into_export
+from engine.store.attest import walk_with_roots
 from engine.store.verify import ChainReport, Checkpoint, Link, finish, link_of, walk_links
 
 FORMAT = "pdcaflow-audit-export"
@@ -58,8 +60,12 @@ class ExportCheck:
         return self.report.ok and not self.problems
 
 
-def export_trail(session: Session, folder: Path, encoding: str, *, actor: str, store: str) -> dict[str, Any]:
+def export_trail(session: Session, folder: Path, encoding: str, *, actor: str, store: str,
+                 signed: SignedLog | None = None) -> dict[str, Any]:
     """Write the trail into ``folder`` (new or empty) and return the manifest written with it.
+
+    ``signed``: the store's signed checkpoints; those of at most the exported events are copied
+    into ``checkpoints/``, so that the export verifies offline with only the public key.
 
     Raises:
         ReviewError: an unknown format, or ``folder`` is a file or not empty or cannot be written.
@@ -95,13 +101,16 @@ def export_trail(session: Session, folder: Path, encoding: str, *, actor: str, s
                          "first_bad_seq": report.first_bad_seq, "what_differs": report.what_differs},
         "files": files, "hash_rule": HASH_RULE,
     }
+    if signed is not None and signed.checkpoints:
+        manifest["checkpoints"] = {"folder": "checkpoints", "count": copy_into_export(signed, folder, written.count)}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                                    encoding="utf-8")
     return manifest
 
 
-def verify_export(folder: Path, checkpoints: list[Checkpoint] | None = None) -> ExportCheck:
-    """Recompute the chain of an export and check every file against its manifest.
+def verify_export(folder: Path, checkpoints: list[Checkpoint] | None = None,
+                  signed: SignedLog | None = None) -> ExportCheck:
+    """Recompute the chain of an export and check every file against its manifest (and ``signed`` checkpoints).
 
     Raises:
         ReviewError: no such folder, no manifest, or a manifest that is not one.
@@ -120,7 +129,9 @@ def verify_export(folder: Path, checkpoints: list[Checkpoint] | None = None) -> 
         return ExportCheck(ChainReport(False, 0, "0" * 64, 1, f"{events['file']} is missing"), manifest, problems)
     with path.open(encoding="utf-8", newline="") as stream:
         try:
-            walk = walk_links(_read_links(stream, manifest["encoding"], events["file"]), checkpoints or ())
+            sizes = [checkpoint.size for checkpoint in signed.checkpoints] if signed is not None else []
+            walk, roots, _ = walk_with_roots(_read_links(stream, manifest["encoding"], events["file"]), sizes,
+                                             checkpoints or ())
         except ValueError as exc:
             return ExportCheck(ChainReport(False, 0, "0" * 64, None, str(exc)), manifest, problems)
     report = ChainReport(walk.problem is None, walk.count, walk.last_hash, walk.bad_seq, walk.problem,
@@ -130,6 +141,8 @@ def verify_export(folder: Path, checkpoints: list[Checkpoint] | None = None) -> 
                              f"the events file ends at seq {walk.last_seq} (hash {walk.last_hash[:16]}…), the "
                              f"manifest's head is seq {events['head_seq']} (hash {str(events['head_hash'])[:16]}…)",
                              walk.checkpoints)
+    if report.ok and signed is not None:
+        report = against_signed(report, walk, roots, signed)
     return ExportCheck(report, manifest, problems)
 
 
@@ -155,6 +168,18 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if not valid:
         raise ReviewError(f"corrupt manifest {path}: not a {FORMAT} manifest (format, encoding, events, files)")
     return manifest  # type: ignore[no-any-return]
+
+
+def event_records(folder: Path) -> Iterator[dict[str, Any]]:
+    """The export's event records, in order (JSON lines or CSV, as its manifest says)."""
+    manifest = read_manifest(folder)
+    name = manifest["events"]["file"]
+    try:
+        with (folder / name).open(encoding="utf-8", newline="") as stream:
+            reader = read_jsonl if manifest["encoding"] == "jsonl" else read_event_csv
+            yield from reader(stream, name)
+    except OSError as exc:
+        raise ReviewError(f"cannot read {folder / name}: {exc.strerror}") from exc
 
 
 def file_sha256(path: Path) -> str:
