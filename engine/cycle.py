@@ -6,10 +6,8 @@ failed, or the process running it was killed), keeping the same cycle number
 and the outputs of the steps that completed — those steps are not run again and
 not recorded again. If the definition changed in between, the unfinished cycle
 is closed as failed and a new cycle starts from the last completed carry-over.
-A failed cycle never writes a carry-over. Before any of this, the process's cycle rows
-and its latest carry-over are checked against the events written with them
-(``engine.store.lifecycle``): a cycle never starts from, or resumes, a row its events do
-not vouch for.
+A failed cycle never writes a carry-over. A cycle never starts from, or resumes, a row
+its events do not vouch for (``engine.store.lifecycle``).
 
 Each step's outcome is recorded in its own transaction together with its audit
 event; the KPI results go with the ``kpi.check`` step, the decisions and opened
@@ -263,11 +261,7 @@ class CycleRun:
         }
 
     def complete(self) -> dict[str, Any]:
-        """Record the completion and the carry-over; then sign a checkpoint of the log (``engine.attest``).
-
-        Raises:
-            engine.store.attest.AttestError: completed, but no checkpoint could be signed.
-        """
+        """Record the completion and carry-over, then sign a checkpoint (AttestError if it cannot)."""
         carry_over = self.carry_over()
         with self.store.transaction() as session:
             repo.complete_cycle(session, session.get(Cycle, self.cycle_id), carry_over, self.actor)
