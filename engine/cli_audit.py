@@ -324,10 +324,14 @@ def _print_report(report: Any, where: str, checkpoints: int, *, rows: bool) -> N
         if checkpoints:
             out.print(f"checkpoints: {report.checkpoints} of {checkpoints} found unchanged in the log", markup=False)
         if rows:
-            out.print("KPI results, decisions, definition versions, actions and action updates match their events",
-                      markup=False)
+            out.print("cycles, step runs, carry-overs, KPI results, decisions, definition versions, actions and "
+                      "action updates match their events", markup=False)
         return
     at = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
     out.print(f"BROKEN{at}: {report.what_differs}", markup=False)
+    if report.first_bad_seq is None or report.first_bad_seq <= report.count:  # the chain is whole; a row is not
+        out.print(f"the chain of {report.count:,} events in {where} is intact; the row above differs from it",
+                  markup=False)
+        return
     out.print(f"{report.count:,} events verified before it in {where}; the last good hash is {report.head_hash}",
               markup=False)
