@@ -15,6 +15,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 
 from engine.approval_gate import ApprovalSettings
 from flows.cycle_flow import Observer, prepare, run_prepared, set_observer
+from flows.sigterm_bridge import outer_sigterm_handler
 from engine.store.db import open_store, resolve_url
 
 DRAIN_SECONDS = 10.0
@@ -91,7 +92,7 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
     results: list[dict[str, Any]] = []
     set_observer(observer)
     try:
-        with prefect_runtime():
+        with prefect_runtime(), outer_sigterm_handler():  # pdca run's SIGTERM handler, also during flows
             for _ in range(cycles):
                 cycle_run = prepare(str(definition_path), store, actor, "manual", reason=reason, wait=wait)
                 cycle_run.approval_settings = approvals or ApprovalSettings()
