@@ -9,39 +9,17 @@ here imports the store at module level: `pdca validate` imports the CLI and must
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated
-
 import typer
 from rich.console import Console
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from engine.cli_audit import Db, _review
+
+EXIT_FAILED = 1
 
 db_app = typer.Typer(help="The audit store's schema: which revision it is at, and upgrading it.",
                      no_args_is_help=True)
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-Db = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL or "
-                                             "sqlite:///.pdca/pdca.db]")]
-
-
-@contextmanager
-def _one_line() -> Iterator[None]:
-    """A missing store is bad input (exit 2); any other store failure exits 1."""
-    from engine.errors import PdcaError
-    from engine.review.access import ReviewError
-
-    try:
-        yield
-    except ReviewError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except PdcaError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_FAILED) from None
-
 
 @db_app.command("status")
 def status(db: Db = None) -> None:
@@ -50,7 +28,7 @@ def status(db: Db = None) -> None:
     from engine.store.db import open_store
     from engine.store.migrate import SCHEMA_HEAD, is_known_revision
 
-    with _one_line():
+    with _review():
         store = open_store(store_url(db), read_only=True, migrate=False)
         try:
             current, shown = store.revision(), store.display_url
@@ -78,7 +56,7 @@ def upgrade(db: Db = None) -> None:
     from engine.store.db import open_store
     from engine.store.migrate import SCHEMA_HEAD
 
-    with _one_line():
+    with _review():
         store = open_store(store_url(db), migrate=False)
         try:
             before, shown = store.revision(), store.display_url
