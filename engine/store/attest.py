@@ -23,14 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import String, Text, cast, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import PdcaError
 from engine.store import merkle
 from engine.store.models import AuditEvent
 from engine.store.note import NoteError, SignedCheckpoint, SignerKey, VerifierKey, checkpoint_body, open_checkpoint
-from engine.store.verify import VERIFY_BATCH, Checkpoint, Link, WalkResult, link_of, walk_links
+from engine.store.verify import VERIFY_BATCH, Checkpoint, Link, WalkResult, stored_links, walk_links
 
 SUFFIX = ".checkpoint"
 STATE_FILE = "compact-range.json"
@@ -69,20 +69,6 @@ def load_checkpoints(folder: Path, verifier: VerifierKey) -> list[SignedCheckpoi
         except NoteError as exc:
             raise NoteError(f"the checkpoint {path} is refused: {exc}") from None
     return sorted(found, key=lambda checkpoint: checkpoint.size)
-
-
-def links_after(session: Session, after: int = 0) -> Iterator[Link]:
-    """The stored events after seq ``after`` as links, in order, fetched in batches."""
-    columns = (AuditEvent.seq, type_coerce(AuditEvent.at, String), AuditEvent.actor, AuditEvent.kind,
-               AuditEvent.process_id, AuditEvent.cycle_number, AuditEvent.step_id,
-               cast(AuditEvent.payload, Text), AuditEvent.reason, AuditEvent.prev_hash, AuditEvent.hash)
-    statement = select(*columns).where(AuditEvent.seq > after).order_by(AuditEvent.seq)
-    result = session.connection().execute(statement.execution_options(yield_per=VERIFY_BATCH))
-    try:
-        for row in result:
-            yield link_of(*row)
-    finally:
-        result.close()
 
 
 def stored_leaves(session: Session) -> Iterator[bytes]:
@@ -175,7 +161,7 @@ def _extend(session: Session, state: tuple[merkle.CompactRange, str]) -> tuple[m
         raise AttestError(f"no checkpoint signed: event {compact.size}, the last one the newest signed checkpoint "
                           "covers, " + ("is missing (the log was cut off)" if stored is None else "was changed")
                           + ": run `pdca audit verify`")
-    for link in links_after(session, compact.size):
+    for link in stored_links(session, compact.size):
         if link.seq != last_seq + 1 or link.prev_hash != last_hash or link.content_hash != link.hash:
             raise AttestError(f"no checkpoint signed: seq {link.seq} does not follow the last signed checkpoint "
                               f"({compact.size} events) as written: run `pdca audit verify`")
@@ -188,7 +174,7 @@ def _from_scratch(session: Session, folder: Path, verifier: VerifierKey) -> tupl
     from engine.store.verify import finish
 
     signed = load_checkpoints(folder, verifier)
-    walk, roots, compact = walk_with_roots(links_after(session), (checkpoint.size for checkpoint in signed))
+    walk, roots, compact = walk_with_roots(stored_links(session), (checkpoint.size for checkpoint in signed))
     report = finish(session, walk, rows=False)
     if not report.ok:
         raise AttestError(f"no checkpoint signed: the log does not verify at seq {report.first_bad_seq}: "

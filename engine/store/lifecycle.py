@@ -16,21 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, Text, cast, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.store.errors import StoreError
 from engine.store.models import AuditEvent
 from engine.store.rowcheck_cycles import first_cycle_problem
-from engine.store.verify import link_of
+from engine.store.verify import LINK_COLUMNS, link_of
 
 WHAT_TO_DO = ("no cycle was started. Run pdca audit verify, then have a database administrator restore the row "
               "as its event records it")
-
-_LINK_COLUMNS = (AuditEvent.seq, type_coerce(AuditEvent.at, String), AuditEvent.actor, AuditEvent.kind,
-                 AuditEvent.process_id, AuditEvent.cycle_number, AuditEvent.step_id, cast(AuditEvent.payload, Text),
-                 AuditEvent.reason, AuditEvent.prev_hash, AuditEvent.hash)
-
 
 class RecordMismatchError(StoreError):
     """A row a new cycle depends on disagrees with the event written with it; no cycle was started."""
@@ -60,7 +55,7 @@ def check_before_start(session: Session, process_id: str) -> None:
 
 def _check_event(session: Session, seq: int, cycle: str) -> None:
     """The carry-over's event still hashes to its ``hash``, and the event after it still links to that hash."""
-    rows = session.execute(select(*_LINK_COLUMNS).where(AuditEvent.seq.in_((seq, seq + 1)))
+    rows = session.execute(select(*LINK_COLUMNS).where(AuditEvent.seq.in_((seq, seq + 1)))
                            .order_by(AuditEvent.seq)).all()
     link = link_of(*rows[0])
     following: Any = rows[1] if len(rows) > 1 else None

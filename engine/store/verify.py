@@ -181,12 +181,17 @@ def finish(session: Session, walk: WalkResult, *, rows: bool = True) -> ChainRep
     return ChainReport(True, walk.count, walk.last_hash, checkpoints=walk.checkpoints)
 
 
-def stored_links(session: Session) -> Iterator[Link]:
-    """The store's events as links, in sequence order, fetched in batches (the stored payload text is hashed as is)."""
-    columns = (AuditEvent.seq, type_coerce(AuditEvent.at, String), AuditEvent.actor, AuditEvent.kind,
-               AuditEvent.process_id, AuditEvent.cycle_number, AuditEvent.step_id,
-               cast(AuditEvent.payload, Text), AuditEvent.reason, AuditEvent.prev_hash, AuditEvent.hash)
-    statement = select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=VERIFY_BATCH)
+# The columns a Link is made of, as stored (the payload text is hashed as is).
+LINK_COLUMNS = (AuditEvent.seq, type_coerce(AuditEvent.at, String), AuditEvent.actor, AuditEvent.kind,
+                AuditEvent.process_id, AuditEvent.cycle_number, AuditEvent.step_id,
+                cast(AuditEvent.payload, Text), AuditEvent.reason, AuditEvent.prev_hash, AuditEvent.hash)
+
+
+def stored_links(session: Session, after: int = 0) -> Iterator[Link]:
+    """The store's events after seq ``after`` as links, in sequence order, fetched in batches."""
+    statement = select(*LINK_COLUMNS).order_by(AuditEvent.seq).execution_options(yield_per=VERIFY_BATCH)
+    if after:
+        statement = statement.where(AuditEvent.seq > after)
     result = session.connection().execute(statement)
     try:
         for row in result:
