@@ -27,8 +27,19 @@ def differences(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, tuple
         else:
             return {}
     names = sorted(set(mine) | set(theirs))
-    return {name: (short(mine.get(name)), short(theirs.get(name))) for name in names
-            if not same(mine.get(name), theirs.get(name))}
+    return dict(_named_difference(name, mine.get(name), theirs.get(name)) for name in names
+                if not same(mine.get(name), theirs.get(name)))
+
+
+def _named_difference(name: str, mine: Any, theirs: Any) -> tuple[str, tuple[Any, Any]]:
+    """A difference too long to show whole is named by the path to where it lies (``params.visits.A``)."""
+    while isinstance(mine, dict) and isinstance(theirs, dict) and (short(mine) != mine or short(theirs) != theirs):
+        inner = differences(mine, theirs)
+        if len(inner) != 1:
+            break
+        (key, _), = inner.items()
+        name, mine, theirs = f"{name}.{key}", mine.get(key), theirs.get(key)
+    return name, (short(mine), short(theirs))
 
 
 def same(mine: Any, theirs: Any) -> bool:
