@@ -3,9 +3,9 @@
 Run: .venv/bin/python bench/audit.py [--sizes 100000,1000000] [--batch 1000]
 
 For each size N, in a new temporary SQLite store:
-  append   N events through the real store API (``engine.store.append_event``: each event
+  append   N events through the real store API (``pdcaflow.engine.store.append_event``: each event
            canonicalised, hashed and chained on the head row), ``--batch`` events per transaction
-  verify   ``pdca audit verify``'s walk (``engine.store.verify_chain``) in a fresh child
+  verify   ``pdca audit verify``'s walk (``pdcaflow.engine.store.verify_chain``) in a fresh child
            process: time, events/s, and the child's peak memory (constant memory = about the
            same peak at every size)
   sha256   the physical floor: one bare ``hashlib.sha256`` pass over the same bytes the chain
@@ -75,8 +75,8 @@ def decisions(index: int) -> list[dict[str, Any]]:
 
 def write_cycle(session: Any, version: Any, process: str, index: int) -> None:
     """One cycle through the repository, as the engine records it: 13 events and their rows."""
-    from engine.store.audit import utc_now
-    from engine.store.repository import (
+    from pdcaflow.engine.store.audit import utc_now
+    from pdcaflow.engine.store.repository import (
         complete_cycle, record_decisions, record_kpi_results, record_step, start_cycle)
 
     cycle = start_cycle(session, process, version, "manual", "bench", "bench-host", 4242, reason="monthly review",
@@ -97,8 +97,8 @@ def append(url: str, count: int, batch: int) -> float:
     Whole cycles through the repository (each event chained by ``append_event``),
     then single ``bench.note`` events to reach exactly ``count``.
     """
-    from engine.store import append_event, open_store
-    from engine.store.repository import record_definition_version
+    from pdcaflow.engine.store import append_event, open_store
+    from pdcaflow.engine.store.repository import record_definition_version
 
     store = open_store(url)
     started = time.perf_counter()
@@ -150,9 +150,9 @@ def child_verify(url: str) -> None:
     ``verify_chain`` = the chain walk with the head row check (``finish(rows=False)``), then the
     check of the append-only rows against their events (``first_row_problem``): timed apart here.
     """
-    from engine.store import open_store
-    from engine.store.rowcheck import first_row_problem
-    from engine.store.verify import finish, stored_links, walk_links
+    from pdcaflow.engine.store import open_store
+    from pdcaflow.engine.store.rowcheck import first_row_problem
+    from pdcaflow.engine.store.verify import finish, stored_links, walk_links
 
     store = open_store(url)
     try:
@@ -179,9 +179,9 @@ def sha256_floor(url: str) -> tuple[float, float, int]:
     """
     from sqlalchemy import select
 
-    from engine.store import open_store
-    from engine.store.audit import HASHED_FIELDS, canonical_json
-    from engine.store.models import AuditEvent
+    from pdcaflow.engine.store import open_store
+    from pdcaflow.engine.store.audit import HASHED_FIELDS, canonical_json
+    from pdcaflow.engine.store.tables import AuditEvent
 
     store = open_store(url)
     one_pass = hashlib.sha256()
@@ -218,7 +218,7 @@ def log_latency(url: str, repeat: int = 5) -> tuple[float, float]:
             samples.append(time.perf_counter() - started)
         return statistics.median(samples)
 
-    command = [sys.executable, "-m", "engine.cli", "audit", "log", "--process", PROCESSES[1], "--limit", "50"]
+    command = [sys.executable, "-m", "pdcaflow.engine.cli.app", "audit", "log", "--process", PROCESSES[1], "--limit", "50"]
     return timed(command), timed([sys.executable, "-c", "pass"])
 
 

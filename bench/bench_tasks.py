@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from tasks.registry import task
+from pdcaflow.tasks.sdk.registry import task
 
 
 class NoopOutputs(TypedDict):

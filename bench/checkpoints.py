@@ -1,4 +1,4 @@
-"""What a signed checkpoint costs per cycle, at 10k and 100k events (engine.attest / engine.store.attest).
+"""What a signed checkpoint costs per cycle, at 10k and 100k events (pdcaflow.engine.runtime.signing / pdcaflow.engine.store.attest).
 
 Run: .venv/bin/python bench/checkpoints.py [--sizes 10000,100000] [--db URL-TEMPLATE]
 
@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.attest import sign_store
-from engine.attest_config import AttestSettings
-from engine.review.signed import signed_log, verify_signed_store
-from engine.store import append_event, open_store, verify_chain
+from pdcaflow.engine.runtime.signing import sign_store
+from pdcaflow.engine.runtime.signing_config import AttestSettings
+from pdcaflow.engine.review.signed import signed_log, verify_signed_store
+from pdcaflow.engine.store import append_event, open_store, verify_chain
 
 PER_CYCLE = 12
 

@@ -56,16 +56,16 @@ def main() -> None:
         "pdca schema --output -": ["schema", "--output", "-"],
     }
     for label, args in commands.items():
-        seconds = _timed_child([python, "-m", "engine.cli", *args], repeat)
+        seconds = _timed_child([python, "-m", "pdcaflow.engine.cli.app", *args], repeat)
         print(f"{label:<44}{seconds * 1000:7.1f} ms   x{seconds / bare:5.1f} bare start   "
               f"x{seconds / plain:5.1f} plain yaml script")
 
     sys.path.insert(0, str(REPO))
     import yaml
 
-    from engine.loader import load_definition_file
-    from engine.validate import validate_document
-    from tasks.registry import registry
+    from pdcaflow.engine.definition.loader import load_definition_file
+    from pdcaflow.engine.definition.validate import validate_document
+    from pdcaflow.tasks.sdk.registry import registry
 
     tasks = registry()
     text = FLAGSHIP.read_text(encoding="utf-8")

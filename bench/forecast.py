@@ -6,7 +6,7 @@ Both sides fit with the same fixed parameters (alpha 0.4, beta 0.2) and initial
 values (statsmodels' ``initialization_method="estimated"`` with ``optimized=False``,
 ours ``initialization="heuristic"``), then forecast one month ahead:
 
-  ours         tasks.smoothing.holt / ses on all N series at once (median of R runs)
+  ours         pdcaflow.tasks.retail.smoothing.holt / ses on all N series at once (median of R runs)
   statsmodels  Holt / SimpleExpSmoothing(...).fit(...).forecast(1) on the first K of the
                same series, one by one; the time for all N is extrapolated linearly from K
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from cli_latency import median_seconds  # noqa: E402  (bench/ is not a package)
 from statsmodels.tsa.holtwinters import Holt, SimpleExpSmoothing  # noqa: E402
 
-from tasks.smoothing import holt, ses  # noqa: E402
+from pdcaflow.tasks.retail.smoothing import holt, ses  # noqa: E402
 
 ALPHA, BETA = 0.4, 0.2
 

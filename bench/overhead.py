@@ -96,13 +96,13 @@ def main() -> None:
     os.chdir(workdir)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     import flows  # noqa: F401  (applies pdcaflow's embedded Prefect defaults before Prefect loads)
-    from engine.compile import compile_plan
-    from engine.cycle import begin_cycle
-    from engine.store import open_store
-    from engine.validate import validate_file
-    from flows.cycle_flow import run_prepared
-    from flows.runner import prefect_runtime
-    from tasks.registry import registry
+    from pdcaflow.engine.definition.compile import compile_plan
+    from pdcaflow.engine.runtime.cycle import begin_cycle
+    from pdcaflow.engine.store import open_store
+    from pdcaflow.engine.definition.validate import validate_file
+    from pdcaflow.flows.cycle_flow import run_prepared
+    from pdcaflow.flows.runner import prefect_runtime
+    from pdcaflow.tasks.sdk.registry import registry
 
     os.environ["PDCA_TASK_MODULES"] = "bench_tasks"
     store = open_store(f"sqlite:///{workdir / 'bench.db'}")
@@ -159,7 +159,7 @@ def _time_first_cycle(workdir: Path) -> float:
     path.write_text(noop_definition(FLAGSHIP_STEPS).replace("bench-cycle", "bench-first"), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'bench'}", "PDCA_TASK_MODULES": "bench_tasks"}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "engine.cli", "run", str(path), "--db", f"sqlite:///{workdir / 'first.db'}",
+    subprocess.run([sys.executable, "-m", "pdcaflow.engine.cli.app", "run", str(path), "--db", f"sqlite:///{workdir / 'first.db'}",
                     "--reason", "bench/overhead.py: first cycle in a new process"],
                    cwd=workdir, env=env, capture_output=True, check=True, timeout=600)
     return time.perf_counter() - started

@@ -41,8 +41,8 @@ def step_times(store_url: str) -> tuple[dict[str, float], float]:
     """Each completed step's recorded duration, and the time at least one step was running (overlaps merged)."""
     from sqlalchemy import select
 
-    from engine.store.db import open_store
-    from engine.store.models import StepRun
+    from pdcaflow.engine.store.db import open_store
+    from pdcaflow.engine.store.tables import StepRun
 
     store = open_store(store_url)
     try:
@@ -64,13 +64,13 @@ def step_times(store_url: str) -> tuple[dict[str, float], float]:
 
 def _signed() -> Any:
     """Approval settings that sign the flagship's approval gate at once, as actor `bench` (an unattended run)."""
-    from engine.approval_gate import ApprovalSettings
+    from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
 
     return ApprovalSettings(auto_answer=("bench", "bench/seven_step.py signs approvals itself (unattended)"))
 
 
 def run_with_prefect(directory: Path) -> tuple[float, dict[str, float], float]:
-    from flows.runner import run_cycles
+    from pdcaflow.flows.runner import run_cycles
 
     os.chdir(directory)
     marks: dict[str, float] = {"start": time.perf_counter()}
@@ -80,12 +80,12 @@ def run_with_prefect(directory: Path) -> tuple[float, dict[str, float], float]:
 
 
 def run_direct(directory: Path) -> tuple[float, float]:
-    from engine.approval_gate import settle
-    from engine.compile import compile_plan
-    from engine.cycle import begin_cycle
-    from engine.store.db import open_store
-    from engine.validate import validate_file
-    from tasks.registry import registry
+    from pdcaflow.engine.runtime.approval_gate import settle
+    from pdcaflow.engine.definition.compile import compile_plan
+    from pdcaflow.engine.runtime.cycle import begin_cycle
+    from pdcaflow.engine.store.db import open_store
+    from pdcaflow.engine.definition.validate import validate_file
+    from pdcaflow.tasks.sdk.registry import registry
 
     os.chdir(directory)
     (directory / ".pdca").mkdir(exist_ok=True)
@@ -109,8 +109,8 @@ def run_direct(directory: Path) -> tuple[float, float]:
 
 def warm_up(root: Path, seed: int) -> None:
     """Start the embedded Prefect server and import the task library once (a 200-customer cycle)."""
-    from flows.runner import run_cycles
-    from tasks.world import generate_world
+    from pdcaflow.flows.runner import run_cycles
+    from pdcaflow.tasks.sample_world import generate_world
 
     warm = root / "warmup"
     generate_world(warm / "data" / "retail", customers=200, seed=seed)
@@ -122,7 +122,7 @@ def warm_up(root: Path, seed: int) -> None:
 
 
 def measure(root: Path, customers: int, seed: int) -> dict[str, Any]:
-    from tasks.world import generate_world
+    from pdcaflow.tasks.sample_world import generate_world
 
     world_a = root / f"pdca-{customers}"
     started = time.perf_counter()

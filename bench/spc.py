@@ -18,9 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tasks import spc  # noqa: E402
+from pdcaflow.engine.pdca import spc
 
 
 def series(size: int, seed: int = 7) -> list[float]:

@@ -1,6 +1,6 @@
 """What Prefect shows while an approval gate waits: the flow run is Paused, then resumed or left paused.
 
-The waiting itself is ``engine.approval_gate`` polling the audit store, because the answer
+The waiting itself is ``pdcaflow.engine.runtime.approval_gate`` polling the audit store, because the answer
 comes from ``pdca approve`` in another process, which in the embedded mode cannot reach
 this process's Prefect API. These hooks only keep Prefect's view true:
 
@@ -32,8 +32,8 @@ from prefect.exceptions import Pause
 from prefect.states import Cancelled, Paused
 from prefect.utilities.engine import propose_state_sync
 
-from engine.approval_gate import ApprovalPending
-from engine.approvals import ApprovalRequest
+from pdcaflow.engine.runtime.approval_gate import ApprovalPending
+from pdcaflow.engine.runtime.approval_records import ApprovalRequest
 
 _LOCK = threading.Lock()
 _WAITING: dict[UUID, int] = {}  # flow run id -> gates waiting in it (several steps of a phase may wait at once)
@@ -55,7 +55,7 @@ def _pause(flow_run_id: UUID, request: ApprovalRequest) -> None:
 
 
 class FlowRunPause:
-    """:class:`engine.approval_gate.WaitHooks` that pause and resume the current flow run."""
+    """:class:`pdcaflow.engine.runtime.approval_gate.WaitHooks` that pause and resume the current flow run."""
 
     def paused(self, request: ApprovalRequest) -> None:
         flow_run_id = _current_flow_run_id()

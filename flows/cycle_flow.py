@@ -1,6 +1,6 @@
 """The Prefect flow of one PDCA cycle, built from module-level functions.
 
-``pdca_cycle`` is the stable entry flow (``flows.cycle_flow:pdca_cycle``, the
+``pdca_cycle`` is the stable entry flow (``pdcaflow.flows.cycle_flow:pdca_cycle``, the
 definition path as a parameter) that deployments point at. Each step of the plan
 becomes a Prefect task run of the one module-level ``run_step`` task, specialised
 per step with ``with_options`` (name = step id, the definition's retries, retry
@@ -29,16 +29,16 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import task_run as current_task_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from engine.approval_gate import ApprovalPending, record_suspension, settle
-from engine.compile import ExecutionPlan, PlannedStep, compile_plan
-from engine.cycle import CycleFailedError, CycleRun, begin_cycle
-from engine.report import cycle_summary, decisions_markdown, kpi_rows
-from engine.step_runner import StepError
-from engine.store.db import Store
-from engine.validate import validate_file
-from flows.approval_wait import FlowRunPause, close_superseded, pending_from, suspension
-from flows.subprocess_step import run_subprocess
-from tasks.registry import registry
+from pdcaflow.engine.runtime.approval_gate import ApprovalPending, record_suspension, settle
+from pdcaflow.engine.definition.compile import ExecutionPlan, PlannedStep, compile_plan
+from pdcaflow.engine.runtime.cycle import CycleFailedError, CycleRun, begin_cycle
+from pdcaflow.engine.review.cycle_report import cycle_summary, decisions_markdown, kpi_rows
+from pdcaflow.engine.runtime.step_runner import StepError
+from pdcaflow.engine.store.db import Store
+from pdcaflow.engine.definition.validate import validate_file
+from pdcaflow.flows.approval_wait import FlowRunPause, close_superseded, pending_from, suspension
+from pdcaflow.flows.subprocess_step import run_subprocess
+from pdcaflow.tasks.sdk.registry import registry
 
 Observer = Callable[[str, str, str], None]  # (step id, status, detail)
 _ACTIVE: dict[str, tuple[CycleRun, Observer | None]] = {}
@@ -245,7 +245,7 @@ def prepare(definition_path: str, store: Store, actor: str, trigger: str, *, rea
     """Validate, compile and begin (or resume) the next cycle of the definition in ``store``.
 
     ``reason`` is recorded on the cycle's start event; ``wait`` is how long to wait for
-    another process's running cycle of the same process (see ``engine.cycle.begin_cycle``).
+    another process's running cycle of the same process (see ``pdcaflow.engine.runtime.cycle.begin_cycle``).
     """
     plan = compile_plan(validate_file(definition_path))
     return begin_cycle(plan, store, registry(), actor=actor, trigger=trigger, reason=reason, wait=wait)
@@ -268,9 +268,9 @@ def pdca_cycle(definition_path: str | None = None, db_url: str | None = None, ac
                wait_seconds: float = 3600.0) -> dict[str, Any]:
     """Run one PDCA cycle of a definition (a file path, or its YAML text): the entry flow for deployments.
 
-    Scheduled slots, triggers, refusals and catch-up runs: ``flows.scheduled``.
+    Scheduled slots, triggers, refusals and catch-up runs: ``pdcaflow.flows.scheduled``.
     """
-    from flows.scheduled import run_entry  # it imports this module
+    from pdcaflow.flows.scheduled import run_entry  # it imports this module
 
     return run_entry(definition_path=definition_path, definition_text=definition_text, db_url=db_url, actor=actor,
                      trigger=trigger, scheduled_for=scheduled_for, wait_seconds=wait_seconds)
@@ -284,7 +284,7 @@ def run_prepared(cycle_run: CycleRun) -> dict[str, Any]:
     )
     try:
         return named(cycle_run_key=_register(cycle_run))
-    except Pause as exc:  # the flow ended Paused: a gate waits (flows.approval_wait.suspension)
+    except Pause as exc:  # the flow ended Paused: a gate waits (pdcaflow.flows.approval_wait.suspension)
         raise (pending_from(exc) or exc) from None
 
 

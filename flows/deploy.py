@@ -18,10 +18,10 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
-from engine.errors import PdcaError
-from engine.schedule import describe
-from engine.validate import ValidatedDefinition
-from flows.deployments import build_deployment
+from pdcaflow.engine.errors import PdcaError
+from pdcaflow.engine.runtime.schedule import describe
+from pdcaflow.engine.definition.validate import ValidatedDefinition
+from pdcaflow.flows.deployments import build_deployment
 
 POOL_TYPE = "process"
 

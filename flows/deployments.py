@@ -1,13 +1,13 @@
-"""Prefect deployments of the entry flow ``flows.cycle_flow:pdca_cycle``: one per process.
+"""Prefect deployments of the entry flow ``pdcaflow.flows.cycle_flow:pdca_cycle``: one per process.
 
 Shared by ``pdca serve`` (served deployments, the definition as a file path read at each
 cycle) and ``pdca deploy`` (work-pool deployments, the definition's YAML text as a
 parameter, so workers on other machines need no copy of the file).
 
 The deployment is named after the process id; the entry point is the module path
-``flows.cycle_flow.pdca_cycle`` (any machine with pdcaflow installed can load it, no
+``pdcaflow.flows.cycle_flow.pdca_cycle`` (any machine with pdcaflow installed can load it, no
 source files are shipped); the schedule is the definition's: a cron in its timezone,
-or an interval anchored at ``engine.schedule.anchor`` so all servers agree on the slots.
+or an interval anchored at ``pdcaflow.engine.runtime.schedule.anchor`` so all servers agree on the slots.
 """
 
 from __future__ import annotations
@@ -33,17 +33,17 @@ from prefect.schedules import Schedule as PrefectSchedule
 from prefect.states import Scheduled
 from prefect.types.entrypoint import EntrypointType
 
-from engine.model import Schedule
-from engine.schedule import anchor, describe, interval_seconds
-from engine.validate import ValidatedDefinition
-from flows.cycle_flow import pdca_cycle
+from pdcaflow.engine.definition.model import Schedule
+from pdcaflow.engine.runtime.schedule import anchor, describe, interval_seconds
+from pdcaflow.engine.definition.validate import ValidatedDefinition
+from pdcaflow.flows.cycle_flow import pdca_cycle
 
 SCHEDULER_ACTOR = "scheduler"
 OVERDUE_LIMIT = 200  # the API's page limit
 
 
 def prefect_schedule(schedule: Schedule) -> PrefectSchedule:
-    """The Prefect schedule giving the same slots as ``engine.schedule``."""
+    """The Prefect schedule giving the same slots as ``pdcaflow.engine.runtime.schedule``."""
     if schedule.cron is not None:
         return Cron(schedule.cron, timezone=schedule.timezone)
     return Interval(timedelta(seconds=interval_seconds(schedule)), anchor_date=anchor(schedule), timezone="UTC")

@@ -29,7 +29,7 @@ import prefect
 from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_HOME, get_current_settings
 
-from flows.child_guard import guarded_command
+from pdcaflow.flows.child_guard import guarded_command
 
 LOG_NAME = "embedded-server.log"
 

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.child_guard import guarded_command
-from flows.settings import EMBEDDED_DEFAULTS
+from pdcaflow.flows.child_guard import guarded_command
+from pdcaflow.flows.settings import EMBEDDED_DEFAULTS
 
 HEALTH_TIMEOUT_SECONDS = 180.0
 STOP_GRACE_SECONDS = 15.0

@@ -1,4 +1,4 @@
-"""Run cycles from the command line: the embedded Prefect runtime around ``flows.cycle_flow``."""
+"""Run cycles from the command line: the embedded Prefect runtime around ``pdcaflow.flows.cycle_flow``."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from engine.approval_gate import ApprovalSettings
-from flows.cycle_flow import Observer, prepare, run_prepared, set_observer
-from flows.sigterm_bridge import outer_sigterm_handler
-from engine.store.db import open_store, resolve_url
+from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
+from pdcaflow.flows.cycle_flow import Observer, prepare, run_prepared, set_observer
+from pdcaflow.flows.sigterm_bridge import outer_sigterm_handler
+from pdcaflow.engine.store.db import open_store, resolve_url
 
 DRAIN_SECONDS = 10.0
-RECORDER_FLUSH_WAIT_SECONDS = 1.5  # the recorder's flush interval (flows.settings) plus a margin
+RECORDER_FLUSH_WAIT_SECONDS = 1.5  # the recorder's flush interval (pdcaflow.flows.settings) plus a margin
 
 
 @contextmanager
@@ -30,7 +30,7 @@ def prefect_runtime() -> Iterator[None]:
     serves a server's zombie detection, which the embedded mode does not have. The
     log and event workers are drained before returning so that no event is lost and
     interpreter exit does not wait on them. In the embedded mode, the API server Prefect
-    starts is ``flows.embedded_server.GuardedServer``: it ends when this process ends.
+    starts is ``pdcaflow.flows.embedded_server.GuardedServer``: it ends when this process ends.
     """
     embedded = not os.environ.get("PREFECT_API_URL")
     if embedded:
@@ -51,19 +51,19 @@ def _start_embedded_server() -> None:
 
     Prefect would start it anyway on the cycle's first flow run; starting it here, from
     the thread that runs the cycles (the CLI's main thread), lets the kernel's death
-    signal guard it (``flows.embedded_server.guarded_command``).
+    signal guard it (``pdcaflow.flows.embedded_server.guarded_command``).
     """
     if not PREFECT_API_URL.value():  # Prefect's setting: also set by a profile, not only the environment
         _embedded_server().start()
 
 
 def _embedded_server() -> Any:
-    """``flows.embedded_server.install()``, imported only in the embedded mode.
+    """``pdcaflow.flows.embedded_server.install()``, imported only in the embedded mode.
 
     It imports Prefect's server package (seconds of import time); with
     ``PREFECT_API_URL`` set nothing needs it.
     """
-    from flows.embedded_server import install
+    from pdcaflow.flows.embedded_server import install
 
     return install()
 
@@ -79,7 +79,7 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
             (the CLI requires one from a person; ``pdca demo`` passes its own).
         wait: seconds each cycle may wait for another process's running cycle of the
             same process before giving up (``CycleBusyError``); 0 gives up at once.
-        approvals: how approval gates are waited for (``engine.approval_gate.ApprovalSettings``);
+        approvals: how approval gates are waited for (``pdcaflow.engine.runtime.approval_gate.ApprovalSettings``);
             by default the cycle is suspended at once when a gate has no answer yet.
 
     Raises:

@@ -12,7 +12,7 @@ Who started it decides the trigger and the recorded reason:
   ``pdca serve`` created (``scheduled_for`` given): trigger ``schedule``, the slot is
   the run's expected start time (or ``scheduled_for``), the reason
   ``scheduled: <schedule> at <slot>``; a slot that a recorded cycle already covers
-  is skipped (``engine.slots``), so racing schedulers run it once; a run Prefect
+  is skipped (``pdcaflow.engine.runtime.slots``), so racing schedulers run it once; a run Prefect
   started more than ``LATE_GRACE_SECONDS`` late, when the schedule's next slot has
   passed too, is skipped, unless ``catchup: all`` (runs left for a worker that was
   down, or queued behind slow cycles, collapse to the latest due slot; the grace
@@ -40,19 +40,19 @@ from prefect.context import get_run_context
 from prefect.runtime import deployment as current_deployment
 from sqlalchemy import select
 
-from engine.compile import compile_plan
-from engine.cycle import begin_cycle
-from engine.errors import DefinitionError
-from engine.loader import load_definition_text
-from engine.model import Schedule
-from engine.render import render_text
-from engine.schedule import next_times, scheduled_reason
-from engine.slots import SlotTakenError
-from engine.store.audit import append_event
-from engine.store.db import Store, open_store, resolve_url
-from engine.store.models import AuditEvent
-from engine.validate import ValidatedDefinition, validate_document, validate_file
-from tasks.registry import registry
+from pdcaflow.engine.definition.compile import compile_plan
+from pdcaflow.engine.runtime.cycle import begin_cycle
+from pdcaflow.engine.errors import DefinitionError
+from pdcaflow.engine.definition.loader import load_definition_text
+from pdcaflow.engine.definition.model import Schedule
+from pdcaflow.engine.definition.diagnostic_text import render_text
+from pdcaflow.engine.runtime.schedule import next_times, scheduled_reason
+from pdcaflow.engine.runtime.slots import SlotTakenError
+from pdcaflow.engine.store.audit import append_event
+from pdcaflow.engine.store.db import Store, open_store, resolve_url
+from pdcaflow.engine.store.tables import AuditEvent
+from pdcaflow.engine.definition.validate import ValidatedDefinition, validate_document, validate_file
+from pdcaflow.tasks.sdk.registry import registry
 
 LATE_GRACE_SECONDS = 300.0
 MAX_EARLY_SECONDS = 60.0  # a runner prefetches runs 10 s ahead by default
@@ -61,7 +61,7 @@ MAX_EARLY_SECONDS = 60.0  # a runner prefetches runs 10 s ahead by default
 def run_entry(*, definition_path: str | None, definition_text: str | None, db_url: str | None, actor: str,
               trigger: str, scheduled_for: str | None, wait_seconds: float) -> dict[str, Any]:
     """Run one cycle for the entry flow (see the module docstring); the flow's return value."""
-    from flows.cycle_flow import _name_flow_run, _observer, execute_cycle
+    from pdcaflow.flows.cycle_flow import _name_flow_run, _observer, execute_cycle
 
     if (definition_path is None) == (definition_text is None):
         raise ValueError("pdca_cycle needs exactly one of definition_path or definition_text")

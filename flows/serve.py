@@ -1,17 +1,17 @@
 """The runner behind ``pdca serve``: serve each scheduled definition's deployment from this process.
 
-Run as ``python -m flows.serve FILE...`` by ``engine.cli_serve`` (which starts the local
+Run as ``python -m pdcaflow.flows.serve FILE...`` by ``pdcaflow.engine.cli.serve`` (which starts the local
 Prefect server when there is no ``PREFECT_API_URL`` and supervises this process). It:
 
-1. registers one deployment per definition (``flows.deployments``; the definition's
+1. registers one deployment per definition (``pdcaflow.flows.deployments``; the definition's
    file path as parameter, so each cycle reads the file as it is then);
 2. deletes the deployments' overdue scheduled runs (left from when nothing served);
-3. applies each definition's ``catchup`` policy from the store (``engine.schedule``):
+3. applies each definition's ``catchup`` policy from the store (``pdcaflow.engine.runtime.schedule``):
    the missed slots since the latest cycle are queued as catch-up runs, oldest first;
 4. runs Prefect's ``Runner``: the server's scheduler creates a run per slot, the runner
    executes each in a subprocess; ``pdca_cycle`` begins the cycle through the store,
    which serialises the cycles of one process and runs each slot once
-   (``engine.slots``), however many ``pdca serve`` processes share the store.
+   (``pdcaflow.engine.runtime.slots``), however many ``pdca serve`` processes share the store.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from pathlib import Path
 
 from prefect.runner import Runner
 
-from engine.errors import DefinitionError
-from engine.render import render_text
-from engine.schedule import ScheduleError, catch_up, describe, next_times
-from engine.slots import covered_until
-from engine.store import repository as repo
-from engine.store.db import open_store, resolve_url
-from engine.validate import ValidatedDefinition, validate_file
-from flows.deployments import build_deployment, delete_overdue_runs, submit_catch_up
+from pdcaflow.engine.errors import DefinitionError
+from pdcaflow.engine.definition.diagnostic_text import render_text
+from pdcaflow.engine.runtime.schedule import ScheduleError, catch_up, describe, next_times
+from pdcaflow.engine.runtime.slots import covered_until
+from pdcaflow.engine.store import repository as repo
+from pdcaflow.engine.store.db import open_store, resolve_url
+from pdcaflow.engine.definition.validate import ValidatedDefinition, validate_file
+from pdcaflow.flows.deployments import build_deployment, delete_overdue_runs, submit_catch_up
 
 
 def _say(message: str) -> None:

@@ -14,7 +14,7 @@ when ``PREFECT_API_URL`` points at a real server (except the heartbeat, see
 | PREFECT_LOGGING_TO_API_ENABLED | false | per-record log shipping costs more than a short step; pdcaflow records its own events |
 | PREFECT_SERVER_SERVICES_{SCHEDULER,LATE_RUNS,FOREMAN,CANCELLATION_CLEANUP,PAUSE_EXPIRATIONS,REPOSSESSOR,TRIGGERS}_ENABLED | false | background loops that serve deployments, workers and automations, which the embedded mode has none of; they compete with the run for the SQLite file |
 | PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_{BATCH_SIZE,READ_BATCH_SIZE} | 200 | the recorder that persists task runs wrote each event on its own (batch 1); its writes race the API's for the SQLite file, and a lost race is a "database is locked" 503 that the client retries after 2 s. Measured here: 8-task flow median 2.3 s with batch 1, 0.3 s with batch 200 (task runs still recorded) |
-| PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL | 1 | a batch is written at least every second, so the last cycle's task runs are saved before `pdca run` exits (see ``flows.runner``) |
+| PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL | 1 | a batch is written at least every second, so the last cycle's task runs are saved before `pdca run` exits (see ``pdcaflow.flows.runner``) |
 | PREFECT_SERVER_SERVICES_EVENT_PERSISTER_{BATCH_SIZE,READ_BATCH_SIZE} | 200 | the same, for the event feed |
 | PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS | 90 | the first start on a new PREFECT_HOME migrates the database (~15 s on a slow machine; default 20 s) |
 

@@ -2,7 +2,7 @@
 
 Prefect 3.8's flow engine replaces the SIGTERM handler for the duration of every flow
 run (``prefect.utilities.engine.capture_sigterm``) with one that only raises
-``TerminationSignal`` in the main thread. Our handler (``engine.cli_stop.RunStop``)
+``TerminationSignal`` in the main thread. Our handler (``pdcaflow.engine.cli.stop.RunStop``)
 never ran then, so its deadline was never armed: a step running in the thread pool, or
 waiting for its retry (``retry_delay: 5m``), kept the process alive until it finished,
 because unwinding the flow waits for the pool (measured: 266 s after SIGTERM).
@@ -12,7 +12,7 @@ installed runs first (it arms the deadline and raises its own interrupt); Prefec
 runs only when there was none (deployments, ``pdca serve``'s runner), so a runner's
 cancellation keeps working. Prefect looks its handler up by this module attribute
 each time it installs or checks it, which is why replacing the attribute is enough
-(pinned: prefect>=3.8.8,<3.9; ``tests/engine/test_lifecycle_e2e.py`` fails if a
+(pinned: prefect>=3.8.8,<3.9; ``tests/flows/test_lifecycle_e2e.py`` fails if a
 Prefect release changes this).
 """
 

@@ -2,9 +2,9 @@
 
 The child is found beside the parent's definition file (as validation finds it), begun
 in the same store with the step's ``with:`` values as param overrides, and run by
-``flows.cycle_flow.run_prepared``; called from the parent step's task run, Prefect
+``pdcaflow.flows.cycle_flow.run_prepared``; called from the parent step's task run, Prefect
 records it as a subflow of that task run. Its results roll up into the step's outputs
-(``engine.subprocesses.rollup``). A loop (a process running itself, directly or through
+(``pdcaflow.engine.definition.subprocesses.rollup``). A loop (a process running itself, directly or through
 others) is refused here too, should a definition slip past validation.
 """
 
@@ -15,12 +15,12 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from engine.compile import PlannedStep, compile_plan
-from engine.cycle import CycleBusyError, CycleFailedError, CycleRun, begin_cycle
-from engine.errors import DefinitionError
-from engine.step_runner import StepError
-from engine.subprocesses import find_definition, rollup
-from engine.validate import validate_file
+from pdcaflow.engine.definition.compile import PlannedStep, compile_plan
+from pdcaflow.engine.runtime.cycle import CycleBusyError, CycleFailedError, CycleRun, begin_cycle
+from pdcaflow.engine.errors import DefinitionError
+from pdcaflow.engine.runtime.step_runner import StepError
+from pdcaflow.engine.definition.subprocesses import find_definition, rollup
+from pdcaflow.engine.definition.validate import validate_file
 
 _RUNNING: ContextVar[tuple[str, ...]] = ContextVar("pdca_subprocess_stack", default=())
 
@@ -29,7 +29,7 @@ def run_subprocess(parent: CycleRun, step: PlannedStep, overrides: dict[str, Any
                    runner: Callable[[CycleRun], dict[str, Any]]) -> dict[str, Any]:
     """Run the child process's next cycle (or resume its unfinished one) and roll its results up.
 
-    ``runner`` runs a begun cycle as a flow (``flows.cycle_flow.run_prepared``).
+    ``runner`` runs a begun cycle as a flow (``pdcaflow.flows.cycle_flow.run_prepared``).
 
     Raises:
         StepError: the child is not found or not valid, it is busy elsewhere, it failed,

@@ -1,11 +1,11 @@
 """The step library: the tasks a definition's ``uses:`` may name.
 
-Each task is a plain typed function registered with :func:`tasks.registry.task`.
+Each task is a plain typed function registered with :func:`pdcaflow.tasks.sdk.registry.task`.
 Its keyword parameters are the step's ``with:`` keys, its docstring's first line
 is the summary ``pdca tasks`` prints, and the keys of its ``TypedDict`` return
 type are the outputs that KPIs (``source: step_id.output``) and expressions
 (``${{ steps.step_id.output }}``) may read. The engine passes the cycle's
-:class:`tasks.registry.StepContext` in the parameter annotated with it.
+:class:`pdcaflow.tasks.sdk.registry.StepContext` in the parameter annotated with it.
 
 The built-in library, one module per part of the customer-service system:
 

@@ -20,8 +20,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # the CLI tests set the width per call (CliRunner env), as in a plain run.
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
-# No signed checkpoint after every cycle (engine.attest): the checkpoint log beside a store would outlive the
-# PostgreSQL databases the store fixtures wipe for each test. tests/review/test_signed_checkpoints.py turns it on.
+# No signed checkpoint after every cycle (pdcaflow.engine.runtime.signing): the checkpoint log beside a store would outlive the
+# PostgreSQL databases the store fixtures wipe for each test. tests/engine/review/test_signed_checkpoints.py turns it on.
 os.environ.setdefault("PDCA_AUDIT_AFTER_CYCLE", "0")
 # Prefect's INFO lines (e.g. "Stopping temporary server" at exit, after pytest closed its capture) are noise here.
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -34,7 +34,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def run_pdca(*args: str, cwd: Path = REPO, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``pdca ARGS`` in a child process, as a user would, and capture what it prints."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pdcaflow.engine.cli.app", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=env, check=False)
 
 

@@ -1,4 +1,4 @@
-"""Reviewing the audit trail: the queries and files behind ``pdca audit`` (engine/cli_audit.py).
+"""Reviewing the audit trail: the queries and files behind ``pdca audit`` (engine/cli/audit.py).
 
 Modules: ``access`` (opening the store for review; ``ReviewError``), ``events``
 (filtering the event log), ``records`` (an event as JSON/CSV data), ``cycle_view``

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.review.access import ReviewError
-from engine.store.audit import canonical_json
-from engine.store.verify import ChainReport, Checkpoint
+from pdcaflow.engine.store.access import ReviewError
+from pdcaflow.engine.store.audit import canonical_json
+from pdcaflow.engine.store.verify import ChainReport, Checkpoint
 
 FORMAT = "pdcaflow-audit-checkpoint"
 

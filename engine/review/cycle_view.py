@@ -4,7 +4,7 @@
 its start event (``plan``), with the actions still open in the carry-over it
 followed. For cycles recorded before the start event held ``plan``, they are
 rebuilt from the definition version's YAML and the previous carry-over, the way
-``engine.cycle.begin_cycle`` builds them (``plan_recorded`` is then false).
+``pdcaflow.engine.runtime.cycle.begin_cycle`` builds them (``plan_recorded`` is then false).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.review.access import require_cycle
-from engine.store.models import OPEN_ACTION_STATUSES, Action, AuditEvent, CarryOver, Cycle, Decision, \
+from pdcaflow.engine.store.access import require_cycle
+from pdcaflow.engine.store.tables import OPEN_ACTION_STATUSES, Action, AuditEvent, CarryOver, Cycle, Decision, \
     DefinitionVersion, KpiResult, StepRun
-from engine.store.results import action_dict, kpi_result_dict
+from pdcaflow.engine.store.results import action_dict, kpi_result_dict
 
 
 @dataclass
@@ -132,8 +132,8 @@ def _previous_carry(session: Session, process_id: str, number: int) -> dict[str,
 
 
 def _rebuilt_plan(yaml_text: str, previous: dict[str, Any]) -> dict[str, Any]:
-    from engine.cycle import merge_params  # the rule begin_cycle applies (only for old records)
-    from engine.loader import load_definition_text
+    from pdcaflow.engine.runtime.cycle import merge_params  # the rule begin_cycle applies (only for old records)
+    from pdcaflow.engine.definition.loader import load_definition_text
 
     data = load_definition_text(yaml_text).data
     targets = {kpi["id"]: {"min": (kpi.get("target") or {}).get("min"), "max": (kpi.get("target") or {}).get("max")}

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from engine import approvals
-from engine.review.access import ReviewError, require_cycle, require_process
-from engine.store.models import AuditEvent
+from pdcaflow.engine.runtime import approval_records as approvals
+from pdcaflow.engine.store.access import ReviewError, require_cycle, require_process
+from pdcaflow.engine.store.tables import AuditEvent
 
 _STREAM_BATCH = 2000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -122,7 +122,7 @@ def summary(kind: str, payload: dict[str, Any]) -> str:
 
 
 def _compact(value: Any, width: int = 100) -> str:
-    from engine.store.audit import canonical_json
+    from pdcaflow.engine.store.audit import canonical_json
 
     text = canonical_json(value)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -134,7 +134,7 @@ def _number(value: Any) -> str:
 
 def target_text(target: dict[str, Any] | None) -> str:
     """``>= 4.2``, ``<= 48`` or ``4 .. 6`` for a ``{min, max}`` target."""
-    from engine.report import target_text as text
+    from pdcaflow.engine.review.cycle_report import target_text as text
 
     return text(target)
 

@@ -25,16 +25,16 @@ from typing import Any
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from engine.review.access import ReviewError
-from engine.review.events import stream_events
-from engine.review.records import (
+from pdcaflow.engine.store.access import ReviewError
+from pdcaflow.engine.review.events import stream_events
+from pdcaflow.engine.review.records import (
     EVENT_COLUMNS, csv_cell, event_record, read_event_csv, read_jsonl, write_csv, write_jsonl,
 )
-from engine.store.audit import HASHED_FIELDS, canonical_at, canonical_json
-from engine.store.models import Action, ActionUpdate, CarryOver, Cycle, Decision, DefinitionVersion, KpiResult, StepRun
-from engine.review.signed import SignedLog, against_signed, copy_into_export
-from engine.store.attest import walk_with_roots
-from engine.store.verify import ChainReport, Checkpoint, Link, finish, link_of, walk_links
+from pdcaflow.engine.store.audit import HASHED_FIELDS, canonical_at, canonical_json
+from pdcaflow.engine.store.tables import Action, ActionUpdate, CarryOver, Cycle, Decision, DefinitionVersion, KpiResult, StepRun
+from pdcaflow.engine.review.signed import SignedLog, against_signed, copy_into_export
+from pdcaflow.engine.store.attest import walk_with_roots
+from pdcaflow.engine.store.verify import ChainReport, Checkpoint, Link, finish, link_of, walk_links
 
 FORMAT = "pdcaflow-audit-export"
 MANIFEST = "manifest.json"

@@ -3,7 +3,7 @@
 The chart shows what CHECK recorded, nothing recomputed: each cycle's value, the
 target in force that cycle, the control limits of the latest cycle whose control
 chart was tested (centre line, 3-sigma limits, the 1 and 2 sigma lines) and, marked,
-the cycles where a rule fired. ``engine.review.kpi_plot`` draws the same data with
+the cycles where a rule fired. ``pdcaflow.engine.review.kpi_plot`` draws the same data with
 matplotlib; this module imports no plotting library.
 """
 
@@ -41,7 +41,7 @@ class ChartData:
 
 
 def chart_data(kpi_id: str, points: Sequence[Mapping[str, Any]]) -> ChartData:
-    """The chart of one KPI from its history (``engine.review.kpis.kpi_history`` entries, oldest first)."""
+    """The chart of one KPI from its history (``pdcaflow.engine.review.kpis.kpi_history`` entries, oldest first)."""
     plotted = [point for point in points if point["status"] != "no_data" and point["actual"] is not None]
     tested = [point for point in points if (point.get("control") or {}).get("status") == "tested"]
     limits, note = None, _no_limits_note(points)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.review.access import ReviewError
-from engine.review.kpi_chart import ChartData
+from pdcaflow.engine.store.access import ReviewError
+from pdcaflow.engine.review.kpi_chart import ChartData
 
 IMAGE_SUFFIXES = (".png", ".svg")
 INSTALL_HINT = "pip install 'pdcaflow[charts]'"

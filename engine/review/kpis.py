@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.review.access import ReviewError, require_process
-from engine.store.models import Cycle, DefinitionVersion, KpiResult
+from pdcaflow.engine.store.access import ReviewError, require_process
+from pdcaflow.engine.store.tables import Cycle, DefinitionVersion, KpiResult
 
 
 def version_numbers(session: Session, process_id: str) -> dict[int, int]:

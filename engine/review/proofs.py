@@ -13,11 +13,11 @@ import base64
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from engine.review.access import ReviewError
-from engine.store import merkle
-from engine.store.audit import HASHED_FIELDS
-from engine.store.note import NoteError, SignedCheckpoint, VerifierKey, open_checkpoint
-from engine.store.verify import link_of
+from pdcaflow.engine.store.access import ReviewError
+from pdcaflow.engine.store import merkle
+from pdcaflow.engine.store.audit import HASHED_FIELDS
+from pdcaflow.engine.store.note import NoteError, SignedCheckpoint, VerifierKey, open_checkpoint
+from pdcaflow.engine.store.verify import link_of
 
 INCLUSION = "pdcaflow-inclusion-proof"
 CONSISTENCY = "pdcaflow-consistency-proof"

@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from engine.store.audit import HASHED_FIELDS, canonical_at, canonical_json
-from engine.store.models import AuditEvent
+from pdcaflow.engine.store.audit import HASHED_FIELDS, canonical_at, canonical_json
+from pdcaflow.engine.store.tables import AuditEvent
 
 EVENT_COLUMNS = (*HASHED_FIELDS, "hash")
 """seq, at, actor, kind, process_id, cycle_number, step_id, payload, reason, prev_hash, hash."""

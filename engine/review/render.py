@@ -10,11 +10,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from engine.report import target_text
-from engine.review.events import summary
-from engine.review.kpis import met_summary
-from engine.review.versions import Change, VersionInfo
-from engine.store.models import AuditEvent
+from pdcaflow.engine.review.cycle_report import target_text
+from pdcaflow.engine.review.events import summary
+from pdcaflow.engine.review.kpis import met_summary
+from pdcaflow.engine.review.versions import Change, VersionInfo
+from pdcaflow.engine.store.tables import AuditEvent
 
 STATUS_STYLE = {"met": "green", "missed": "red", "no_data": "yellow", "completed": "green", "failed": "bold red",
                 "running": "cyan", "skipped": "yellow"}

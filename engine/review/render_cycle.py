@@ -8,10 +8,10 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from engine.report import target_text
-from engine.review.cycle_view import CycleView, flatten
-from engine.review.render import STATUS_STYLE, number, styled, when
-from engine.store.audit import canonical_json
+from pdcaflow.engine.review.cycle_report import target_text
+from pdcaflow.engine.review.cycle_view import CycleView, flatten
+from pdcaflow.engine.review.render import STATUS_STYLE, number, styled, when
+from pdcaflow.engine.store.audit import canonical_json
 
 _OUTPUT_WIDTH = 90
 

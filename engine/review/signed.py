@@ -15,12 +15,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from engine.attest import KeyFileError, read_verifier
-from engine.attest_config import attest_settings
-from engine.review.access import ReviewError
-from engine.store.attest import SUFFIX, load_checkpoints, signed_problem, walk_with_roots
-from engine.store.note import NoteError, SignedCheckpoint, VerifierKey
-from engine.store.verify import ChainReport, Checkpoint, WalkResult, finish, stored_links
+from pdcaflow.engine.runtime.signing import KeyFileError, read_verifier
+from pdcaflow.engine.runtime.signing_config import attest_settings
+from pdcaflow.engine.store.access import ReviewError
+from pdcaflow.engine.store.attest import SUFFIX, load_checkpoints, signed_problem, walk_with_roots
+from pdcaflow.engine.store.note import NoteError, SignedCheckpoint, VerifierKey
+from pdcaflow.engine.store.verify import ChainReport, Checkpoint, WalkResult, finish, stored_links
 
 EXPORT_FOLDER = "checkpoints"
 
@@ -79,7 +79,7 @@ def verify_signed_store(session: Session, log: SignedLog, checkpoints: Sequence[
     if report.ok:
         report = against_signed(report, walk, roots, log)
     if report.ok and rows:
-        from engine.store.rowcheck import first_row_problem
+        from pdcaflow.engine.store.rowcheck import first_row_problem
 
         problem = first_row_problem(session)
         if problem is not None:

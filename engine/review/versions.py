@@ -15,10 +15,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import DefinitionError
-from engine.review.access import ReviewError, require_process
-from engine.review.cycle_view import flatten
-from engine.store.models import AuditEvent, Cycle, DefinitionVersion, KpiResult
+from pdcaflow.engine.errors import DefinitionError
+from pdcaflow.engine.store.access import ReviewError, require_process
+from pdcaflow.engine.review.cycle_view import flatten
+from pdcaflow.engine.store.tables import AuditEvent, Cycle, DefinitionVersion, KpiResult
 
 _SECTIONS = ("steps", "kpis", "params", "policies")
 
@@ -128,7 +128,7 @@ def kpi_effect(session: Session, old: VersionInfo, new: VersionInfo) -> dict[str
 
 
 def _data(text: str) -> dict[str, Any]:
-    from engine.loader import load_definition_text
+    from pdcaflow.engine.definition.loader import load_definition_text
 
     try:
         data = load_definition_text(text).data

@@ -8,10 +8,10 @@ tables), ``audit`` (append to the event chain), ``verify`` and ``rowcheck``
 ``flows`` or ``tasks``; see README.md beside this file for the transaction rules.
 """
 
-from engine.store.audit import append_correction, append_event
-from engine.store.db import Store, open_store, resolve_url
-from engine.store.errors import StoreError
-from engine.store.verify import ChainReport, Checkpoint, verify_chain
+from pdcaflow.engine.store.audit import append_correction, append_event
+from pdcaflow.engine.store.db import Store, open_store, resolve_url
+from pdcaflow.engine.store.errors import StoreError
+from pdcaflow.engine.store.verify import ChainReport, Checkpoint, verify_chain
 
 __all__ = ["ChainReport", "Checkpoint", "Store", "StoreError", "append_correction", "append_event", "open_store",
            "resolve_url", "verify_chain"]

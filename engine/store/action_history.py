@@ -2,7 +2,7 @@
 
 Nothing here edits a row. An action's current status, owner and due date are
 those of its latest update, or the values it was opened with (the ``action`` row)
-when it has none. Same rules as ``engine.store.repository``: the caller's
+when it has none. Same rules as ``pdcaflow.engine.store.repository``: the caller's
 session, flush only, head lock first.
 
 Who may move an action where (:data:`PERSON_MOVES`): people set ``in_progress``,
@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from engine.store.audit import append_event, lock_head, normalise_json, utc_now
-from engine.store.errors import StoreError
-from engine.store.models import ACTION_STATUSES, ACTION_UPDATE_SOURCES, Action, ActionUpdate, Cycle
+from pdcaflow.engine.store.audit import append_event, lock_head, normalise_json, utc_now
+from pdcaflow.engine.store.errors import StoreError
+from pdcaflow.engine.store.tables import ACTION_STATUSES, ACTION_UPDATE_SOURCES, Action, ActionUpdate, Cycle
 
 PERSON_MOVES: dict[str, tuple[str, ...]] = {
     "open": ("in_progress", "done", "cancelled"),
@@ -176,7 +176,7 @@ def _check_move(action_key: str, current: str, new: str, source: str, status_giv
 
 def record_act_updates(session: Session, cycle: Cycle, updates: Sequence[Mapping[str, Any]],
                        actor: str) -> list[ActionUpdate]:
-    """ACT's changes to actions (``tasks.action_followup.ActionUpdate`` shape), in order, as ``source=act``."""
+    """ACT's changes to actions (``pdcaflow.engine.pdca.action_followup.ActionUpdate`` shape), in order, as ``source=act``."""
     rows = []
     for change in updates:
         details = {key: value for key, value in change.items()

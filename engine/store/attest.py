@@ -1,14 +1,14 @@
 """Signed checkpoints of the event log: sign one, check the log (or an export) against them.
 
 The checkpoint log is a folder with one signed note per file (``000000000044.checkpoint``:
-the first 44 events), written after every cycle (``engine.attest``) and by
+the first 44 events), written after every cycle (``pdcaflow.engine.runtime.signing``) and by
 ``pdca audit sign``, plus ``compact-range.json``: the Merkle subtree roots and the
 last event hash of the newest checkpoint, so that the next one reads only the events
 after it (a cycle's checkpoint costs the same at 10k and at 100k events). That
 file is trusted only while its roots fold to the root of the signed checkpoint it
 names; otherwise the whole log is read and verified again before anything is signed.
 
-Checking folds the same streaming walk as ``verify`` (``engine.store.verify``):
+Checking folds the same streaming walk as ``verify`` (``pdcaflow.engine.store.verify``):
 while the links are checked, the Merkle root of the first N events is taken at
 every N a signed checkpoint records, and compared with it afterwards.
 """
@@ -26,11 +26,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import PdcaError
-from engine.store import merkle
-from engine.store.models import AuditEvent
-from engine.store.note import NoteError, SignedCheckpoint, SignerKey, VerifierKey, checkpoint_body, open_checkpoint
-from engine.store.verify import VERIFY_BATCH, Checkpoint, Link, WalkResult, stored_links, walk_links
+from pdcaflow.engine.errors import PdcaError
+from pdcaflow.engine.store import merkle
+from pdcaflow.engine.store.tables import AuditEvent
+from pdcaflow.engine.store.note import NoteError, SignedCheckpoint, SignerKey, VerifierKey, checkpoint_body, open_checkpoint
+from pdcaflow.engine.store.verify import VERIFY_BATCH, Checkpoint, Link, WalkResult, stored_links, walk_links
 
 SUFFIX = ".checkpoint"
 STATE_FILE = "compact-range.json"
@@ -171,7 +171,7 @@ def _extend(session: Session, state: tuple[merkle.CompactRange, str]) -> tuple[m
 
 
 def _from_scratch(session: Session, folder: Path, verifier: VerifierKey) -> tuple[merkle.CompactRange, str, int]:
-    from engine.store.verify import finish
+    from pdcaflow.engine.store.verify import finish
 
     signed = load_checkpoints(folder, verifier)
     walk, roots, compact = walk_with_roots(stored_links(session), (checkpoint.size for checkpoint in signed))

@@ -13,7 +13,7 @@ caller commits; on SQLite the write transaction's ``BEGIN IMMEDIATE`` lock alrea
 excludes every other writer. Sequence numbers are therefore gapless and the chain
 linear however many processes write. There is deliberately no function that
 updates or deletes an event: a correction is a new event that references the old
-(:func:`append_correction`). Verifying the chain is ``engine.store.verify``.
+(:func:`append_correction`). Verifying the chain is ``pdcaflow.engine.store.verify``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.store.errors import StoreError
-from engine.store.models import AuditEvent, AuditHead
+from pdcaflow.engine.store.errors import StoreError
+from pdcaflow.engine.store.tables import AuditEvent, AuditHead
 
 _HEAD_KEY = "pdca_chain_head"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
@@ -69,7 +69,7 @@ def stored_json(value: Any) -> str:
     """How JSON columns are written (the engine's ``json_serializer``): the canonical form.
 
     Storing payloads canonically lets ``verify`` hash the stored text as it is,
-    without parsing and re-encoding it (``engine.store.verify``).
+    without parsing and re-encoding it (``pdcaflow.engine.store.verify``).
     """
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
                       default=_json_default)
@@ -168,7 +168,7 @@ def content_hash(seq: Any, at: Any, actor: Any, kind: Any, process_id: Any, cycl
     Equal to :func:`event_hash` of the same fields whenever ``payload_text`` is the
     canonical JSON of the payload and ``at`` its canonical text: the keys in sorted
     order (actor, at, cycle_number, kind, payload, prev_hash, process_id, reason, seq,
-    step_id), each value encoded exactly as ``json.dumps`` would (tests/store/test_audit.py).
+    step_id), each value encoded exactly as ``json.dumps`` would (tests/engine/store/test_audit.py).
     """
     text = (f'{{"actor":{_value(actor)},"at":{_value(at)},"cycle_number":{_value(cycle_number)},'
             f'"kind":{_value(kind)},"payload":{payload_text},"prev_hash":{_value(prev_hash)},'

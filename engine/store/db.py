@@ -8,11 +8,11 @@ block the writer, and every write transaction starts with ``BEGIN IMMEDIATE``:
 a second writer queues on the file lock (for up to ``busy_timeout``) instead of
 failing half-way through a transaction with "database is locked". PostgreSQL
 (``postgresql+psycopg://``) serialises writers on the ``audit_head`` row
-(see ``engine.store.audit``), with ``lock_timeout`` set to the same limit.
+(see ``pdcaflow.engine.store.audit``), with ``lock_timeout`` set to the same limit.
 
 A store opened with ``read_only=True`` (the review commands, ``pdca status``) never writes:
 SQLite opens the file with ``mode=ro`` (``immutable=1`` only when that alone can open it, see
-``engine.store.sqlite_url``) and never changes its journal mode; PostgreSQL sessions run with
+``pdcaflow.engine.store.sqlite_url``) and never changes its journal mode; PostgreSQL sessions run with
 ``default_transaction_read_only``. It is never migrated: a schema that is not this pdcaflow's
 newest is a :class:`SchemaRevisionError` naming ``pdca db upgrade``.
 """
@@ -31,11 +31,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.store.audit import stored_json
-from engine.store.errors import SchemaRevisionError, StoreError
-from engine.store.migrate import SCHEMA_HEAD, current_revision, is_known_revision, upgrade_to_head
-from engine.store.models import APPEND_ONLY_MODELS
-from engine.store.sqlite_url import read_only_url
+from pdcaflow.engine.store.audit import stored_json
+from pdcaflow.engine.store.errors import SchemaRevisionError, StoreError
+from pdcaflow.engine.store.migrate import SCHEMA_HEAD, current_revision, is_known_revision, upgrade_to_head
+from pdcaflow.engine.store.tables import APPEND_ONLY_MODELS
+from pdcaflow.engine.store.sqlite_url import read_only_url
 
 ENV_VAR = "PDCA_DATABASE_URL"
 DEFAULT_BUSY_TIMEOUT = 30.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.errors import PdcaError
+from pdcaflow.engine.errors import PdcaError
 
 
 class StoreError(PdcaError):

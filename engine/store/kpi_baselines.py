@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Cycle, KpiResult
+from pdcaflow.engine.store.tables import Cycle, KpiResult
 
 
 def baseline_counts(kpis: Iterable[Any]) -> dict[str, int]:
-    """KPI id -> N for every KPI (``engine.model.Kpi``) with ``control.baseline``."""
+    """KPI id -> N for every KPI (``pdcaflow.engine.definition.model.Kpi``) with ``control.baseline``."""
     return {kpi.id: kpi.control.baseline for kpi in kpis if kpi.control is not None and kpi.control.baseline}
 
 

@@ -1,9 +1,9 @@
 """What a new cycle may start from: the process's cycle rows and latest carry-over, checked against their events.
 
-``engine.cycle.begin_cycle`` calls :func:`check_before_start` first, in its transaction.
+``pdcaflow.engine.runtime.cycle.begin_cycle`` calls :func:`check_before_start` first, in its transaction.
 The cycle rows decide which cycle is resumed and which cycles' KPI results are history;
 the latest carry-over is the plan the new cycle starts from. Each must still say what the
-events written with it say (``engine.store.rowcheck_cycles``): the latest lifecycle event
+events written with it say (``pdcaflow.engine.store.rowcheck_cycles``): the latest lifecycle event
 of a cycle is the truth about its status, and the ``carry_over`` event (itself checked
 against its hash and the next event's link) the truth about the plan. When a row
 disagrees, no cycle starts: :class:`RecordMismatchError` names the table, the row, the
@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.errors import StoreError
-from engine.store.models import AuditEvent
-from engine.store.rowcheck_cycles import first_cycle_problem
-from engine.store.verify import LINK_COLUMNS, link_of
+from pdcaflow.engine.store.errors import StoreError
+from pdcaflow.engine.store.tables import AuditEvent
+from pdcaflow.engine.store.rowcheck_cycles import first_cycle_problem
+from pdcaflow.engine.store.verify import LINK_COLUMNS, link_of
 
 WHAT_TO_DO = ("no cycle was started. Run pdca audit verify, then have a database administrator restore the row "
               "as its event records it")

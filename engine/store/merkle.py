@@ -1,7 +1,7 @@
 """A Merkle tree over the events, hashed as RFC 9162 (Certificate Transparency v2) says: pure, no I/O.
 
 A leaf's data is the event's 32-byte ``hash`` (the sha256 its chain link
-already commits to: ``engine.store.audit``), so a leaf is
+already commits to: ``pdcaflow.engine.store.audit``), so a leaf is
 ``SHA-256(0x00 || event hash)`` and a node ``SHA-256(0x01 || left || right)``;
 a tree of ``n > 1`` leaves splits at ``k``, the largest power of two below ``n``
 (section 2.1.1). An event's content therefore reaches the root through its hash,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, inspect, text
 
-from engine.store.errors import StoreError
+from pdcaflow.engine.store.errors import StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -28,7 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from engine.errors import PdcaError
+from pdcaflow.engine.errors import PdcaError
 
 ED25519 = 1  # the signed-note algorithm byte
 EM_DASH = "\u2014"

@@ -7,7 +7,7 @@ Every writer first locks the chain's head row (``audit.lock_head``), so writers
 take locks in one order and cycle numbers stay unique under concurrent runs.
 
 The cycle-level writers (KPI results, decisions, actions) live in
-``engine.store.results`` and are re-exported here, so callers import one module.
+``pdcaflow.engine.store.results`` and are re-exported here, so callers import one module.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.store.audit import append_event, lock_head, normalise_json, utc_now
-from engine.store.errors import StoreError
-from engine.store.models import (
+from pdcaflow.engine.store.audit import append_event, lock_head, normalise_json, utc_now
+from pdcaflow.engine.store.errors import StoreError
+from pdcaflow.engine.store.tables import (
     CYCLE_TRIGGERS,
     STEP_STATUSES,
     CarryOver,
@@ -31,7 +31,7 @@ from engine.store.models import (
     KpiResult,
     StepRun,
 )
-from engine.store.results import (
+from pdcaflow.engine.store.results import (
     kpi_history,
     live,
     open_actions,

@@ -1,8 +1,8 @@
 """What CHECK and ACT produce, stored with their events: KPI results, decisions, actions.
 
-Same rules as ``engine.store.repository`` (which re-exports these): the caller's
+Same rules as ``pdcaflow.engine.store.repository`` (which re-exports these): the caller's
 session, flush only, head lock first. The input shapes are those of the built-in
-tasks (``tasks.kpi.KpiResult``, ``tasks.improve.Decision`` and ``ActionRecord``),
+tasks (``pdcaflow.engine.pdca.check.KpiResult``, ``pdcaflow.engine.pdca.act.Decision`` and ``ActionRecord``),
 as plain mappings.
 """
 
@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from engine.store.action_history import as_due_date, find_action, list_actions, record_action_update
-from engine.store.audit import append_event, lock_head, normalise_json
-from engine.store.errors import StoreError
-from engine.store.models import (
+from pdcaflow.engine.store.action_history import as_due_date, find_action, list_actions, record_action_update
+from pdcaflow.engine.store.audit import append_event, lock_head, normalise_json
+from pdcaflow.engine.store.errors import StoreError
+from pdcaflow.engine.store.tables import (
     ACTION_STATUSES,
     KPI_STATUSES,
     OPEN_ACTION_STATUSES,
@@ -46,7 +46,7 @@ def live(session: Session, instance: ModelT) -> ModelT:
 
 
 def record_kpi_results(session: Session, cycle: Cycle, results: Mapping[str, Mapping[str, Any]], actor: str) -> list[KpiResult]:
-    """Store each KPI's result (``tasks.kpi.KpiResult`` shape) with a ``kpi.result`` event.
+    """Store each KPI's result (``pdcaflow.engine.pdca.check.KpiResult`` shape) with a ``kpi.result`` event.
 
     ``target`` is ``{"min", "max"}``; keys beyond the columns (``met``, ``signals``,
     ``trend`` ...) are kept in ``details``.
@@ -98,7 +98,7 @@ def record_decisions(session: Session, cycle: Cycle, decisions: Sequence[Mapping
 def open_actions(session: Session, process_id: str) -> list[Action]:
     """The process's actions whose current status is ``open`` or ``in_progress``, oldest first.
 
-    The current status is the latest ``action_update``'s (``engine.store.action_history``).
+    The current status is the latest ``action_update``'s (``pdcaflow.engine.store.action_history``).
     """
     keys = {state["id"] for state in list_actions(session, process_id=process_id, statuses=OPEN_ACTION_STATUSES)}
     return [row for row in session.scalars(select(Action).where(Action.process_id == process_id)
@@ -106,7 +106,7 @@ def open_actions(session: Session, process_id: str) -> list[Action]:
 
 
 def record_actions_opened(session: Session, cycle: Cycle, actions: Sequence[Mapping[str, Any]], actor: str) -> list[Action]:
-    """Open corrective actions (``tasks.improve.ActionRecord`` shape) with ``action.opened`` events.
+    """Open corrective actions (``pdcaflow.engine.pdca.act.ActionRecord`` shape) with ``action.opened`` events.
 
     ``id`` is the action's key: used as is when it already has the form
     ``process#cycle/name``, else made into ``<process>#<cycle number>/<id>``.
@@ -139,7 +139,7 @@ def update_action_status(
 ) -> Action:
     """Move an action to ``status`` as a person (an ``action_update`` row and its ``action.status`` event).
 
-    Kept for callers of the first store API; ``engine.store.action_history.record_action_update``
+    Kept for callers of the first store API; ``pdcaflow.engine.store.action_history.record_action_update``
     also changes owner and due date. A missing reason is recorded as ``(no reason given)``.
     """
     if status not in ACTION_STATUSES:
@@ -164,7 +164,7 @@ def kpi_history(session: Session, process_id: str, limit: int) -> dict[str, list
 
 
 def kpi_result_dict(row: KpiResult) -> dict[str, Any]:
-    """A stored KPI result in the ``tasks.kpi.KpiResult`` shape (details merged back in)."""
+    """A stored KPI result in the ``pdcaflow.engine.pdca.check.KpiResult`` shape (details merged back in)."""
     return {**row.details, "kpi": row.kpi_id, "actual": row.actual,
             "target": {"min": row.target_min, "max": row.target_max}, "status": row.status, "delta": row.delta,
             "unit": row.unit}

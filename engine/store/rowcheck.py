@@ -10,7 +10,7 @@ superuser disabled the trigger) this check is what finds them.
 Each table is merge-joined with its events on the row id, both streamed in id
 order by the database, so memory stays constant however large the store. Cycles
 and carry-overs, whose events do not all name a row id, are checked by
-``engine.store.rowcheck_cycles``; :func:`first_row_problem` reports both.
+``pdcaflow.engine.store.rowcheck_cycles``; :func:`first_row_problem` reports both.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, Select, String, Text, cast, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine.store.audit import canonical_at
-from engine.store.models import (
+from pdcaflow.engine.store.audit import canonical_at
+from pdcaflow.engine.store.tables import (
     Action,
     ActionUpdate,
     AuditEvent,
@@ -32,8 +32,8 @@ from engine.store.models import (
     KpiResult,
     StepRun,
 )
-from engine.store.rowcheck_cycles import first_cycle_problem
-from engine.store.rowdiff import RowProblem, at_text, differences, json_value, loads, number_value
+from pdcaflow.engine.store.rowcheck_cycles import first_cycle_problem
+from pdcaflow.engine.store.rowdiff import RowProblem, at_text, differences, json_value, loads, number_value
 
 __all__ = ["RowProblem", "first_row_problem", "loads"]
 

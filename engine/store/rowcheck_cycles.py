@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Select, String, Text, cast, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine.store.models import AuditEvent, CarryOver, Cycle
-from engine.store.rowdiff import RowProblem, at_text, differences, json_value, loads
+from pdcaflow.engine.store.tables import AuditEvent, CarryOver, Cycle
+from pdcaflow.engine.store.rowdiff import RowProblem, at_text, differences, json_value, loads
 
 _BATCH = 2000
 LIFECYCLE_KINDS = ("cycle.started", "cycle.resumed", "cycle.completed", "cycle.failed")
@@ -49,7 +49,7 @@ def first_cycle_problem(session: Session, process_id: str | None = None, *,
     """The cycle or carry-over row problem with the lowest event sequence number, or ``None``.
 
     Args:
-        process_id: only this process's rows and events (``engine.cycle.begin_cycle``); all by default.
+        process_id: only this process's rows and events (``pdcaflow.engine.runtime.cycle.begin_cycle``); all by default.
         carry_over_from: only carry-overs of cycles numbered from this one on.
         owners: also compare ``owner_host`` and ``owner_pid`` (which process runs the cycle: they
             decide only whether it looks busy, never what a cycle starts from).

@@ -1,7 +1,7 @@
 """Comparing a row with the event written with it: the differences, in words a reviewer can read.
 
-Shared by ``engine.store.rowcheck`` (the append-only tables) and
-``engine.store.rowcheck_cycles`` (cycles and carry-overs).
+Shared by ``pdcaflow.engine.store.rowcheck`` (the append-only tables) and
+``pdcaflow.engine.store.rowcheck_cycles`` (cycles and carry-overs).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from engine.store.audit import canonical_at
+from pdcaflow.engine.store.audit import canonical_at
 
 
 class RowProblem(NamedTuple):

@@ -5,9 +5,9 @@
 event's stored content, the head row against the last event (a deleted tail),
 any checkpoints given (a later rewrite or truncation of the log, even one that
 also rewrote the head row), and finally that every row of the append-only
-tables still says what its event says (``engine.store.rowcheck``).
+tables still says what its event says (``pdcaflow.engine.store.rowcheck``).
 
-The same walk verifies an exported trail (``engine.review.export``): both feed
+The same walk verifies an exported trail (``pdcaflow.engine.review.export``): both feed
 :func:`walk_links` with :class:`Link` tuples.
 
 Speed: JSON columns are stored in the canonical form (``audit.stored_json``), so
@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, Text, cast, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine.store.audit import canonical_at, canonical_json, content_hash
-from engine.store.errors import StoreError
-from engine.store.models import GENESIS_HASH, AuditEvent, AuditHead
+from pdcaflow.engine.store.audit import canonical_at, canonical_json, content_hash
+from pdcaflow.engine.store.errors import StoreError
+from pdcaflow.engine.store.tables import GENESIS_HASH, AuditEvent, AuditHead
 
 VERIFY_BATCH = 5000
 
@@ -58,7 +58,7 @@ class ChainReport:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A head the log once had: ``seq`` events, the last one hashing to ``hash`` (see ``engine.review.checkpoint``)."""
+    """A head the log once had: ``seq`` events, the last one hashing to ``hash`` (see ``pdcaflow.engine.review.checkpoint``)."""
 
     seq: int
     hash: str
@@ -173,7 +173,7 @@ def finish(session: Session, walk: WalkResult, *, rows: bool = True) -> ChainRep
                            f"the log ends at seq {last}" + ("" if head.seq != last else " with another hash"),
                            walk.checkpoints)
     if rows:
-        from engine.store.rowcheck import first_row_problem  # only when the chain itself holds
+        from pdcaflow.engine.store.rowcheck import first_row_problem  # only when the chain itself holds
 
         problem = first_row_problem(session)
         if problem is not None:

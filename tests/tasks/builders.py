@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.registry import StepContext
+from pdcaflow.tasks.sdk.registry import StepContext
 
 STARTED_AT = "2025-03-01T06:00:00+08:00"
 

@@ -1,6 +1,6 @@
 """Alembic environment for the audit store.
 
-Online mode migrates on the connection ``engine.store.migrate`` passes in
+Online mode migrates on the connection ``pdcaflow.engine.store.migrate`` passes in
 ``config.attributes["connection"]`` (inside the caller's transaction), or opens
 one from ``sqlalchemy.url``. Offline mode (``alembic upgrade head --sql``) prints
 the SQL for review.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from engine.store.models import Base
+from pdcaflow.engine.store.tables import Base
 
 target_metadata = Base.metadata
 

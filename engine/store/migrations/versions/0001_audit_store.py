@@ -1,7 +1,7 @@
 """The audit store: definition versions, cycles, step runs, KPI results, decisions,
 actions, carry-overs, the hash-chained event log and its head row.
 
-Written by hand from engine/store/models.py (tests/store/test_migrations.py checks
+Written by hand from engine/store/tables.py (tests/engine/store/test_migrations.py checks
 that autogenerate finds no difference). On PostgreSQL it also installs a trigger
 that refuses UPDATE, DELETE and TRUNCATE of the append-only tables.
 

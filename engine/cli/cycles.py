@@ -1,0 +1,174 @@
+"""`pdca run` and `pdca status`: running cycles with a live view, and reading where a process stands.
+
+``run`` imports ``flows`` (and so Prefect) only when it is called, so that the
+definition commands of ``pdcaflow.engine.cli.app`` stay fast and Prefect-free.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from sqlalchemy import select
+
+from pdcaflow.engine.runtime import approval_records as approvals
+from pdcaflow.engine.cli.approve import approvals_table
+from pdcaflow.engine.runtime.action_cycle import follow_up_actions
+from pdcaflow.engine.review.cycle_report import kpi_rows
+from pdcaflow.engine.store.access import reading
+from pdcaflow.engine.store.tables import Cycle
+from pdcaflow.engine.store.repository import latest_carry_over, latest_cycle
+
+_STATUS_STYLE = {"waiting": "dim", "running": "cyan", "completed": "green", "skipped": "yellow", "failed": "bold red",
+                 "retrying": "yellow"}
+
+
+def resolve_actor(explicit: str | None) -> str:
+    """Who is acting: ``--actor``, else ``PDCA_ACTOR``, else the operating-system user."""
+    if explicit:
+        return explicit
+    if os.environ.get("PDCA_ACTOR"):
+        return os.environ["PDCA_ACTOR"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class ProgressView:
+    """The live table of one cycle's steps (phase, step, status), updated from Prefect's worker threads."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._rows: dict[str, list[str]] = {}
+        self._title = ""
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    def start_cycle(self, cycle_run: Any) -> None:
+        self.stop()
+        with self._lock:
+            self._title = (f"{cycle_run.plan.process_id} · cycle {cycle_run.number}"
+                           + (" (resumed)" if cycle_run.resumed else ""))
+            self._rows = {step.id: [step.phase.upper(), step.id, "waiting", ""] for step in cycle_run.plan.steps}
+        self._live = Live(self._render(), console=self._console, refresh_per_second=8, transient=False)
+        self._live.start()
+
+    def update(self, step_id: str, status: str, detail: str) -> None:
+        if status == "retrying":  # the whole reason on a line of its own (a retry wait can be long)
+            self._console.print(detail, markup=False)
+            detail = detail.rsplit("; ", 1)[-1]  # the table keeps "retrying at HH:MM:SS (in ...), attempt n of m"
+        with self._lock:
+            if step_id in self._rows:
+                self._rows[step_id][2:] = [status, detail]
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.update(self._render())
+            self._live.stop()
+            self._live = None
+            self._console.print()
+
+    def _render(self) -> Table:
+        table = Table(title=self._title, title_justify="left", box=None, pad_edge=False)
+        for column in ("phase", "step", "status", "detail"):
+            table.add_column(column)
+        with self._lock:
+            for phase, step, status, detail in self._rows.values():
+                table.add_row(phase, step, f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", detail)
+        return table
+
+
+def kpi_table(rows: list[dict[str, str]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("KPI", "actual", "target", "status", "change", "unit", "actions"):
+        # KPI names are never cut short; the actions column counts them (the actions table names them)
+        table.add_column(column, justify="right" if column in ("actual", "change") else "left", no_wrap=column == "KPI")
+    for row in rows:
+        style = {"met": "green", "missed": "red"}.get(row["status"], "yellow")
+        table.add_row(row["kpi"], row["actual"], row["target"], f"[{style}]{row['status']}[/]", row["change"], row["unit"],
+                      row.get("actions_brief", row.get("actions", "-")))
+    return table
+
+
+def decisions_table(decisions: list[Mapping[str, Any]]) -> Table | str:
+    fired = [d for d in decisions if d.get("fired")]
+    if not fired:
+        return "No policy fired."
+    table = Table(title="Decisions", title_justify="left")
+    for column in ("policy", "why", "effect"):
+        table.add_column(column)
+    for decision in fired:
+        table.add_row(str(decision.get("policy")), str(decision.get("reason")), "; ".join(decision.get("effects", [])))
+    return table
+
+
+def summary_renderable(result: Mapping[str, Any]) -> Group:
+    """A completed cycle's KPI table and the decisions ACT took."""
+    title = f"KPIs · {result['process']} cycle {result['cycle']}"
+    return Group(kpi_table(result["kpis"], title), decisions_table(result["decisions"]),
+                 actions_table(result.get("open_actions", [])))
+
+
+def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
+    """The latest cycle of each process (or of one), with its KPI results and the open actions.
+
+    Raises:
+        ReviewError: no store there (none is created), or its schema is not this pdcaflow's newest.
+    """
+    with reading(db_url) as (_store, session):
+        processes = [process_id] if process_id else sorted(set(session.scalars(select(Cycle.process_id))))
+        out: list[Any] = []
+        for name in processes:
+            cycle = latest_cycle(session, name)
+            if cycle is None:
+                out.append(f"[yellow]{name}: no cycles recorded[/]")
+                continue
+            shown = cycle.status
+            if shown == "running" and approvals.is_suspended(session, name, cycle.number):
+                shown = "waiting for approval (suspended)"
+            out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
+                       f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
+                       + (f"\n  error: {cycle.error}" if cycle.error else ""))
+            carry = latest_carry_over(session, name)
+            if carry:  # the actions as they are now: people may have updated them since
+                current = {**carry, "actions": follow_up_actions(session, name)}
+                out.append(kpi_table(kpi_rows(current), f"KPIs of cycle {carry.get('cycle')} (the last completed)"))
+                out.append(actions_table(current["actions"]))
+        waiting = approvals.waiting_requests(session, process_id)
+        if waiting:
+            out.append(approvals_table(waiting))
+        return out or ["no cycles recorded in this store"]
+
+
+ACTIONS_SHOWN = 15
+
+
+def actions_table(actions: list[Mapping[str, Any]], limit: int = ACTIONS_SHOWN) -> Table | str:
+    """The actions still followed up; the first ``limit`` of them, policies' before complaints' ones."""
+    if not actions:
+        return "No open actions."
+    ordered = sorted(actions, key=lambda action: action.get("complaint_id") is not None)
+    hidden = len(ordered) - limit
+    title = "Actions until closed (open, in progress, done waiting for verification)"
+    if hidden > 0:
+        title += f": {limit} of {len(ordered)} shown, `pdca actions list` lists them all"
+    table = Table(title=title, title_justify="left")
+    for column in ("action", "status", "owner", "due", "title"):
+        # the id is what `pdca actions update` takes: folded onto more lines when narrow, never cut short
+        table.add_column(column, overflow="fold", no_wrap=column in ("status", "due"),
+                         min_width=24 if column == "action" else None)
+    for action in ordered[:limit]:
+        table.add_row(str(action.get("id")), str(action.get("status", "open")), str(action.get("owner")),
+                      str(action.get("due")), str(action.get("title")))
+    return table
+
+

@@ -1,0 +1,58 @@
+"""``change_target: {kpi, capability: {k, cycles}, limit}``: a target from what the process has shown it can do.
+
+The target is the mean of the KPI's last ``cycles`` values (this cycle's included)
+minus (a ``min`` bound) or plus (a ``max`` bound) ``k`` sigma; a band gets both.
+Sigma is the XmR chart's: the average moving range / d2 (1.128), from
+:func:`pdcaflow.engine.pdca.spc.xmr_limits`, which is what the control chart of the same KPI
+uses and, unlike the sample standard deviation, is not inflated by a shift or
+trend within the window. ``limit`` is a value the new bound never passes (a
+``min`` never rises above it, a ``max`` never falls below it; on a band it holds
+the side of the middle it lies on). Targets are rounded to four significant
+digits (a target of 4.145, not 4.145390071). Fewer than ``cycles`` values with data: the
+target stays and the effect says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pdcaflow.tasks.sdk.numbers import bounds, finite, show
+from pdcaflow.engine.pdca.policy_effects import TargetEffect
+from pdcaflow.engine.pdca.policy_rules import status_of
+from pdcaflow.engine.pdca.spc import xmr_limits
+
+
+def capability_target(kpi: str, target: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
+                      k: float, cycles: int, limit: Any = None) -> TargetEffect:
+    """The target ``mean -/+ k sigma`` of the last ``cycles`` results, never past ``limit``."""
+    low, high = bounds(target)
+    old = {"min": low, "max": high}
+    window = list(results[-cycles:])
+    values = [finite(result.get("actual")) for result in window if status_of(result) != "no_data"]
+    numbers = [value for value in values if value is not None]
+    how = f"capability (k {show(k)}, {cycles} cycles)"
+    if len(numbers) < cycles:
+        return TargetEffect(kpi, old, dict(old), how, (f"needs {cycles} cycles with data, has {len(numbers)}",))
+    limits = xmr_limits(numbers)
+    mean, sigma = limits.centre, limits.sigma
+    notes = [f"mean {show(_four(mean))}, sigma {show(_four(sigma))} (average moving range / 1.128) of "
+             + ", ".join(show(value) for value in numbers)]
+    stop = finite(limit)
+    middle = (low + high) / 2 if low is not None and high is not None else None
+    new_low, new_high = low, high
+    if low is not None:
+        new_low = _four(mean - k * sigma)
+        if stop is not None and (middle is None or stop < middle) and new_low > stop:
+            new_low = stop
+            notes.append(f"min stopped at its limit {show(stop)}")
+    if high is not None:
+        new_high = _four(mean + k * sigma)
+        if stop is not None and (middle is None or stop >= middle) and new_high < stop:
+            new_high = stop
+            notes.append(f"max stopped at its limit {show(stop)}")
+    return TargetEffect(kpi, old, {"min": new_low, "max": new_high}, how, tuple(notes))
+
+
+def _four(value: float) -> float:
+    return float(f"{value:.4g}")

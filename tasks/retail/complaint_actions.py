@@ -1,0 +1,93 @@
+"""ACT's answer to complaints left waiting: an owned, dated action for each one past the SLA.
+
+Feedback that reaches nobody, or gets no answer, is the failure the service
+studies name first (``DOMAIN.md`` §1, §3). So besides the definition's policies,
+``improve.apply_policies`` opens one corrective action for every complaint that
+CHECK found unresolved at the end of the period and older than the SLA
+(``feedback.check``'s ``overdue_complaints``), with an owner and a due date, and
+records a decision for each saying why. A complaint whose action from an earlier
+cycle is still open or in progress gets no second one; its decision says so.
+When CHECK listed fewer complaints than it counted (its list is capped), one more
+action covers those not listed, so none of them goes without an owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pdcaflow.engine.pdca.records import ActionRecord, Decision, OverdueComplaint
+from pdcaflow.tasks.sdk.numbers import show
+from pdcaflow.engine.pdca.policy_effects import OPEN_STATUSES, due_date
+from pdcaflow.tasks.sdk.registry import StepContext
+
+# The rule's name in decisions and actions; never a policy id (those have no '-').
+RULE = "overdue-complaint"
+
+
+def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint], total: int | None,
+                      owner: str, due_days: int) -> tuple[list[Decision], list[ActionRecord]]:
+    """One decision per overdue complaint (and one for those not listed), and the actions opened.
+
+    Args:
+        context: the ACT step's context (its open actions, cycle and start time).
+        overdue: the overdue complaints CHECK listed.
+        total: how many there were in all, ``None`` when not known; with ``0`` and an
+            empty list, a decision records that no complaint was overdue.
+        owner: who each action goes to.
+        due_days: days after the cycle's start each action is due.
+    """
+    still_open = _open_by_complaint(context.actions)
+    decisions: list[Decision] = []
+    opened: list[ActionRecord] = []
+    listed: set[str] = set()
+    for complaint in overdue:
+        complaint_id = str(complaint["complaint_id"])
+        if complaint_id in listed:
+            continue
+        listed.add(complaint_id)
+        reason = (f"complaint {complaint_id} ({complaint['category']}) of customer {complaint['customer_id']} "
+                  f"unresolved {show(complaint['age_hours'])} h at the end of the period checked, past the SLA")
+        existing = still_open.get(complaint_id)
+        if existing is not None:
+            decisions.append(Decision(policy=RULE, kpi=None, fired=True, effects=[],
+                                      reason=f"{reason}; action {existing.get('id')} for it is still open, "
+                                             "so no second action was opened"))
+            continue
+        action = _action(context, f"complaint-{complaint_id}", owner, due_days,
+                         f"Resolve complaint {complaint_id} ({complaint['category']}) of customer "
+                         f"{complaint['customer_id']}, waiting {show(complaint['age_hours'])} h past the "
+                         "promised time, and confirm with the customer")
+        action.update(complaint_id=complaint_id, customer_id=str(complaint["customer_id"]),
+                      category=str(complaint["category"]), age_hours=float(complaint["age_hours"]))
+        opened.append(action)
+        decisions.append(Decision(policy=RULE, kpi=None, fired=True, reason=reason, effects=[_opened(action)]))
+    unlisted = (total or 0) - len(overdue)
+    if unlisted > 0:
+        action = _action(context, "complaints-unlisted", owner, due_days,
+                         f"Resolve the {unlisted} other complaints unresolved past the promised time at the end "
+                         "of the period (not listed one by one), and confirm with each customer")
+        opened.append(action)
+        decisions.append(Decision(policy=RULE, kpi=None, fired=True, effects=[_opened(action)],
+                                  reason=f"{total} complaints unresolved past the SLA at the end of the period; "
+                                         f"{len(overdue)} listed by CHECK, {unlisted} not listed"))
+    elif total == 0 and not overdue:
+        decisions.append(Decision(policy=RULE, kpi=None, fired=False, effects=[],
+                                  reason="no complaint unresolved past the SLA at the end of the period checked"))
+    return decisions, opened
+
+
+def _action(context: StepContext, name: str, owner: str, due_days: int, title: str) -> ActionRecord:
+    return ActionRecord(id=f"{context.process_id}#{context.cycle}/{name}", title=title, owner=owner,
+                        due=due_date(context.started_at, due_days), policy=RULE, kpi=None, verify_after=None,
+                        opened_cycle=context.cycle, status="open")
+
+
+def _opened(action: ActionRecord) -> str:
+    return f"opened action {action['id']} for {action['owner']}, due {action['due']}"
+
+
+def _open_by_complaint(actions: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Complaint id -> an action for it that is still open or in progress (earlier cycles')."""
+    return {str(action["complaint_id"]): action for action in actions
+            if action.get("complaint_id") is not None and action.get("status", "open") in OPEN_STATUSES}

@@ -1,0 +1,1 @@
+"""Tests of pdcaflow.engine.review and `pdca audit`: a trail written through the store API, no Prefect."""

@@ -1,0 +1,59 @@
+"""The second-domain example end to end: two real cycles (Prefect flow runs, SQLite store and audit database).
+
+definitions/examples/hand-hygiene/ is used as shipped: its own tasks come from
+hygiene_tasks.py through the pdca.toml beside it; only the audit database is
+redirected to a temporary file (``PDCA_CONNECTION_HYGIENE``), and the store, the
+work files and the outbox live in the temporary working folder.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from pdcaflow.engine.store import open_store
+from pdcaflow.engine.store.tables import AuditEvent
+from pdcaflow.flows.runner import run_cycles
+from tests.conftest import DEFINITIONS
+
+pytestmark = pytest.mark.slow
+EXAMPLE = DEFINITIONS / "examples" / "hand-hygiene" / "hand-hygiene.yaml"
+
+
+def test_two_cycles_act_changes_the_plan_and_the_second_cycle_starts_from_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    audit_db = tmp_path / "hygiene.db"
+    monkeypatch.setenv("PDCA_CONNECTION_HYGIENE", f"sqlite:///{audit_db}")
+    store_url = f"sqlite:///{tmp_path / 'pdca.db'}"
+
+    results = run_cycles(EXAMPLE, 2, actor="tester", db_url=store_url, reason="example test")
+
+    first, second = (result["kpi_values"] for result in results)
+    assert first["compliance"]["status"] == "missed" and first["weakest_ward"]["status"] == "missed"
+    assert first["audit_data_quality"]["actual"] == 100.0  # data.assert: every audit-data check passed
+    # ACT changed the plan: one more training session per ward, more observations
+    assert results[0]["params"]["training_sessions_per_ward"] == 2
+    assert results[0]["params"]["observations_per_ward"] == 60
+    # ... and the second cycle started from it (read back from the store) and did better
+    store = open_store(store_url)
+    try:
+        with store.read() as session:
+            starts = session.scalars(select(AuditEvent.payload).where(AuditEvent.kind == "cycle.started")
+                                     .order_by(AuditEvent.seq)).all()
+    finally:
+        store.dispose()
+    assert [start["plan"]["params"]["training_sessions_per_ward"] for start in starts] == [1, 2]
+    assert starts[1]["plan"]["carried_from_cycle"] == 1
+    assert second["compliance"]["actual"] > first["compliance"]["actual"]
+    with sqlite3.connect(audit_db) as db:  # what the project's own DO task recorded, cycle by cycle
+        recorded = db.execute("SELECT cycle, training_sessions, count(*) FROM observation GROUP BY 1, 2").fetchall()
+    assert recorded[0] == (1, 1, 200) and recorded[1][:2] == (2, 2) and recorded[1][2] >= 300
+    assert second["observations"]["actual"] == recorded[1][2]  # data.query counted what was recorded
+    notes = [json.loads(line) for line in (tmp_path / ".pdca" / "outbox.jsonl").read_text("utf-8").splitlines()]
+    assert [note["cycle"] for note in notes] == [1, 2]
+    assert notes[0]["subject"] == f"Hand hygiene, cycle 1: {first['compliance']['actual']} % (target 80.0 %)"

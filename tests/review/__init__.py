@@ -1,1 +1,0 @@
-"""Tests of engine.review and `pdca audit`: a trail written through the store API, no Prefect."""

@@ -1,1 +1,0 @@
-"""Tests of engine.store: every database test runs on SQLite and on PostgreSQL."""
