@@ -1,7 +1,8 @@
-"""pdcaflow's engine: load, validate and compile process definitions.
+"""pdcaflow's engine: definitions in, recorded cycles out, split by stage.
 
-Stages (see docs/ARCHITECTURE.md): ``loader`` (YAML text -> mapping + source map),
-``model`` (the definition language as pydantic models), ``validate`` (model +
-semantic checks -> diagnostics), ``graph`` and ``schema`` (views of a valid
-definition) and ``cli``. This package never imports ``prefect``.
+``definition`` (load, shape, semantic checks, compile), ``pdca`` (CHECK and ACT),
+``runtime`` (one running cycle), ``store`` (the audit store), ``review`` (reading
+the trail) and ``cli`` (the ``pdca`` command); ``errors`` holds the error root.
+The layers and what each may import are in docs/ARCHITECTURE.md and README.md
+beside this file. Nothing in this package imports ``prefect``.
 """

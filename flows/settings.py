@@ -5,7 +5,7 @@ a SQLite file. These defaults make a short cycle fast while keeping what users
 see in the Prefect UI (flow runs, task runs and their states, artifacts). A value
 the user set in the environment is never overridden, and nothing here applies
 when ``PREFECT_API_URL`` points at a real server (except the heartbeat, see
-``flows.runtime``).
+``pdcaflow.flows.runner.prefect_runtime``).
 
 | setting | value | why |
 |---|---|---|

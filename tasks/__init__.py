@@ -7,17 +7,14 @@ type are the outputs that KPIs (``source: step_id.output``) and expressions
 (``${{ steps.step_id.output }}``) may read. The engine passes the cycle's
 :class:`pdcaflow.tasks.sdk.registry.StepContext` in the parameter annotated with it.
 
-The built-in library, one module per part of the customer-service system:
+Sub-packages: ``sdk`` (what a task is: registry, discovery, project config, paths,
+sources), ``data`` (the generic ``data.query``, ``data.assert``, ``survey.score``,
+``notify.send``), ``retail`` (the seven-step retail library: customers, demand,
+strategy, service, feedback, quality) and ``sample_world`` (the simulated city,
+for ``pdca demo`` and tests only). The built-in CHECK and ACT tasks, ``kpi.check``
+and ``improve.apply_policies``, live in ``pdcaflow.engine.pdca``.
 
-* ``customers``  - the customer register with history, classification, profitability
-* ``demand``     - demand forecasting (SES / Holt) with a measured error
-* ``strategy``   - supply strategy and the allocation of scarce products by quota
-* ``service``    - carrying the plan out: visits, orders, delivery
-* ``feedback``   - inspection, follow-up surveys, complaint intake and handling
-* ``quality``    - service standards, demand research, service design
-* ``kpi``        - ``kpi.check``: every declared KPI against its target (CHECK)
-* ``improve``    - ``improve.apply_policies``: policies -> next cycle's carry-over (ACT)
-
-Tasks import neither ``prefect``, ``flows`` nor the ``engine`` (an import-linter
-contract); recording happens around them, never inside.
+Tasks import neither ``prefect``, ``flows`` nor the engine's store, runtime or
+definition packages (import-linter contracts); recording happens around them,
+never inside.
 """

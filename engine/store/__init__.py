@@ -1,11 +1,13 @@
-"""The audit store: SQLAlchemy models, Alembic migrations, the hash-chained event log.
+"""The audit store: SQLAlchemy tables, Alembic migrations, the hash-chained event log.
 
-Modules: ``db`` (URL, engine, transactions, migrations on open; read-only opening with ``sqlite_url``), ``models`` (the
-tables), ``audit`` (append to the event chain), ``verify`` and ``rowcheck``
-(recompute it; check the append-only tables against it), ``repository`` and
-``results`` (the engine's reads and writes, each write with its audit event),
-``migrate`` (Alembic, run from code). This package never imports ``prefect``,
-``flows`` or ``tasks``; see README.md beside this file for the transaction rules.
+Modules: ``db`` (URL, engine, transactions, migrations on open), ``access`` and
+``sqlite_url`` (opening it read-only for reviews), ``tables`` (the tables),
+``audit`` (append to the event chain), ``verify`` and ``rowcheck`` (recompute it;
+check the append-only tables against it), ``repository``, ``results`` and
+``action_history`` (the engine's reads and writes, each write with its audit
+event), ``migrate`` (Alembic, run from code), ``merkle``, ``note`` and ``attest``
+(signed checkpoints). This package imports only itself and ``pdcaflow.engine.errors``;
+see README.md beside this file for the transaction rules.
 """
 
 from pdcaflow.engine.store.audit import append_correction, append_event

@@ -5,7 +5,7 @@ so whatever cycle N+1 starts from was read back from the store, never from memor
 Each of these tests costs several Prefect start-ups, so each runs on one dialect: the
 carry-over and the killed writer on SQLite (the default store, where WAL and the file
 lock matter), the failed step's resume and two runs at once on PostgreSQL. The store
-itself is tested on both dialects in tests/store.
+itself is tested on both dialects in tests/engine/store.
 """
 
 from __future__ import annotations
