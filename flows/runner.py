@@ -14,6 +14,7 @@ from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
+from pdcaflow.engine.runtime.step_runner import BeforeTask
 from pdcaflow.flows.cycle_flow import Observer, prepare, run_prepared, set_observer
 from pdcaflow.flows.sigterm_bridge import outer_sigterm_handler
 from pdcaflow.engine.store.db import open_store, resolve_url
@@ -71,7 +72,7 @@ def _embedded_server() -> Any:
 def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | None,
                observer: Observer | None = None, on_cycle: Any = None,
                on_result: Any = None, reason: str | None = None, wait: float = 0.0,
-               approvals: ApprovalSettings | None = None) -> list[dict[str, Any]]:
+               approvals: ApprovalSettings | None = None, before_task: BeforeTask | None = None) -> list[dict[str, Any]]:
     """Run ``cycles`` cycles one after the other; each starts from the previous one's carry-over.
 
     Args:
@@ -81,6 +82,8 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
             same process before giving up (``CycleBusyError``); 0 gives up at once.
         approvals: how approval gates are waited for (``pdcaflow.engine.runtime.approval_gate.ApprovalSettings``);
             by default the cycle is suspended at once when a gate has no answer yet.
+        before_task: called before every task call of these cycles (``pdcaflow.engine.runtime.step_runner.BeforeTask``);
+            ``pdca demo`` lets the sample world simulate each month before ``service.deliver`` reads it.
 
     Raises:
         StepError / engine errors: a cycle failed; it is recorded as failed and the next run resumes it.
@@ -96,6 +99,7 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
             for _ in range(cycles):
                 cycle_run = prepare(str(definition_path), store, actor, "manual", reason=reason, wait=wait)
                 cycle_run.approval_settings = approvals or ApprovalSettings()
+                cycle_run.before_task = before_task
                 _start_embedded_server()
                 if on_cycle is not None:
                     on_cycle(cycle_run)

@@ -54,6 +54,7 @@ def run_subprocess(parent: CycleRun, step: PlannedStep, overrides: dict[str, Any
     except CycleBusyError as exc:
         raise StepError(step.id, f"sub-process '{child_id}': {exc}", retryable=True) from exc
     child.approval_settings = parent.approval_settings
+    child.before_task = parent.before_task
     token = _RUNNING.set((*stack, child_id))
     try:
         summary = runner(child)

@@ -5,6 +5,9 @@ flagship definition (``retail-customer-service.yaml``), the sample world under
 ``data/retail/``, the cycles' work files under ``.pdca/work/`` and the audit
 store ``.pdca/pdca.db``, so ``pdca audit ...`` and ``pdca status`` work there.
 Running the demo again in the same directory continues with the next cycles.
+The world is the field: the cycles run with the world's ``before_task`` hook
+(``pdcaflow.tasks.sample_world.field``), which simulates each month just before
+``service.deliver`` reads its records (the retail library itself only reads them).
 
 Like ``pdcaflow.engine.cli.cycles``, this module imports the store, the world and Prefect
 only inside the command, so ``pdca validate`` never pays for them.
@@ -63,6 +66,7 @@ def demo(
     from pdcaflow.engine.errors import PdcaError
     from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
     from pdcaflow.flows.runner import run_cycles
+    from pdcaflow.tasks.sample_world import simulate_before_delivery
 
     view = ProgressView(out)
     results: list[dict[str, Any]] = []
@@ -76,7 +80,7 @@ def demo(
         run_cycles(definition, cycles, actor=resolve_actor(actor), db_url=None, observer=view.update,
                    on_cycle=view.start_cycle, on_result=finished,
                    reason=f"pdca demo: sample world of {customers} customers, seed {seed}",
-                   approvals=ApprovalSettings(auto_answer=DEMO_APPROVAL))
+                   approvals=ApprovalSettings(auto_answer=DEMO_APPROVAL), before_task=simulate_before_delivery)
     except KeyboardInterrupt:
         view.stop()
         err.print("interrupted: run the same command again to resume the unfinished cycle", markup=False)

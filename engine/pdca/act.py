@@ -6,8 +6,9 @@ param values (within the policy's bounds), moved targets (never past a limit),
 and corrective actions with an owner and a due date. Before the policies it
 follows up the actions already open (:mod:`pdcaflow.engine.pdca.action_followup`): those marked
 done are verified once their ``verify_after`` cycles have passed (or found
-ineffective, reopened and escalated), those overdue are escalated. Besides the policies, every complaint CHECK left unresolved past the SLA
-gets an owned, dated action (:mod:`pdcaflow.tasks.retail.complaint_actions`). Every policy tested
+ineffective, reopened and escalated), those overdue are escalated. Decisions and
+actions other steps of the ACT phase took on rules of their own (``extra_decisions``,
+``extra_actions``) are recorded and carried over with these. Every policy tested
 leaves a decision, fired or not, with its reason in numbers. The task is a pure
 function of its context and its inputs: no I/O, deterministic.
 
@@ -22,10 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from pdcaflow.engine.pdca.records import ActionRecord, Decision, OverdueComplaint
+from pdcaflow.engine.pdca.records import ActionRecord, Decision
 from pdcaflow.engine.pdca.action_followup import ActionUpdate, follow_up
 from pdcaflow.engine.pdca.capability import capability_target
-from pdcaflow.tasks.retail.complaint_actions import complaint_actions
 from pdcaflow.tasks.sdk.numbers import bounds
 from pdcaflow.engine.pdca.policy_effects import TargetEffect, change_param, due_date, move_target, set_target, still_open
 from pdcaflow.engine.pdca.policy_rules import Verdict, condition_test, ratchet_test
@@ -91,10 +91,8 @@ def apply_policies(
     escalate_overdue_days: int = 7,
     escalate_to: str | None = None,
     max_param_changes: int | None = None,
-    overdue_complaints: tuple[OverdueComplaint, ...] = (),
-    overdue_complaints_total: int | None = None,
-    complaint_owner: str = "service-manager",
-    complaint_due_days: int = 3,
+    extra_decisions: tuple[Decision, ...] = (),
+    extra_actions: tuple[ActionRecord, ...] = (),
 ) -> ApplyPoliciesResult:
     """Apply the improvement policies to this cycle's KPI results and produce the next cycle's carry-over.
 
@@ -105,12 +103,12 @@ def apply_policies(
     says so. An open action whose KPI still misses when it is verified is reopened,
     not closed.
 
-    Every complaint CHECK found unresolved past the SLA (``overdue_complaints``)
-    opens an action for ``complaint_owner``, due ``complaint_due_days`` after the
-    cycle started, unless an action for that complaint is still open; each leaves a
-    decision (policy ``overdue-complaint``) after the policies' decisions. Complaints
-    counted but not listed (``overdue_complaints_total`` above the list's length)
-    share one more action. See :mod:`pdcaflow.tasks.retail.complaint_actions`.
+    A step of the ACT phase that answers findings on a rule of its own (the retail
+    library's ``complaints.overdue_actions`` opens an action per complaint overdue
+    past the SLA) hands its decisions and actions in ``extra_decisions`` and
+    ``extra_actions``: they follow the policies' and the follow-up's, are recorded
+    with them and carried over like them. Such a step dates and names its actions
+    itself (``id`` ``process#cycle/name``, a ``policy`` that is no policy id).
 
     Args:
         context: the cycle this step runs in (passed by the engine); it carries the
@@ -120,13 +118,9 @@ def apply_policies(
         max_param_changes: cap on param changes per cycle, so that one bad month does
             not move everything at once; ``None`` for no cap. Counted in distinct params;
             a change past the cap is skipped and its decision says so.
-        overdue_complaints: complaints unresolved past the SLA at the end of the period
-            checked (``steps.<check step>.overdue_complaints``): ``complaint_id, customer_id,
-            age_hours, category`` each.
-        overdue_complaints_total: how many there were in all (``steps.<check step>.unresolved_over_sla``);
-            when given, a cycle without any records a decision saying so.
-        complaint_owner: who the actions for overdue complaints go to.
-        complaint_due_days: days after the cycle's start those actions are due.
+        extra_decisions: decisions another ACT step took (``steps.<step>.decisions``).
+        extra_actions: actions another ACT step opened (``steps.<step>.actions_opened``),
+            with any keys of its own (they are stored with the action).
 
     Returns:
         ``decisions`` (one per policy tested), ``param_changes`` (param path -> old,
@@ -142,10 +136,8 @@ def apply_policies(
                    actions=_updated(context.actions, followed.updates))
     decisions = [_apply(policy, context, carry, max_param_changes) for policy in context.policies]
     decisions.extend(followed.decisions)
-    complaint_decisions, complaint_opened = complaint_actions(context, overdue_complaints, overdue_complaints_total,
-                                                              complaint_owner, complaint_due_days)
-    decisions.extend(complaint_decisions)
-    carry.actions_opened.extend(complaint_opened)
+    decisions.extend(extra_decisions)
+    carry.actions_opened.extend(extra_actions)
     return ApplyPoliciesResult(
         decisions=decisions,
         param_changes=carry.param_changes,

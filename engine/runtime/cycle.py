@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pdcaflow.engine.runtime import approval_records as approvals
-
 from pdcaflow.engine.runtime import signing as attest
 from pdcaflow.engine.runtime.approval_gate import ApprovalSettings, open_request, propose
 from pdcaflow.engine.definition.compile import ExecutionPlan, PlannedStep
@@ -37,7 +36,7 @@ from pdcaflow.engine.definition.evaluation import evaluate_condition, render_tem
 from pdcaflow.engine.definition.expressions import ExpressionError
 from pdcaflow.engine.definition.model import ProcessDefinition
 from pdcaflow.engine.runtime.slots import check_slot
-from pdcaflow.engine.runtime.step_runner import StepError, call_task, kpi_actuals, render_value, should_run
+from pdcaflow.engine.runtime.step_runner import BeforeTask, StepError, call_task, kpi_actuals, render_value, should_run
 from pdcaflow.engine.runtime import action_cycle
 from pdcaflow.engine.store import repository as repo
 from pdcaflow.engine.store.db import Store
@@ -89,6 +88,7 @@ class CycleRun:
     approval_settings: ApprovalSettings = field(default_factory=ApprovalSettings)
     # runs a `uses: process:<id>` step (pdcaflow.flows.subprocess_step); params overrides -> outputs
     run_subprocess: Callable[[CycleRun, PlannedStep, dict[str, Any]], dict[str, Any]] | None = None
+    before_task: BeforeTask | None = None  # the runner's hook before each task call (step_runner.BeforeTask)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ----- what expressions and tasks see -------------------------------------------------
@@ -182,7 +182,8 @@ class CycleRun:
 
     def _produce(self, step: PlannedStep, context: dict[str, Any]) -> dict[str, Any]:
         if not step.definition.is_subprocess:
-            return call_task(step.definition, self.tasks[step.uses], context, self.step_context(context, step))
+            task, step_context = self.tasks[step.uses], self.step_context(context, step)
+            return call_task(step.definition, task, context, step_context, self.before_task)
         if self.run_subprocess is None:
             raise StepError(step.id, "sub-process steps (`uses: process:...`) run only inside a cycle flow")
         try:

@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -41,6 +41,18 @@ class StepError(PdcaError):
         self.retryable = retryable
 
 
+class BeforeTask(Protocol):
+    """A hook whoever runs the cycles may install: called before every task call of a step.
+
+    It gets the registered task's name and the step's inputs as the task will get them
+    (converted, every parameter present, defaults filled in; no context). ``pdca demo``
+    installs the sample world's (``simulate_before_delivery``): the world simulates the
+    month a ``service.deliver`` step is about to read. Its failure is the step's failure.
+    """
+
+    def __call__(self, *, task: str, inputs: Mapping[str, Any]) -> None: ...
+
+
 def render_value(value: Any, context: Mapping[str, Any]) -> Any:
     """Fill in every ``${{ }}`` inside a ``with:`` value (nested lists and mappings included)."""
     if isinstance(value, str) and "${{" in value:
@@ -68,8 +80,11 @@ def _adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
-def call_task(step: Step, spec: TaskSpec, context: Mapping[str, Any], step_context: StepContext) -> dict[str, Any]:
+def call_task(step: Step, spec: TaskSpec, context: Mapping[str, Any], step_context: StepContext,
+              before_task: BeforeTask | None = None) -> dict[str, Any]:
     """Render ``with:``, convert each value to the parameter's type, call the task, check its outputs.
+
+    ``before_task``, when given, is called with the converted inputs just before the task.
 
     Raises:
         StepError: an expression failed, a value does not fit, the task raised, or its
@@ -89,6 +104,8 @@ def call_task(step: Step, spec: TaskSpec, context: Mapping[str, Any], step_conte
             first = exc.errors(include_url=False)[0]
             raise StepError(step.id, f"`with.{param.name}` = {values[param.name]!r}: {first['msg']}") from exc
     kwargs.update(_project_paths(step, spec, kwargs, step_context))
+    if before_task is not None:
+        _before(before_task, step, spec, kwargs)
     if spec.context_param is not None:
         kwargs[spec.context_param] = step_context
     try:
@@ -98,6 +115,14 @@ def call_task(step: Step, spec: TaskSpec, context: Mapping[str, Any], step_conte
     except Exception as exc:  # a task's failure is the step's failure, whatever it raised
         raise StepError(step.id, f"task '{spec.name}' failed: {type(exc).__name__}: {exc}", retryable=True) from exc
     return _checked_outputs(step, spec, result)
+
+
+def _before(hook: BeforeTask, step: Step, spec: TaskSpec, kwargs: Mapping[str, Any]) -> None:
+    inputs = {param.name: kwargs.get(param.name, param.default) for param in spec.params}
+    try:
+        hook(task=spec.name, inputs=inputs)
+    except Exception as exc:  # like a task's own failure: another attempt may succeed
+        raise StepError(step.id, f"before task '{spec.name}': {type(exc).__name__}: {exc}", retryable=True) from exc
 
 
 def _project_paths(step: Step, spec: TaskSpec, kwargs: Mapping[str, Any],

@@ -1,14 +1,19 @@
-"""ACT's answer to complaints left waiting: an owned, dated action for each one past the SLA.
+"""The answer to complaints left waiting: an owned, dated action for each one past the SLA.
 
 Feedback that reaches nobody, or gets no answer, is the failure the service
 studies name first (``DOMAIN.md`` §1, §3). So besides the definition's policies,
-``improve.apply_policies`` opens one corrective action for every complaint that
-CHECK found unresolved at the end of the period and older than the SLA
+the ACT-phase task ``complaints.overdue_actions`` (registered in
+:mod:`pdcaflow.tasks.retail.feedback`) opens one corrective action for every complaint
+that CHECK found unresolved at the end of the period and older than the SLA
 (``feedback.check``'s ``overdue_complaints``), with an owner and a due date, and
 records a decision for each saying why. A complaint whose action from an earlier
 cycle is still open or in progress gets no second one; its decision says so.
 When CHECK listed fewer complaints than it counted (its list is capped), one more
 action covers those not listed, so none of them goes without an owner.
+
+The decisions and actions are ACT's records (:mod:`pdcaflow.engine.pdca.records`); the
+definition hands them to ``improve.apply_policies`` (``extra_decisions``,
+``extra_actions``), which records them with its own and carries the actions over.
 """
 
 from __future__ import annotations
@@ -16,21 +21,45 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pdcaflow.engine.pdca.records import ActionRecord, Decision, OverdueComplaint
-from pdcaflow.tasks.sdk.numbers import show
+from typing_extensions import TypedDict
+
 from pdcaflow.engine.pdca.policy_effects import OPEN_STATUSES, due_date
+from pdcaflow.engine.pdca.records import ActionRecord, Decision
+from pdcaflow.tasks.sdk.numbers import show
 from pdcaflow.tasks.sdk.registry import StepContext
 
 # The rule's name in decisions and actions; never a policy id (those have no '-').
 RULE = "overdue-complaint"
 
 
+# typing_extensions' TypedDict: pydantic converts `with:` values to these on Python 3.11 only with it.
+class OverdueComplaint(TypedDict):
+    """A complaint still unresolved at the end of the period checked and older than the SLA
+    (``feedback.check`` lists them; ``complaints.overdue_actions`` opens an action for each)."""
+
+    complaint_id: str
+    customer_id: str
+    age_hours: float
+    category: str
+
+
+class ComplaintAction(ActionRecord, total=False):
+    """An action opened for one complaint also names it: ``complaint_id``, ``customer_id``,
+    ``category`` and ``age_hours`` (its age at the end of the period checked); the action
+    opened for the complaints counted but not listed has none of them."""
+
+    complaint_id: str
+    customer_id: str
+    category: str
+    age_hours: float
+
+
 def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint], total: int | None,
-                      owner: str, due_days: int) -> tuple[list[Decision], list[ActionRecord]]:
+                      owner: str, due_days: int) -> tuple[list[Decision], list[ComplaintAction]]:
     """One decision per overdue complaint (and one for those not listed), and the actions opened.
 
     Args:
-        context: the ACT step's context (its open actions, cycle and start time).
+        context: the step's context (the actions open before this cycle, its number and start time).
         overdue: the overdue complaints CHECK listed.
         total: how many there were in all, ``None`` when not known; with ``0`` and an
             empty list, a decision records that no complaint was overdue.
@@ -39,7 +68,7 @@ def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint],
     """
     still_open = _open_by_complaint(context.actions)
     decisions: list[Decision] = []
-    opened: list[ActionRecord] = []
+    opened: list[ComplaintAction] = []
     listed: set[str] = set()
     for complaint in overdue:
         complaint_id = str(complaint["complaint_id"])
@@ -77,8 +106,8 @@ def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint],
     return decisions, opened
 
 
-def _action(context: StepContext, name: str, owner: str, due_days: int, title: str) -> ActionRecord:
-    return ActionRecord(id=f"{context.process_id}#{context.cycle}/{name}", title=title, owner=owner,
+def _action(context: StepContext, name: str, owner: str, due_days: int, title: str) -> ComplaintAction:
+    return ComplaintAction(id=f"{context.process_id}#{context.cycle}/{name}", title=title, owner=owner,
                         due=due_date(context.started_at, due_days), policy=RULE, kpi=None, verify_after=None,
                         opened_cycle=context.cycle, status="open")
 

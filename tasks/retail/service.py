@@ -4,13 +4,13 @@ Customer visits at the frequency set for each class, orders taken by visit, phon
 or online, delivery within the promised window, supplementary orders from the
 reserve, after-sales service, and the price labels at the customer's shop. The
 task reads what was done from the month's operations records and measures it
-against the plan. When the source is the sample world (a directory with a
-``world.json``), the world first simulates the month under the plan and service
-levels given here: the world is the field.
+against the plan; it never makes records. In ``pdca demo`` the sample world is the
+field: the demo has it simulate the month under the plan and service levels given
+here just before the step runs (``pdcaflow.tasks.sample_world.field``).
 
 This module holds the task's signature and the docstring users read; its work is
 in ``pdcaflow.tasks.retail.service_steps``, imported when the task runs, so that reading the
-signature (``pdca validate``) imports neither pandas nor the sample world.
+signature (``pdca validate``) does not import pandas.
 """
 
 from __future__ import annotations
@@ -59,12 +59,11 @@ def deliver(
     """Carry the month's plan out and measure visits, orders, delivery and stock-outs against it.
 
     The period is ``period`` if given, else the month of the plan (its ``month``
-    column), else the month after the last in the sales. If ``source`` is the sample
-    world, the world simulates that month first, under this plan and these service
-    levels (``visits_per_month``, ``complaint_handlers``, ``field_reps``, ``channels``,
-    ``delivery_window_hours``); running the step again re-simulates the same month.
-    In every case the month's ``visits``, ``orders`` and ``complaints`` records are then
-    read from ``source`` and measured:
+    column). The month's ``visits``, ``orders`` and ``complaints`` records are read from
+    ``source`` and measured (under ``pdca demo`` the sample world has just simulated
+    that month under this plan and these service levels: ``visits_per_month``,
+    ``complaint_handlers``, ``field_reps``, ``channels``, ``delivery_window_hours`` and
+    the other "sample world only" values; running the step again re-simulates it):
 
     - visit plan completion: per customer min(done, planned), summed, over the visits planned;
     - coverage: customers visited at least once, of the customers in the visits table;
@@ -76,9 +75,9 @@ def deliver(
         context: the cycle this step runs in (passed by the engine).
         plan: the allocation plan (``steps.<strategy step>.plan``): ``customer_id, class,
             product_id, month, demand, quota, allocated``.
-        source: the sample world's directory (``data/retail``), a directory holding the
-            operations folder (``<source>/operations/<YYYY-MM>/``) or the operations folder
-            itself (``<source>/<YYYY-MM>/``), or ``connection:NAME`` whose ``visits``, ``orders``
+        source: a directory holding the operations folder (``<source>/operations/<YYYY-MM>/``,
+            as the sample world's ``data/retail`` does), the operations folder itself
+            (``<source>/<YYYY-MM>/``), or ``connection:NAME`` whose ``visits``, ``orders``
             and ``complaints`` tables hold every month (visits need a ``month`` column).
         visits_per_month: visits per customer per month, by customer class.
         complaint_handlers: sample world only: complaint handlers per 5,000 active
@@ -102,14 +101,9 @@ def deliver(
         ``after_sales_cases`` (complaints of category ``after_sales``). Percentages have 2
         decimals and are ``None`` when there was nothing to measure.
     """
-    # The work is imported here, not at the top: `pdca validate` imports this module and stays off pandas
-    # and the sample world (numpy).
+    # The work is imported here, not at the top: `pdca validate` imports this module and stays off pandas.
     from pdcaflow.tasks.retail.service_steps import carry_out
 
-    done = carry_out(plan=plan, source=source, visits_per_month=visits_per_month,
-                     complaint_handlers=complaint_handlers, field_reps=field_reps, channels=channels,
-                     delivery_window_hours=delivery_window_hours,
-                     accept_supplementary_orders=accept_supplementary_orders,
-                     check_price_labels=check_price_labels, survey_size=survey_size, period=period,
+    done = carry_out(plan=plan, source=source, delivery_window_hours=delivery_window_hours, period=period,
                      table_prefix=table_prefix)
     return DeliverResult(period=done.period, operations=done.operations, **done.measured)  # type: ignore[typeddict-item]

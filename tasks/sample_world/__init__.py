@@ -11,11 +11,13 @@ Public functions:
 
 * :func:`generate_world` - a new world: customers, two years of sales, products, supply.
 * :func:`simulate_month` - the DO phase of one month under a plan and service levels.
+* :func:`simulate_before_delivery` - ``pdca demo``'s hook: the month simulated before ``service.deliver`` reads it.
 * :func:`periods.next_month` - the month a cycle plans: the one after the last in the sales.
 * :func:`reference_plan` - a simple stand-in for the PLAN steps, for tests and calibration.
 * :func:`load_info`, :func:`is_world` - what ``world.json`` says; whether a directory holds a world.
 """
 
+from pdcaflow.tasks.sample_world.field import simulate_before_delivery
 from pdcaflow.tasks.sample_world.generate import generate_world
 from pdcaflow.tasks.sample_world.model import WorldModel
 from pdcaflow.tasks.sample_world.periods import next_month
@@ -24,4 +26,4 @@ from pdcaflow.tasks.sample_world.simulate import simulate_month
 from pdcaflow.tasks.sample_world.storage import WorldInfo, is_world, load_info
 
 __all__ = ["WorldInfo", "WorldModel", "generate_world", "is_world", "load_info", "next_month", "reference_plan",
-           "simulate_month"]
+           "simulate_before_delivery", "simulate_month"]

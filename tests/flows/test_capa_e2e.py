@@ -12,8 +12,9 @@ delivery action is found ineffective, reopened and escalated to the next owner o
 its chain. Each step of that is in the audit trail, which verifies.
 
 The cycles run in this process, driven by the engine without Prefect (begin, each
-step in plan order, complete: the same recording code a flow run uses), to keep the
-test near 30 s; tests/flows/test_demo_e2e.py runs the same model through Prefect.
+step in plan order, complete: the same recording code a flow run uses), with the
+world's hook that simulates each month before ``service.deliver`` reads it (as
+``pdca demo`` installs it), to keep the test near 30 s; tests/flows/test_demo_e2e.py runs the same model through Prefect.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pdcaflow.engine.store.action_history import action_history
 from pdcaflow.engine.store.tables import AuditEvent, Cycle, Decision, KpiResult
 from pdcaflow.engine.definition.validate import validate_file
 from pdcaflow.tasks.sdk.registry import registry
-from pdcaflow.tasks.sample_world import generate_world, load_info
+from pdcaflow.tasks.sample_world import generate_world, load_info, simulate_before_delivery
 from pdcaflow.tasks.sample_world.periods import add_months
 from pdcaflow.tasks.sample_world.shocks import add_shock
 from tests.conftest import DEFINITIONS
@@ -82,6 +83,7 @@ def run_cycle(definition: Path, url: str) -> int:
     try:
         plan = compile_plan(validate_file(str(definition)))
         cycle_run = begin_cycle(plan, store, registry(), actor="scheduler", reason="monthly cycle")
+        cycle_run.before_task = simulate_before_delivery
         for step in plan.steps:
             cycle_run.execute_step(step.id, 1)
         CARRIED[cycle_run.number] = cycle_run.complete()

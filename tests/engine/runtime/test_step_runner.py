@@ -72,6 +72,33 @@ def test_task_failures_become_step_errors(body: Any, message: str, retryable: bo
     assert caught.value.retryable is retryable
 
 
+def test_the_hook_before_the_task_gets_every_input_converted_with_the_defaults() -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def add(context: StepContext, *, count: int, factor: float = 1.0) -> Out:
+        calls.append(("task", {"count": count}))
+        return {"total": count * factor}
+
+    def hook(*, task: str, inputs: Any) -> None:
+        calls.append((task, dict(inputs)))
+
+    step = _step(**{"with": {"count": "${{ params.visits }}"}})
+    assert call_task(step, _spec(add), CONTEXT, StepContext("p", 2), hook) == {"total": 3.0}
+    assert calls == [("x.y", {"count": 3, "factor": 1.0}), ("task", {"count": 3})]
+
+
+def test_a_failing_hook_fails_the_step_before_the_task_runs() -> None:
+    def add(*, count: int) -> Out:
+        raise AssertionError("the task must not run")
+
+    def hook(*, task: str, inputs: Any) -> None:
+        raise ValueError("2026-01 is within the generated history")
+
+    with pytest.raises(StepError, match="before task 'x.y': ValueError: 2026-01 is within") as caught:
+        call_task(_step(**{"with": {"count": 1}}), _spec(add), CONTEXT, StepContext("p", 1), hook)
+    assert caught.value.retryable is True
+
+
 def test_a_value_that_does_not_fit_is_not_retried() -> None:
     def needs_int(count: int) -> Out:
         return {"total": count}

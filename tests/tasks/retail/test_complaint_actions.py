@@ -1,4 +1,5 @@
-"""improve.apply_policies: every complaint unresolved past the SLA gets an owned, dated action, once."""
+"""complaints.overdue_actions: every complaint unresolved past the SLA gets an owned, dated action, once;
+improve.apply_policies records them after its own (``extra_decisions``, ``extra_actions``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from pdcaflow.tasks.retail.feedback import check
 from pdcaflow.engine.pdca.act import apply_policies
+from pdcaflow.tasks.retail.feedback import check, overdue_actions
 from pdcaflow.tasks.sdk.registry import registry
 from tests.tasks.builders import act_context, result
 from tests.tasks.retail.test_feedback_check import PERIOD, operations
@@ -22,13 +23,16 @@ POLICY = {"id": "complaints_too_slow", "when": {"kpi": "complaint_p90", "missed"
 
 def act(overdue: list[dict[str, Any]], *, policies: list[dict[str, Any]] | None = None,
         **with_: Any) -> dict[str, Any]:
+    """The flagship's ACT phase: complaints.overdue_actions, its outputs handed to improve.apply_policies."""
     context = act_context(policies or [], kpis={"complaint_p90": result(52.0, {"max": 48.0})},
                           actions=with_.pop("actions", ()))
-    return dict(apply_policies(context, overdue_complaints=tuple(overdue), **with_))  # type: ignore[arg-type]
+    answered = overdue_actions(context, overdue=tuple(overdue), **with_)  # type: ignore[arg-type]
+    return dict(apply_policies(context, extra_decisions=tuple(answered["decisions"]),
+                               extra_actions=tuple(answered["actions_opened"])))
 
 
 def test_each_overdue_complaint_opens_an_action_with_an_owner_and_a_due_date() -> None:
-    outcome = act([K7, K6], complaint_owner="complaint-desk-lead", complaint_due_days=2)
+    outcome = act([K7, K6], owner="complaint-desk-lead", due_days=2)
     assert outcome["actions_opened"] == [
         {"id": "retail#5/complaint-K7", "owner": "complaint-desk-lead", "due": "2025-03-03",
          "title": "Resolve complaint K7 (delivery) of customer C6, waiting 960 h past the promised time, "
@@ -74,7 +78,7 @@ def test_a_complaint_listed_twice_opens_one_action() -> None:
 
 
 def test_complaints_counted_but_not_listed_share_one_action() -> None:
-    outcome = act([K7], overdue_complaints_total=4)
+    outcome = act([K7], total=4)
     assert [action["id"] for action in outcome["actions_opened"]] == ["retail#5/complaint-K7",
                                                                        "retail#5/complaints-unlisted"]
     assert outcome["actions_opened"][1]["title"].startswith("Resolve the 3 other complaints unresolved past")
@@ -84,7 +88,7 @@ def test_complaints_counted_but_not_listed_share_one_action() -> None:
 
 def test_no_overdue_complaint_is_recorded_only_when_the_count_is_wired() -> None:
     assert act([])["decisions"] == [] and act([])["actions_opened"] == []
-    assert act([], overdue_complaints_total=0)["decisions"] == [{
+    assert act([], total=0)["decisions"] == [{
         "policy": "overdue-complaint", "kpi": None, "fired": False, "effects": [],
         "reason": "no complaint unresolved past the SLA at the end of the period checked"}]
 
@@ -97,12 +101,20 @@ def test_policy_decisions_and_actions_come_first_and_still_work() -> None:
 
 def test_the_engine_can_pass_the_check_steps_output_as_json() -> None:
     """The engine converts the rendered `with:` value with pydantic, as here; CHECK's output is plain JSON."""
-    spec = registry()["improve.apply_policies"]
-    converted = TypeAdapter(spec.param("overdue_complaints").annotation).validate_python([K6, K7])  # type: ignore[union-attr]
+    spec = registry()["complaints.overdue_actions"]
+    converted = TypeAdapter(spec.param("overdue").annotation).validate_python([K6, K7])  # type: ignore[union-attr]
     assert converted == (K6, K7)
+
+
+def test_act_keeps_the_complaint_keys_of_the_actions_it_is_handed_as_json() -> None:
+    """ACT's `extra_actions` is converted like any `with:` value: the keys naming the complaint survive it."""
+    [action] = overdue_actions(act_context([]), overdue=(K6,))["actions_opened"]
+    spec = registry()["improve.apply_policies"]
+    [converted] = TypeAdapter(spec.param("extra_actions").annotation).validate_python([action])  # type: ignore[union-attr]
+    assert converted == action and converted["complaint_id"] == "K6"
 
 
 def test_check_then_act_opens_an_action_for_each_complaint_check_found_overdue(tmp_path: Path) -> None:
     checked = check(act_context([]), source=operations(tmp_path), period=PERIOD, complaint_sla_hours=48)
-    outcome = act(list(checked["overdue_complaints"]), overdue_complaints_total=checked["unresolved_over_sla"])
+    outcome = act(list(checked["overdue_complaints"]), total=checked["unresolved_over_sla"])
     assert [action["complaint_id"] for action in outcome["actions_opened"]] == ["K7", "K6"]

@@ -1,4 +1,4 @@
-"""service.deliver: the month's DO records measured against the plan, from files, SQLite, PostgreSQL or the world.
+"""service.deliver: the month's DO records measured against the plan, from files, SQLite, PostgreSQL or a world.
 
 The hand-made month below has known answers:
 
@@ -195,15 +195,11 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def test_in_the_sample_world_the_month_is_simulated_first_and_again_on_a_retry(small_world: Path,
-                                                                              tmp_path: Path) -> None:
+def test_a_world_source_is_only_read_never_simulated(small_world: Path, tmp_path: Path) -> None:
+    """The retail library never simulates: ``pdca demo`` has the world do it first (tests/tasks/sample_world/test_field.py)."""
     world = tmp_path / "retail"
     shutil.copytree(small_world, world)
     plan = str(write_table(reference_plan(world, "2026-01"), tmp_path / "plan.parquet"))
-    outputs = deliver(CONTEXT, plan=plan, source=str(world), visits_per_month=INITIAL_VISITS, complaint_handlers=2)
-    assert outputs["period"] == "2026-01" and outputs["operations"] == str(world / "operations")
-    assert (world / "operations" / "2026-01" / "surveys.parquet").is_file()
-    assert outputs["visits_planned"] >= 200 and 80 < (outputs["visit_plan_completion"] or 0) <= 100
-    assert 0 <= (outputs["stockout_rate"] or 0) < 20 and 90 < (outputs["on_time_delivery_rate"] or 0) <= 100
-    again = deliver(CONTEXT, plan=plan, source=str(world), visits_per_month=INITIAL_VISITS, complaint_handlers=2)
-    assert again == outputs                                   # a retried step re-simulates the same month
+    with pytest.raises(SourceError, match="no operations records for 2026-01: expected .*operations/2026-01"):
+        deliver(CONTEXT, plan=plan, source=str(world), visits_per_month=INITIAL_VISITS, complaint_handlers=2)
+    assert not (world / "operations" / "2026-01").exists()
