@@ -17,20 +17,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pdcaflow.tasks.sdk.numbers import bounds, finite, show
 from pdcaflow.engine.pdca.policy_effects import TargetEffect
-from pdcaflow.engine.pdca.policy_rules import status_of
+from pdcaflow.engine.pdca.records import KpiResult, KpiStatus
 from pdcaflow.engine.pdca.spc import xmr_limits
+from pdcaflow.tasks.sdk.numbers import bounds, finite, show
 
 
-def capability_target(kpi: str, target: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
+def capability_target(kpi: str, target: Mapping[str, Any], results: Sequence[KpiResult],
                       k: float, cycles: int, limit: Any = None) -> TargetEffect:
     """The target ``mean -/+ k sigma`` of the last ``cycles`` results, never past ``limit``."""
     low, high = bounds(target)
     old = {"min": low, "max": high}
     window = list(results[-cycles:])
-    values = [finite(result.get("actual")) for result in window if status_of(result) != "no_data"]
-    numbers = [value for value in values if value is not None]
+    numbers = [result.actual for result in window if result.status != KpiStatus.NO_DATA and result.actual is not None]
     how = f"capability (k {show(k)}, {cycles} cycles)"
     if len(numbers) < cycles:
         return TargetEffect(kpi, old, dict(old), how, (f"needs {cycles} cycles with data, has {len(numbers)}",))

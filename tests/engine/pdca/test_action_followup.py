@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pdcaflow.engine.pdca.action_followup import chain_of, next_owner
 from pdcaflow.engine.pdca.capability import capability_target
 from pdcaflow.engine.pdca.act import apply_policies
+from pdcaflow.engine.pdca.records import KpiResult
 from tests.tasks.builders import act_context, result
 
 MIN = {"min": 4.2}
@@ -142,8 +143,8 @@ def test_chain_of_prefers_the_actions_own() -> None:
 
 # ----- capability targets ---------------------------------------------------------------------
 
-def values(*actuals: float) -> list[dict[str, Any]]:
-    return [result(actual, MIN) for actual in actuals]
+def values(*actuals: float | None, target: dict[str, float] = MIN) -> list[KpiResult]:
+    return [KpiResult.from_json(result(actual, target)) for actual in actuals]
 
 
 def test_capability_sets_a_min_target_at_mean_minus_k_sigma() -> None:
@@ -155,9 +156,9 @@ def test_capability_sets_a_min_target_at_mean_minus_k_sigma() -> None:
 
 
 def test_capability_of_a_max_target_and_its_limit() -> None:
-    effect = capability_target("p90", P90, [result(v, P90) for v in (30, 34, 30, 34)], k=3, cycles=4)
+    effect = capability_target("p90", P90, values(30, 34, 30, 34, target=P90), k=3, cycles=4)
     assert effect.new["max"] == 42.64  # 32 + 3 * 4 / 1.128 = 42.638
-    held = capability_target("p90", P90, [result(v, P90) for v in (30, 34, 30, 34)], k=3, cycles=4, limit=45)
+    held = capability_target("p90", P90, values(30, 34, 30, 34, target=P90), k=3, cycles=4, limit=45)
     assert held.new["max"] == 45 and "max stopped at its limit 45" in held.describe()
 
 
@@ -167,7 +168,7 @@ def test_capability_never_moves_a_min_past_its_limit() -> None:
 
 
 def test_capability_without_enough_cycles_keeps_the_target() -> None:
-    effect = capability_target("satisfaction", MIN, [*values(4.4), result(None, MIN), *values(4.5)], k=3, cycles=3)
+    effect = capability_target("satisfaction", MIN, values(4.4, None, 4.5), k=3, cycles=3)
     assert effect.new == effect.old
     assert effect.describe() == ("target satisfaction unchanged at min 4.2 by capability (k 3, 3 cycles) "
                                  "(needs 3 cycles with data, has 2)")
