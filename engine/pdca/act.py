@@ -24,10 +24,11 @@ from typing import Any, TypedDict
 
 from pdcaflow.engine.pdca.action_followup import follow_up
 from pdcaflow.engine.pdca.capability import capability_target
-from pdcaflow.engine.pdca.policy_effects import TargetEffect, change_param, due_date, move_target, set_target, still_open
+from pdcaflow.engine.pdca.policy_effects import (TargetEffect, change_param, due_date, move_target, set_target,
+                                                 still_open)
 from pdcaflow.engine.pdca.policy_rules import Verdict, condition_test, ratchet_test
-from pdcaflow.engine.pdca.records import Action, ActionUpdate, CycleResult, Decision, JsonObject, OverdueComplaint, \
-    ParamChange, Target, TargetChange
+from pdcaflow.engine.pdca.action_records import Action, ActionUpdate, ParamChange, TargetChange
+from pdcaflow.engine.pdca.records import CycleResult, Decision, JsonObject, OverdueComplaint, Target
 from pdcaflow.tasks.retail.complaint_actions import complaint_actions
 from pdcaflow.tasks.sdk.registry import StepContext, task
 

@@ -32,8 +32,8 @@ from typing import Any
 
 from pdcaflow.engine.pdca.policy_effects import due_date
 from pdcaflow.engine.pdca.policy_rules import comparison, status_of
-from pdcaflow.engine.pdca.records import ActionChange, ActionStatus, CycleResult, Decision, DecisionRule, KpiStatus, \
-    ActionUpdate
+from pdcaflow.engine.pdca.action_records import ActionUpdate
+from pdcaflow.engine.pdca.records import ActionChange, ActionStatus, CycleResult, Decision, DecisionRule, KpiStatus
 
 VERIFICATION = DecisionRule.ACTION_VERIFICATION
 OVERDUE = DecisionRule.ACTION_OVERDUE

@@ -70,7 +70,8 @@ def control_check(control: Mapping[str, Any] | None, history: Sequence[Mapping[s
     return untested.model_copy(update={
         "status": ControlStatus.TESTED, "limits": limits.as_dict(), "limit_cycles": (source[0][0], source[-1][0]),
         "points": len(charted), "signals": signals,
-        "message": (f"{', '.join(fired)} fired this cycle" if fired else f"no rule of {', '.join(rules)} fired this cycle")})
+        "message": (f"{', '.join(fired)} fired this cycle" if fired
+                    else f"no rule of {', '.join(rules)} fired this cycle")})
 
 
 def fired_rules(control: ControlChart | None) -> tuple[str, ...]:

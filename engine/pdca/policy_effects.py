@@ -8,11 +8,12 @@ targets an earlier one produced) and record every effect in words.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from pdcaflow.engine.pdca.records import OPEN_STATUSES as OPEN_STATUSES  # re-exported: the retail library reads it here
 from pdcaflow.tasks.sdk.numbers import bounds, finite, is_number, show, show_target, tidy
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -185,12 +186,7 @@ def due_date(started_at: str, due_days: int) -> str:
     return (start + timedelta(days=int(due_days))).isoformat()
 
 
-# The statuses in which an action still has work to do; the audit store's
-# OPEN_ACTION_STATUSES says the same (tasks may not import the engine).
-OPEN_STATUSES = ("open", "in_progress")
-
-
-def still_open(actions: Any, policy_id: str, kpi: str | None) -> Mapping[str, Any] | None:
+def still_open(actions: Sequence[Mapping[str, Any]], policy_id: str, kpi: str | None) -> Mapping[str, Any] | None:
     """An action this policy opened for this KPI that is still open or in progress, if any.
 
     An action without a status counts as open (``StepContext.actions`` holds open

@@ -1,4 +1,5 @@
-"""The typed records CHECK and ACT exchange: KPI results, signals, decisions, actions, the carry-over.
+"""The typed records CHECK and ACT exchange: KPI results, signals, decisions (actions and the
+carry-over: :mod:`pdcaflow.engine.pdca.action_records`).
 
 Frozen pydantic models: the step functions build and read these, and only at the
 task boundary (``kpi.check``, ``improve.apply_policies``) are they turned into the
@@ -212,84 +213,6 @@ class Decision(Record):
     effects: tuple[str, ...]
 
 
-class Action(Record):
-    """A corrective action opened this cycle: ``id`` is ``process#cycle/name``, ``due`` an ISO date.
-
-    ``due_days`` (the policy's) dates the action again when it is reopened; ``escalation``
-    is its chain of owners (see :mod:`pdcaflow.engine.pdca.action_followup`). Keys beyond
-    these (an action opened for one complaint names it) are kept, after these.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-    optional_keys: ClassVar[tuple[str, ...]] = ("due_days", "escalation")
-
-    id: str
-    title: str
-    owner: str
-    due: str
-    policy: str
-    kpi: str | None
-    verify_after: int | None
-    opened_cycle: int
-    status: ActionStatus = ActionStatus.OPEN
-    due_days: int | None = None
-    escalation: tuple[str, ...] | None = None
-
-    def describe(self) -> str:
-        """The effect a decision records for opening it."""
-        return f"opened action {self.id} for {self.owner}, due {self.due}"
-
-
-class ActionUpdate(Record):
-    """One change ACT makes to an action: the new ``status``, ``owner`` and ``due`` (each only when it
-    changes), and why, in numbers."""
-
-    optional_keys: ClassVar[tuple[str, ...]] = ("status", "owner", "due")
-
-    id: str
-    change: ActionChange
-    status: ActionStatus | None = None
-    owner: str | None = None
-    due: str | None = None
-    reason: str
-    kpi: str | None = None
-
-
-class ParamChange(Record):
-    """A param whose next-cycle value differs from this cycle's: ``old`` before ACT, ``new`` after
-    every policy; ``policy`` and ``clamped`` describe the last change to it."""
-
-    old: Any
-    new: Any
-    policy: str
-    clamped: bool
-
-
-class TargetChange(Record):
-    """A KPI target that moved: bounds before ACT and after every policy; ``policy`` moved it last."""
-
-    old_min: float | None
-    old_max: float | None
-    new_min: float | None
-    new_max: float | None
-    policy: str
-
-
-class CarryOver(Record):
-    """What the next cycle starts from (``cycle.completed``'s carry-over, ``StepContext.previous``).
-
-    ``actions`` are in the store's shape (:func:`pdcaflow.engine.store.results.action_dict`,
-    after ACT's changes), so they stay JSON here.
-    """
-
-    cycle: int
-    params: dict[str, Any]
-    targets: dict[str, Target]
-    kpis: dict[str, KpiResult]
-    decisions: tuple[Decision, ...]
-    actions: tuple[JsonObject, ...]
-
-
 class OverdueComplaint(TypedDict):
     """A complaint still unresolved at the end of the period checked and older than the SLA
     (``feedback.check`` lists them; ACT opens an action for each)."""
@@ -301,7 +224,8 @@ class OverdueComplaint(TypedDict):
 
 
 class ActionRecord(TypedDict):
-    """:class:`Action` as plain data, as the retail library builds it (``Action.from_json`` reads it).
+    """:class:`~pdcaflow.engine.pdca.action_records.Action` as plain data, as the retail library
+    builds it (``Action.from_json`` reads it).
 
     An action opened for one complaint also names it: ``complaint_id``, ``customer_id``,
     ``category`` and ``age_hours`` (its age at the end of the period checked).
