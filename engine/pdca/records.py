@@ -32,6 +32,9 @@ from pdcaflow.tasks.sdk.numbers import finite, show_target
 
 JsonObject = dict[str, Any]
 """A record as JSON data: what a step output, a store column or an audit payload holds."""
+Number = int | float
+"""A number that reads back as it was written: pydantic keeps an ``int`` an ``int`` (a bare ``float``
+field would make the definition's target ``4`` a ``4.0``, which is other JSON)."""
 
 
 class KpiStatus(StrEnum):
@@ -116,8 +119,8 @@ class Record(BaseModel):
 class Target(Record):
     """A KPI's target: a ``min``, a ``max`` or both (a band); ``None`` where there is no bound."""
 
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
 
     @classmethod
     def of(cls, target: Mapping[str, Any] | None) -> Target:
