@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
-from pdcaflow.engine.pdca.control import MIN_POINTS, control_check, fired_rules
+from pdcaflow.engine.pdca.control import MIN_POINTS, control_check, fired_rules, usable_actual
 from pdcaflow.engine.pdca.records import JsonObject, KpiResult, KpiStatus, Target, Trend
 from pdcaflow.tasks.sdk.numbers import bounds, finite, tidy
 from pdcaflow.tasks.sdk.registry import StepContext, task
@@ -113,7 +113,7 @@ def evaluate(spec: Mapping[str, Any], history: Sequence[Mapping[str, Any]], prev
     actual = finite(spec.get("actual"))
     status = KpiStatus.NO_DATA if actual is None else KpiStatus.MET if _within(actual, low, high) else KpiStatus.MISSED
     earlier_actual = finite(previous_actual)
-    values = [value for value in (_usable_actual(entry) for entry in history) if value is not None]
+    values = [value for value in (usable_actual(entry) for entry in history) if value is not None]
     return KpiResult(
         actual=actual,
         target=Target(min=low, max=high),
@@ -151,6 +151,3 @@ def trend(values: Sequence[float], cycles: int) -> Trend | None:
 def _within(actual: float, low: float | None, high: float | None) -> bool:
     return (low is None or low <= actual) and (high is None or actual <= high)
 
-
-def _usable_actual(entry: Mapping[str, Any]) -> float | None:
-    return None if entry.get("status") == "no_data" else finite(entry.get("actual"))
