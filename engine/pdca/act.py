@@ -60,9 +60,9 @@ class _Carry:
     actions_opened: list[Action] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
 
-    def target(self, kpi: str) -> dict[str, float | None]:
+    def target(self, kpi: str) -> Target:
         """The KPI's target as the policies have left it so far (no bounds when it has none)."""
-        return self.targets.get(kpi, Target()).model_dump()
+        return self.targets.get(kpi, Target())
 
 
 @task("improve.apply_policies", phases=("act",))
@@ -221,8 +221,8 @@ def _move(carry: _Carry, policy_id: str, kpi: str, how: str, amount: Any, limit:
 def _record_target(carry: _Carry, policy_id: str, effect: TargetEffect) -> str:
     kpi = effect.kpi
     earlier = carry.target_changes.get(kpi)
-    old = Target(min=earlier.old_min, max=earlier.old_max) if earlier is not None else Target.of(effect.old)
-    new = carry.targets[kpi] = Target.of(effect.new)
+    old = Target(min=earlier.old_min, max=earlier.old_max) if earlier is not None else effect.old
+    new = carry.targets[kpi] = effect.new
     if old == new:
         carry.target_changes.pop(kpi, None)
     elif effect.old != effect.new:

@@ -83,7 +83,8 @@ def fired_rules(control: ControlChart | None) -> tuple[str, ...]:
 
 def _values(entries: Sequence[Mapping[str, Any]]) -> list[tuple[int | None, float]]:
     """(cycle, value) of the entries that had a value, oldest first."""
-    return [(entry.get("cycle"), value) for entry, value in ((e, usable_actual(e)) for e in entries) if value is not None]
+    return [(entry.get("cycle"), value) for entry, value in ((e, usable_actual(e)) for e in entries)
+            if value is not None]
 
 
 def usable_actual(entry: Mapping[str, Any]) -> float | None:
