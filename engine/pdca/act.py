@@ -23,53 +23,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from pdcaflow.engine.pdca.records import ActionRecord, Decision
-from pdcaflow.engine.pdca.action_followup import ActionUpdate, follow_up
+from pdcaflow.engine.pdca.action_followup import follow_up
 from pdcaflow.engine.pdca.capability import capability_target
-from pdcaflow.tasks.sdk.numbers import bounds
-from pdcaflow.engine.pdca.policy_effects import TargetEffect, change_param, due_date, move_target, set_target, still_open
+from pdcaflow.engine.pdca.policy_effects import (TargetEffect, change_param, due_date, move_target, set_target,
+                                                 still_open)
 from pdcaflow.engine.pdca.policy_rules import Verdict, condition_test, ratchet_test
+from pdcaflow.engine.pdca.action_records import Action, ActionUpdate, ParamChange, TargetChange
+from pdcaflow.engine.pdca.records import ActionRecord, CycleResult, Decision, JsonObject, Target
 from pdcaflow.tasks.sdk.registry import StepContext, task
 
 
-class ParamChangeRecord(TypedDict):
-    """A param whose next-cycle value differs from this cycle's: ``old`` before ACT, ``new`` after
-    every policy; ``policy`` and ``clamped`` describe the last change to it."""
-
-    old: Any
-    new: Any
-    policy: str
-    clamped: bool
-
-
-class TargetChangeRecord(TypedDict):
-    """A KPI target that moved: bounds before ACT and after every policy; ``policy`` moved it last."""
-
-    old_min: float | None
-    old_max: float | None
-    new_min: float | None
-    new_max: float | None
-    policy: str
-
-
-class TargetBounds(TypedDict):
-    min: float | None
-    max: float | None
-
-
 class ApplyPoliciesResult(TypedDict):
-    """ACT's outputs; ``params`` and ``targets`` are the whole next-cycle values, not just the changes."""
+    """ACT's outputs as JSON (each record's :meth:`~pdcaflow.engine.pdca.records.Record.to_json`);
+    ``params`` and ``targets`` are the whole next-cycle values, not just the changes."""
 
-    decisions: list[Decision]
-    param_changes: dict[str, ParamChangeRecord]
-    target_changes: dict[str, TargetChangeRecord]
-    actions_opened: list[ActionRecord]
+    decisions: list[JsonObject]
+    param_changes: dict[str, JsonObject]
+    target_changes: dict[str, JsonObject]
+    actions_opened: list[JsonObject]
     actions_verified: list[str]
     actions_failed_verification: list[str]
     actions_escalated: list[str]
-    action_updates: list[ActionUpdate]
+    action_updates: list[JsonObject]
     params: dict[str, Any]
-    targets: dict[str, TargetBounds]
+    targets: dict[str, JsonObject]
 
 
 @dataclass
@@ -77,11 +54,15 @@ class _Carry:
     """The next cycle's params and targets as the policies build them, and what they changed."""
 
     params: dict[str, Any]
-    targets: dict[str, TargetBounds]
-    param_changes: dict[str, ParamChangeRecord] = field(default_factory=dict)
-    target_changes: dict[str, TargetChangeRecord] = field(default_factory=dict)
-    actions_opened: list[ActionRecord] = field(default_factory=list)
+    targets: dict[str, Target]
+    param_changes: dict[str, ParamChange] = field(default_factory=dict)
+    target_changes: dict[str, TargetChange] = field(default_factory=dict)
+    actions_opened: list[Action] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def target(self, kpi: str) -> Target:
+        """The KPI's target as the policies have left it so far (no bounds when it has none)."""
+        return self.targets.get(kpi, Target())
 
 
 @task("improve.apply_policies", phases=("act",))
@@ -132,23 +113,23 @@ def apply_policies(
                          started_at=context.started_at, escalate_overdue_days=escalate_overdue_days,
                          escalate_to=escalate_to)
     carry = _Carry(params=_plain(context.params),
-                   targets={kpi: _bounds(target) for kpi, target in context.targets.items()},
+                   targets={kpi: Target.of(target) for kpi, target in context.targets.items()},
                    actions=_updated(context.actions, followed.updates))
     decisions = [_apply(policy, context, carry, max_param_changes) for policy in context.policies]
     decisions.extend(followed.decisions)
-    decisions.extend(extra_decisions)
-    carry.actions_opened.extend(extra_actions)
+    decisions.extend(Decision.model_validate(decision) for decision in extra_decisions)
+    carry.actions_opened.extend(Action.from_json(dict(action)) for action in extra_actions)
     return ApplyPoliciesResult(
-        decisions=decisions,
-        param_changes=carry.param_changes,
-        target_changes=carry.target_changes,
-        actions_opened=carry.actions_opened,
+        decisions=[decision.to_json() for decision in decisions],
+        param_changes={path: change.to_json() for path, change in carry.param_changes.items()},
+        target_changes={kpi: change.to_json() for kpi, change in carry.target_changes.items()},
+        actions_opened=[action.to_json() for action in carry.actions_opened],
         actions_verified=followed.verified,
         actions_failed_verification=followed.failed,
         actions_escalated=followed.escalated,
-        action_updates=followed.updates,
+        action_updates=[update.to_json() for update in followed.updates],
         params=carry.params,
-        targets=carry.targets,
+        targets={kpi: target.to_json() for kpi, target in carry.targets.items()},
     )
 
 
@@ -167,7 +148,7 @@ def _apply(policy: Mapping[str, Any], context: StepContext, carry: _Carry, cap: 
     effects: list[str] = []
     if verdict.fired:
         verdict, effects = _effects(policy, kpi, verdict, context, carry, cap)
-    return Decision(policy=policy_id, kpi=kpi, fired=verdict.fired, reason=verdict.reason, effects=effects)
+    return Decision(policy=policy_id, kpi=kpi, fired=verdict.fired, reason=verdict.reason, effects=tuple(effects))
 
 
 def _apply_ratchet(policy_id: str, ratchet: Mapping[str, Any], context: StepContext, carry: _Carry) -> Decision:
@@ -176,7 +157,7 @@ def _apply_ratchet(policy_id: str, ratchet: Mapping[str, Any], context: StepCont
     effects: list[str] = []
     if verdict.fired:
         effects.append(_move(carry, policy_id, kpi, "tighten", ratchet["tighten"], ratchet.get("limit")))
-    return Decision(policy=policy_id, kpi=kpi, fired=verdict.fired, reason=verdict.reason, effects=effects)
+    return Decision(policy=policy_id, kpi=kpi, fired=verdict.fired, reason=verdict.reason, effects=tuple(effects))
 
 
 def _effects(policy: Mapping[str, Any], kpi: str | None, verdict: Verdict, context: StepContext,
@@ -190,11 +171,11 @@ def _effects(policy: Mapping[str, Any], kpi: str | None, verdict: Verdict, conte
         target_kpi = str(target_change["kpi"])
         if target_change.get("set") is not None:
             effects.append(_record_target(carry, policy_id, set_target(
-                target_kpi, carry.targets.get(target_kpi, {}), target_change["set"])))
+                target_kpi, carry.target(target_kpi), target_change["set"])))
         elif target_change.get("capability") is not None:
             capability = target_change["capability"]
             effects.append(_record_target(carry, policy_id, capability_target(
-                target_kpi, carry.targets.get(target_kpi, {}), _results(context, target_kpi),
+                target_kpi, carry.target(target_kpi), _results(context, target_kpi),
                 float(capability["k"]), int(capability["cycles"]), target_change.get("limit"))))
         else:
             how = "tighten" if target_change.get("tighten") is not None else "relax"
@@ -216,37 +197,36 @@ def _change(carry: _Carry, policy_id: str, change: Mapping[str, Any], cap: int |
         return f"param {path} not changed: max_param_changes ({cap}) reached this cycle"
     effect = change_param(carry.params, change)
     earlier = carry.param_changes.get(path)
-    old = earlier["old"] if earlier is not None else effect.old
+    old = earlier.old if earlier is not None else effect.old
     if old == effect.new:
         carry.param_changes.pop(path, None)  # back where the cycle started: nothing to carry over
     elif effect.old != effect.new:
-        carry.param_changes[path] = ParamChangeRecord(old=old, new=effect.new, policy=policy_id,
-                                                      clamped=effect.clamped)
+        carry.param_changes[path] = ParamChange(old=old, new=effect.new, policy=policy_id, clamped=effect.clamped)
     return effect.describe()
 
 
 def _move(carry: _Carry, policy_id: str, kpi: str, how: str, amount: Any, limit: Any) -> str:
-    effect = move_target(kpi, carry.targets.get(kpi, {}), "tighten" if how == "tighten" else "relax", amount, limit)
+    effect = move_target(kpi, carry.target(kpi), "tighten" if how == "tighten" else "relax", amount, limit)
     return _record_target(carry, policy_id, effect)
 
 
 def _record_target(carry: _Carry, policy_id: str, effect: TargetEffect) -> str:
     kpi = effect.kpi
     earlier = carry.target_changes.get(kpi)
-    old_min, old_max = (earlier["old_min"], earlier["old_max"]) if earlier is not None else bounds(effect.old)
-    carry.targets[kpi] = TargetBounds(min=effect.new["min"], max=effect.new["max"])
-    if (old_min, old_max) == (effect.new["min"], effect.new["max"]):
+    old = Target(min=earlier.old_min, max=earlier.old_max) if earlier is not None else effect.old
+    new = carry.targets[kpi] = effect.new
+    if old == new:
         carry.target_changes.pop(kpi, None)
     elif effect.old != effect.new:
-        carry.target_changes[kpi] = TargetChangeRecord(old_min=old_min, old_max=old_max, new_min=effect.new["min"],
-                                                       new_max=effect.new["max"], policy=policy_id)
+        carry.target_changes[kpi] = TargetChange(old_min=old.min, old_max=old.max, new_min=new.min, new_max=new.max,
+                                                 policy=policy_id)
     return effect.describe()
 
 
 def _open(carry: _Carry, policy_id: str, kpi: str | None, spec: Mapping[str, Any], context: StepContext) -> str:
     verify_after = spec.get("verify_after")
     chain = spec.get("escalate_to")
-    action = ActionRecord(
+    action = Action(
         id=f"{context.process_id}#{context.cycle}/{policy_id}",
         title=str(context.action_titles.get(policy_id, spec.get("title", ""))),
         owner=str(spec["owner"]),
@@ -255,43 +235,36 @@ def _open(carry: _Carry, policy_id: str, kpi: str | None, spec: Mapping[str, Any
         kpi=kpi,
         verify_after=None if verify_after is None else int(verify_after),
         opened_cycle=context.cycle,
-        status="open",
         due_days=int(spec["due_days"]),
+        escalation=tuple(str(owner) for owner in chain) if chain else None,
     )
-    if chain:
-        action["escalation"] = [str(owner) for owner in chain]
     carry.actions_opened.append(action)
-    return f"opened action {action['id']} for {action['owner']}, due {action['due']}"
+    return action.describe()
 
 
-def _results(context: StepContext, kpi: str) -> list[Mapping[str, Any]]:
+def _results(context: StepContext, kpi: str) -> list[CycleResult]:
     """The KPI's results oldest first, ending with this cycle's (no data when ``kpi.check`` gave none)."""
     current = context.kpis.get(kpi) or {"actual": None, "status": "no_data"}
-    return [*context.history.get(kpi, ()), {"cycle": context.cycle, **current}]
+    return [*map(CycleResult.from_json, context.history.get(kpi, ())),
+            CycleResult.from_json({**current, "cycle": context.cycle})]
 
 
 def _updated(actions: Sequence[Mapping[str, Any]], updates: Sequence[ActionUpdate]) -> list[dict[str, Any]]:
     """The actions with ACT's follow-up changes applied (what the policies see as already open)."""
     current = {str(action.get("id")): dict(action) for action in actions}
     for update in updates:
-        action = current.get(update["id"])
+        action = current.get(update.id)
         if action is not None:
-            action.update({key: update[key] for key in ("status", "owner", "due") if key in update})  # type: ignore[literal-required]
+            action.update(update.model_dump(mode="json", include={"status", "owner", "due"}, exclude_none=True))
     return list(current.values())
 
 
-def _in_force(context: StepContext, kpi: str) -> Mapping[str, Any] | None:
+def _in_force(context: StepContext, kpi: str) -> Target:
     """The target this cycle's KPI check used: the carried-over target, else the one in the result."""
     if kpi in context.targets:
-        return context.targets[kpi]
+        return Target.of(context.targets[kpi])
     current = context.kpis.get(kpi) or {}
-    target: Mapping[str, Any] | None = current.get("target")
-    return target
-
-
-def _bounds(target: Mapping[str, Any]) -> TargetBounds:
-    low, high = bounds(target)
-    return TargetBounds(min=low, max=high)
+    return Target.of(current.get("target"))
 
 
 def _plain(value: Any) -> Any:

@@ -25,32 +25,20 @@ decisions with their reason in numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from typing_extensions import NotRequired, TypedDict
-
-from pdcaflow.engine.pdca.records import Decision
 from pdcaflow.engine.pdca.policy_effects import due_date
 from pdcaflow.engine.pdca.policy_rules import comparison, status_of
+from pdcaflow.engine.pdca.action_records import ActionUpdate
+from pdcaflow.engine.pdca.records import ActionChange, ActionStatus, CycleResult, Decision, DecisionRule, KpiStatus
 
-VERIFICATION = "action-verification"
-OVERDUE = "action-overdue"
-
-
-class ActionUpdate(TypedDict):
-    """One change ACT makes to an action: the new ``status``, ``owner`` and ``due`` (each only when it
-    changes), and why, in numbers. ``change`` is ``verified``, ``ineffective``, ``reopened`` or ``escalated``."""
-
-    id: str
-    change: str
-    reason: str
-    status: NotRequired[str]
-    owner: NotRequired[str]
-    due: NotRequired[str]
-    kpi: NotRequired[str | None]
+VERIFICATION = DecisionRule.ACTION_VERIFICATION
+OVERDUE = DecisionRule.ACTION_OVERDUE
+ResultsOf = Callable[[str], Sequence[CycleResult]]
+"""KPI id -> its results oldest first, each with ``cycle``, ending with this cycle's."""
 
 
 @dataclass
@@ -80,7 +68,7 @@ def chain_of(action: Mapping[str, Any], escalate_to: str | None) -> list[str]:
     return [escalate_to] if escalate_to else []
 
 
-def follow_up(actions: Sequence[Mapping[str, Any]], results_of: Any, *, cycle: int, started_at: str,
+def follow_up(actions: Sequence[Mapping[str, Any]], results_of: ResultsOf, *, cycle: int, started_at: str,
               escalate_overdue_days: int, escalate_to: str | None) -> FollowUp:
     """Verify the done actions due for it and escalate the overdue open ones.
 
@@ -97,14 +85,14 @@ def follow_up(actions: Sequence[Mapping[str, Any]], results_of: Any, *, cycle: i
     done = FollowUp()
     for action in actions:
         status = str(action.get("status", "open"))
-        if status == "done":
+        if status == ActionStatus.DONE:
             _verify(action, results_of, cycle, today, escalate_to, done)
-        elif status in ("open", "in_progress"):
+        elif status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS):
             _overdue(action, today, escalate_overdue_days, escalate_to, done)
     return done
 
 
-def _verify(action: Mapping[str, Any], results_of: Any, cycle: int, today: date, escalate_to: str | None,
+def _verify(action: Mapping[str, Any], results_of: ResultsOf, cycle: int, today: date, escalate_to: str | None,
             done: FollowUp) -> None:
     key, kpi = str(action["id"]), action.get("kpi")
     verify_after, after = action.get("verify_after"), action.get("done_after_cycle")
@@ -112,23 +100,25 @@ def _verify(action: Mapping[str, Any], results_of: Any, cycle: int, today: date,
         return
     waited = cycle - int(after)
     if waited < int(verify_after):
-        done.decisions.append(Decision(policy=VERIFICATION, kpi=kpi, fired=False, effects=[], reason=(
+        done.decisions.append(Decision(policy=VERIFICATION, kpi=kpi, fired=False, effects=(), reason=(
             f"action {key} was done after cycle {after}: it is verified after {verify_after} cycle(s) of {kpi}, "
             f"{waited} so far")))
         return
     window = range(int(after) + 1, int(after) + int(verify_after) + 1)
-    results = {int(result["cycle"]): result for result in results_of(str(kpi)) if result.get("cycle") is not None}
+    results = {result.cycle: result for result in results_of(str(kpi)) if result.cycle is not None}
     shown = ", ".join(f"cycle {number}: {comparison(results[number]) if number in results else 'no result'}"
                       for number in window)
-    if all(number in results and status_of(results[number]) == "met" for number in window):
+    if all(number in results and status_of(results[number]) == KpiStatus.MET for number in window):
         reason = f"{kpi} met its target in the {len(window)} cycle(s) after action {key} was done ({shown})"
-        done.updates.append(ActionUpdate(id=key, change="verified", status="verified", reason=reason, kpi=kpi))
+        done.updates.append(ActionUpdate(id=key, change=ActionChange.VERIFIED, status=ActionStatus.VERIFIED,
+                                         reason=reason, kpi=kpi))
         done.verified.append(key)
         done.decisions.append(Decision(policy=VERIFICATION, kpi=kpi, fired=True, reason=reason,
-                                       effects=[f"action {key} verified effective"]))
+                                       effects=(f"action {key} verified effective",)))
         return
     reason = f"{kpi} did not meet its target in every cycle after action {key} was done ({shown})"
-    done.updates.append(ActionUpdate(id=key, change="ineffective", status="ineffective", reason=reason, kpi=kpi))
+    done.updates.append(ActionUpdate(id=key, change=ActionChange.INEFFECTIVE, status=ActionStatus.INEFFECTIVE,
+                                     reason=reason, kpi=kpi))
     done.failed.append(key)
     effects = [f"action {key} marked ineffective"]
     owner = str(action.get("owner"))
@@ -136,14 +126,15 @@ def _verify(action: Mapping[str, Any], results_of: Any, cycle: int, today: date,
     due = (today + timedelta(days=int(action.get("due_days") or 7))).isoformat()
     if successor is None:
         reopen = f"reopened for {owner} (the end of its escalation chain), due {due}"
-        done.updates.append(ActionUpdate(id=key, change="reopened", status="open", due=due, reason=reopen, kpi=kpi))
+        done.updates.append(ActionUpdate(id=key, change=ActionChange.REOPENED, status=ActionStatus.OPEN, due=due,
+                                         reason=reopen, kpi=kpi))
     else:
         reopen = f"reopened and escalated from {owner} to {successor}, due {due}"
-        done.updates.append(ActionUpdate(id=key, change="escalated", status="open", owner=successor, due=due,
-                                         reason=f"{reopen}: {reason}", kpi=kpi))
+        done.updates.append(ActionUpdate(id=key, change=ActionChange.ESCALATED, status=ActionStatus.OPEN,
+                                         owner=successor, due=due, reason=f"{reopen}: {reason}", kpi=kpi))
         done.escalated.append(key)
     effects.append(reopen)
-    done.decisions.append(Decision(policy=VERIFICATION, kpi=kpi, fired=True, reason=reason, effects=effects))
+    done.decisions.append(Decision(policy=VERIFICATION, kpi=kpi, fired=True, reason=reason, effects=tuple(effects)))
 
 
 def _overdue(action: Mapping[str, Any], today: date, grace_days: int, escalate_to: str | None,
@@ -160,13 +151,14 @@ def _overdue(action: Mapping[str, Any], today: date, grace_days: int, escalate_t
     reason = (f"action {key} is {late} days past its due date {due.isoformat()} "
               f"(escalated after {grace_days}) with {owner}")
     if successor is None:
+        stays = f"action {key} stays with {owner}: no one left in its escalation chain"
         done.decisions.append(Decision(policy=OVERDUE, kpi=action.get("kpi"), fired=True, reason=reason,
-                                       effects=[f"action {key} stays with {owner}: no one left in its escalation chain"]))
+                                       effects=(stays,)))
         return
     new_due = (today + timedelta(days=grace_days)).isoformat()
     effect = f"action {key} escalated from {owner} to {successor}, due {new_due}"
-    done.updates.append(ActionUpdate(id=key, change="escalated", owner=successor, due=new_due,
+    done.updates.append(ActionUpdate(id=key, change=ActionChange.ESCALATED, owner=successor, due=new_due,
                                      reason=f"{reason}: {effect}", kpi=action.get("kpi")))
     done.escalated.append(key)
     done.decisions.append(Decision(policy=OVERDUE, kpi=action.get("kpi"), fired=True, reason=reason,
-                                   effects=[effect]))
+                                   effects=(effect,)))

@@ -14,26 +14,24 @@ target stays and the effect says why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from pdcaflow.tasks.sdk.numbers import bounds, finite, show
 from pdcaflow.engine.pdca.policy_effects import TargetEffect
-from pdcaflow.engine.pdca.policy_rules import status_of
+from pdcaflow.engine.pdca.records import KpiResult, KpiStatus, Target
 from pdcaflow.engine.pdca.spc import xmr_limits
+from pdcaflow.tasks.sdk.numbers import finite, show
 
 
-def capability_target(kpi: str, target: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
+def capability_target(kpi: str, target: Target, results: Sequence[KpiResult],
                       k: float, cycles: int, limit: Any = None) -> TargetEffect:
     """The target ``mean -/+ k sigma`` of the last ``cycles`` results, never past ``limit``."""
-    low, high = bounds(target)
-    old = {"min": low, "max": high}
+    low, high = target.min, target.max
     window = list(results[-cycles:])
-    values = [finite(result.get("actual")) for result in window if status_of(result) != "no_data"]
-    numbers = [value for value in values if value is not None]
+    numbers = [result.actual for result in window if result.status != KpiStatus.NO_DATA and result.actual is not None]
     how = f"capability (k {show(k)}, {cycles} cycles)"
     if len(numbers) < cycles:
-        return TargetEffect(kpi, old, dict(old), how, (f"needs {cycles} cycles with data, has {len(numbers)}",))
+        return TargetEffect(kpi, target, target, how, (f"needs {cycles} cycles with data, has {len(numbers)}",))
     limits = xmr_limits(numbers)
     mean, sigma = limits.centre, limits.sigma
     notes = [f"mean {show(_four(mean))}, sigma {show(_four(sigma))} (average moving range / 1.128) of "
@@ -51,7 +49,7 @@ def capability_target(kpi: str, target: Mapping[str, Any], results: Sequence[Map
         if stop is not None and (middle is None or stop >= middle) and new_high < stop:
             new_high = stop
             notes.append(f"max stopped at its limit {show(stop)}")
-    return TargetEffect(kpi, old, {"min": new_low, "max": new_high}, how, tuple(notes))
+    return TargetEffect(kpi, target, Target(min=new_low, max=new_high), how, tuple(notes))
 
 
 def _four(value: float) -> float:

@@ -13,53 +13,20 @@ other result. The task is a pure function of its context: no I/O, deterministic.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
-from pdcaflow.engine.pdca.control import MIN_POINTS, KpiControl, control_check
+from pdcaflow.engine.pdca.control import MIN_POINTS, control_check, fired_rules, usable_actual
+from pdcaflow.engine.pdca.records import JsonObject, KpiResult, KpiStatus, Target, Trend
 from pdcaflow.tasks.sdk.numbers import bounds, finite, tidy
 from pdcaflow.tasks.sdk.registry import StepContext, task
 
 HISTORY_CYCLES = 24
-KpiStatus = Literal["met", "missed", "no_data"]
-Trend = Literal["up", "down", "flat"]
-
-
-class KpiTarget(TypedDict):
-    min: float | None
-    max: float | None
-
-
-class KpiResult(TypedDict):
-    """One KPI's result in one cycle.
-
-    ``actual``: the value read from the KPI's source (``None`` when there was none).
-    ``target``: the target in force this cycle. ``met``/``missed``: ``None`` with
-    ``no_data``. ``delta``: ``actual`` minus the previous cycle's actual (``None``
-    when either is missing). ``margin``: signed distance from ``actual`` to the
-    nearest bound (the violated one, or the closest one when met), positive on the
-    good side: above a ``min``, below a ``max``, inside a band. ``trend``: ``up`` /
-    ``down`` when the last ``trend_cycles`` values rise / fall strictly, ``flat``
-    otherwise, ``None`` with too few values. ``signals``: the control-chart rules
-    that fired on this cycle's value. ``control``: the control-chart record (limits,
-    the signals with the cycles and values involved, or why no rule was tested);
-    ``None`` for a KPI without ``control:``.
-    """
-
-    actual: float | None
-    target: KpiTarget
-    met: bool | None
-    missed: bool | None
-    delta: float | None
-    margin: float | None
-    status: KpiStatus
-    unit: str
-    signals: list[str]
-    trend: Trend | None
-    control: KpiControl | None
 
 
 class KpiCheckResult(TypedDict):
-    results: dict[str, KpiResult]
+    """``kpi.check``'s outputs: ``results`` holds each KPI's :class:`KpiResult` as JSON."""
+
+    results: dict[str, JsonObject]
     met: list[str]
     missed: list[str]
     no_data: list[str]
@@ -109,6 +76,19 @@ def check(
     if control_min_points < 2:
         raise ValueError(f"kpi.check: control_min_points must be at least 2 (one moving range), "
                          f"got {control_min_points}")
+    results = kpi_results(context, history_cycles, trend_cycles, control_min_points)
+    return KpiCheckResult(
+        results={kpi_id: result.to_json() for kpi_id, result in results.items()},
+        met=_with_status(results, KpiStatus.MET),
+        missed=_with_status(results, KpiStatus.MISSED),
+        no_data=_with_status(results, KpiStatus.NO_DATA),
+        signals={kpi_id: list(result.signals) for kpi_id, result in results.items() if result.signals},
+    )
+
+
+def kpi_results(context: StepContext, history_cycles: int, trend_cycles: int,
+                control_min_points: int) -> dict[str, KpiResult]:
+    """Each declared KPI's result this cycle, in declaration order (what :func:`check` reports)."""
     previous_kpis: Mapping[str, Any] = context.previous.get("kpis") or {}
     results: dict[str, KpiResult] = {}
     for kpi_id, spec in context.kpi_specs.items():
@@ -116,18 +96,14 @@ def check(
         earlier = recorded[-history_cycles:] if history_cycles else []
         previous = previous_kpis.get(kpi_id) or {}
         result = evaluate(spec, earlier, previous.get("actual"), trend_cycles, context.targets.get(kpi_id))
-        result["signals"], result["control"] = control_check(
-            spec.get("control"), recorded, context.cycle, result["actual"], window=history_cycles,
-            min_points=control_min_points, baseline_history=spec.get("baseline_history"))
-        results[kpi_id] = result
-    signals = {kpi_id: list(result["signals"]) for kpi_id, result in results.items() if result["signals"]}
-    return KpiCheckResult(
-        results=results,
-        met=[kpi_id for kpi_id, result in results.items() if result["status"] == "met"],
-        missed=[kpi_id for kpi_id, result in results.items() if result["status"] == "missed"],
-        no_data=[kpi_id for kpi_id, result in results.items() if result["status"] == "no_data"],
-        signals=signals,
-    )
+        control = control_check(spec.get("control"), recorded, context.cycle, result.actual, window=history_cycles,
+                                min_points=control_min_points, baseline_history=spec.get("baseline_history"))
+        results[kpi_id] = result.model_copy(update={"signals": fired_rules(control), "control": control})
+    return results
+
+
+def _with_status(results: Mapping[str, KpiResult], status: KpiStatus) -> list[str]:
+    return [kpi_id for kpi_id, result in results.items() if result.status == status]
 
 
 def evaluate(spec: Mapping[str, Any], history: Sequence[Mapping[str, Any]], previous_actual: Any,
@@ -135,22 +111,20 @@ def evaluate(spec: Mapping[str, Any], history: Sequence[Mapping[str, Any]], prev
     """One KPI's result from its spec (``actual``, ``target``, ``unit``) and its earlier results."""
     low, high = bounds(spec.get("target") or fallback_target)
     actual = finite(spec.get("actual"))
-    status: KpiStatus = "no_data" if actual is None else "met" if _within(actual, low, high) else "missed"
+    status = KpiStatus.NO_DATA if actual is None else KpiStatus.MET if _within(actual, low, high) else KpiStatus.MISSED
     earlier_actual = finite(previous_actual)
-    values = [value for value in (_usable_actual(entry) for entry in history) if value is not None]
+    values = [value for value in (usable_actual(entry) for entry in history) if value is not None]
     return KpiResult(
         actual=actual,
-        target=KpiTarget(min=low, max=high),
-        met=None if actual is None else status == "met",
-        missed=None if actual is None else status == "missed",
+        target=Target(min=low, max=high),
+        met=None if actual is None else status == KpiStatus.MET,
+        missed=None if actual is None else status == KpiStatus.MISSED,
         delta=None if actual is None or earlier_actual is None else tidy(actual - earlier_actual),
         margin=None if actual is None else margin(actual, low, high),
         status=status,
         unit=str(spec.get("unit", "")),
-        signals=[],     # filled by check() from the control chart (pdcaflow.engine.pdca.control)
         trend=trend([*values, actual] if actual is not None else values, trend_cycles),
-        control=None,
-    )
+    )  # signals and control: filled by kpi_results() from the control chart (pdcaflow.engine.pdca.control)
 
 
 def margin(actual: float, low: float | None, high: float | None) -> float | None:
@@ -168,15 +142,12 @@ def trend(values: Sequence[float], cycles: int) -> Trend | None:
     window = values[-cycles:]
     moves = list(zip(window, window[1:]))
     if all(later > earlier for earlier, later in moves):
-        return "up"
+        return Trend.UP
     if all(later < earlier for earlier, later in moves):
-        return "down"
-    return "flat"
+        return Trend.DOWN
+    return Trend.FLAT
 
 
 def _within(actual: float, low: float | None, high: float | None) -> bool:
     return (low is None or low <= actual) and (high is None or actual <= high)
 
-
-def _usable_actual(entry: Mapping[str, Any]) -> float | None:
-    return None if entry.get("status") == "no_data" else finite(entry.get("actual"))

@@ -8,12 +8,14 @@ targets an earlier one produced) and record every effect in words.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pdcaflow.tasks.sdk.numbers import bounds, finite, is_number, show, show_target, tidy
+from pdcaflow.engine.pdca.records import OPEN_STATUSES as OPEN_STATUSES  # re-exported: the retail library reads it here
+from pdcaflow.engine.pdca.records import Target
+from pdcaflow.tasks.sdk.numbers import finite, is_number, show, tidy
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
@@ -93,16 +95,16 @@ class TargetEffect:
     """One target move: the bounds before and after, and what limited the move."""
 
     kpi: str
-    old: dict[str, float | None]
-    new: dict[str, float | None]
+    old: Target
+    new: Target
     how: str
     notes: tuple[str, ...] = ()
 
     def describe(self) -> str:
         notes = f" ({'; '.join(self.notes)})" if self.notes else ""
         if self.old == self.new:
-            return f"target {self.kpi} unchanged at {show_target(self.old)} by {self.how}{notes}"
-        return f"target {self.kpi}: {show_target(self.old)} -> {show_target(self.new)} by {self.how}{notes}"
+            return f"target {self.kpi} unchanged at {self.old.describe()} by {self.how}{notes}"
+        return f"target {self.kpi}: {self.old.describe()} -> {self.new.describe()} by {self.how}{notes}"
 
 
 def amount_of(amount: Any, bound: float) -> float:
@@ -118,7 +120,7 @@ def amount_of(amount: Any, bound: float) -> float:
     return value
 
 
-def move_target(kpi: str, target: Mapping[str, Any], how: Literal["tighten", "relax"], amount: Any,
+def move_target(kpi: str, target: Target, how: Literal["tighten", "relax"], amount: Any,
                 limit: Any = None) -> TargetEffect:
     """Tighten (raise a min, lower a max, narrow a band) or relax (the opposite) a target.
 
@@ -127,7 +129,7 @@ def move_target(kpi: str, target: Mapping[str, Any], how: Literal["tighten", "re
     it lies on (below the middle: the min, otherwise the max). A bound already past
     its limit stays where it is: tightening never relaxes, relaxing never tightens.
     """
-    low, high = bounds(target)
+    low, high = target.min, target.max
     if low is None and high is None:
         raise PolicyEffectError(f"KPI '{kpi}' has no target to {how}")
     stop = finite(limit)
@@ -150,8 +152,7 @@ def move_target(kpi: str, target: Mapping[str, Any], how: Literal["tighten", "re
             new_high = middle
             notes.append(f"max stopped at the band's middle {show(new_high)}")
     shown_amount = amount if isinstance(amount, str) else show(amount)
-    return TargetEffect(kpi, {"min": low, "max": high}, {"min": new_low, "max": new_high},
-                        f"{how} {shown_amount}", tuple(notes))
+    return TargetEffect(kpi, target, Target(min=new_low, max=new_high), f"{how} {shown_amount}", tuple(notes))
 
 
 def _step(bound: float, move: float, stop: float | None, name: str, notes: list[str]) -> float:
@@ -168,11 +169,9 @@ def _step(bound: float, move: float, stop: float | None, name: str, notes: list[
     return moved
 
 
-def set_target(kpi: str, target: Mapping[str, Any], replacement: Mapping[str, Any]) -> TargetEffect:
+def set_target(kpi: str, target: Target, replacement: Mapping[str, Any]) -> TargetEffect:
     """``change_target: {set: {...}}``: the new mapping replaces the target (an absent bound is removed)."""
-    low, high = bounds(target)
-    new_low, new_high = bounds(replacement)
-    return TargetEffect(kpi, {"min": low, "max": high}, {"min": new_low, "max": new_high}, "set")
+    return TargetEffect(kpi, target, Target.of(replacement), "set")
 
 
 def due_date(started_at: str, due_days: int) -> str:
@@ -185,12 +184,7 @@ def due_date(started_at: str, due_days: int) -> str:
     return (start + timedelta(days=int(due_days))).isoformat()
 
 
-# The statuses in which an action still has work to do; the audit store's
-# OPEN_ACTION_STATUSES says the same (tasks may not import the engine).
-OPEN_STATUSES = ("open", "in_progress")
-
-
-def still_open(actions: Any, policy_id: str, kpi: str | None) -> Mapping[str, Any] | None:
+def still_open(actions: Sequence[Mapping[str, Any]], policy_id: str, kpi: str | None) -> Mapping[str, Any] | None:
     """An action this policy opened for this KPI that is still open or in progress, if any.
 
     An action without a status counts as open (``StepContext.actions`` holds open

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from pdcaflow.tasks.sdk.numbers import bounds, finite, show, show_target
+from pdcaflow.engine.pdca.records import KpiResult, KpiStatus, Target
+from pdcaflow.tasks.sdk.numbers import show
 
-Result = Mapping[str, Any]
+Result = KpiResult
 
 
 class Verdict(NamedTuple):
@@ -24,24 +25,18 @@ class Verdict(NamedTuple):
     reason: str
 
 
-def status_of(result: Result | None) -> str:
-    """``met``, ``missed`` or ``no_data``, from ``status`` or else the ``met``/``missed`` flags."""
-    if not result:
-        return "no_data"
-    status = result.get("status")
-    if status in ("met", "missed", "no_data"):
-        return str(status)
-    if finite(result.get("actual")) is None:
-        return "no_data"
-    return "met" if result.get("met") else "missed" if result.get("missed") else "no_data"
+def status_of(result: Result | None) -> KpiStatus:
+    """``met``, ``missed`` or ``no_data`` (no result: ``no_data``); a result read without a ``status``
+    has it from the ``met``/``missed`` flags (:class:`~pdcaflow.engine.pdca.records.KpiResult`)."""
+    return KpiStatus.NO_DATA if result is None else result.status
 
 
 def comparison(result: Result) -> str:
     """A result against its own target: ``4.05 < min 4.2``, ``min 4 <= 4.3 <= max 5``, ``no data``."""
-    actual = finite(result.get("actual"))
-    if actual is None or status_of(result) == "no_data":
+    actual = result.actual
+    if actual is None or status_of(result) == KpiStatus.NO_DATA:
         return "no data"
-    low, high = bounds(result.get("target"))
+    low, high = result.target.min, result.target.max
     if low is not None and actual < low:
         return f"{show(actual)} < min {show(low)}"
     if high is not None and actual > high:
@@ -71,7 +66,7 @@ def _cycles(count: int) -> str:
 def streak_test(kpi: str, results: Sequence[Result], wanted: str, cycles: int) -> Verdict:
     """``when: {kpi, missed: true, cycles}`` (``wanted="missed"``) or ``met: true`` likewise."""
     current = results[-1] if results else None
-    if current is None or status_of(current) == "no_data":
+    if current is None or status_of(current) == KpiStatus.NO_DATA:
         return Verdict(False, f"{kpi} has no data this cycle")
     streak = _streak(results, lambda result: status_of(result) == wanted)
     if streak == 0:
@@ -90,14 +85,14 @@ def _before(results: Sequence[Result], streak: int) -> str:
         return "no earlier cycle recorded"
     earlier = results[-streak - 1]
     status = status_of(earlier)
-    return "before that no data" if status == "no_data" else f"before that {status} ({comparison(earlier)})"
+    return "before that no data" if status == KpiStatus.NO_DATA else f"before that {status} ({comparison(earlier)})"
 
 
 def trend_test(kpi: str, results: Sequence[Result], direction: str, cycles: int) -> Verdict:
     """``when: {kpi, trend: up|down, cycles}``: the last ``cycles + 1`` actuals rise/fall strictly."""
     needed = cycles + 1
     window = list(results[-needed:])
-    values = [None if status_of(result) == "no_data" else finite(result.get("actual")) for result in window]
+    values = [None if status_of(result) == KpiStatus.NO_DATA else result.actual for result in window]
     shown = " -> ".join("no data" if value is None else show(value) for value in values)
     if len(window) < needed:
         return Verdict(False, f"{kpi} has {len(window)} of the {needed} values a {direction} trend over "
@@ -113,11 +108,11 @@ def trend_test(kpi: str, results: Sequence[Result], direction: str, cycles: int)
 
 def signal_test(kpi: str, current: Result | None, rule: str) -> Verdict:
     """``when: {kpi, signal: rule}``: the rule is among this cycle's control-chart signals."""
-    if current is None or status_of(current) == "no_data":
+    if current is None or status_of(current) == KpiStatus.NO_DATA:
         return Verdict(False, f"{kpi} has no data this cycle")
-    signals = list(current.get("signals") or [])
+    signals = current.signals
     if rule in signals:
-        return Verdict(True, f"{kpi} control chart shows {rule} this cycle ({show(finite(current.get('actual')))})")
+        return Verdict(True, f"{kpi} control chart shows {rule} this cycle ({show(current.actual)})")
     return Verdict(False, f"{kpi} control chart shows no {rule} this cycle (signals: {', '.join(signals) or 'none'})")
 
 
@@ -129,28 +124,27 @@ def expr_test(policy_id: str, expression: str, conditions: Mapping[str, bool]) -
     return Verdict(value, f"expression `{expression}` is {'true' if value else 'false'}")
 
 
-def ratchet_test(kpi: str, results: Sequence[Result], target: Mapping[str, Any] | None, cycles: int) -> Verdict:
+def ratchet_test(kpi: str, results: Sequence[Result], target: Target, cycles: int) -> Verdict:
     """``ratchet``: met this cycle and the ``cycles - 1`` before, all against the target in force now.
 
     Counting only cycles with today's target means a ratchet restarts its count
     after it moved the target.
     """
     current = results[-1] if results else None
-    if current is None or status_of(current) == "no_data":
+    if current is None or status_of(current) == KpiStatus.NO_DATA:
         return Verdict(False, f"{kpi} has no data this cycle")
-    in_force = bounds(target)
-    if status_of(current) != "met":
+    if status_of(current) != KpiStatus.MET:
         return Verdict(False, f"{kpi} {status_of(current)} ({comparison(current)})")
-    streak = _streak(results, lambda result: status_of(result) == "met" and bounds(result.get("target")) == in_force)
+    streak = _streak(results, lambda result: status_of(result) == KpiStatus.MET and result.target == target)
     shown = ", ".join(comparison(result) for result in results[-min(streak, cycles):])
-    at = f"at target {show_target(target)}"
+    at = f"at target {target.describe()}"
     if streak >= cycles:
         span = "" if cycles == 1 else f" in {_cycles(cycles)}"
         return Verdict(True, f"{kpi} met{span} {at} ({shown})")
     reason = f"{kpi} met in {_cycles(streak)} {at} ({shown}), needs {cycles}; "
-    if streak < len(results) and status_of(results[-streak - 1]) == "met":
+    if streak < len(results) and status_of(results[-streak - 1]) == KpiStatus.MET:
         earlier = results[-streak - 1]
-        return Verdict(False, reason + f"before that met against target {show_target(earlier.get('target'))}")
+        return Verdict(False, reason + f"before that met against target {earlier.target.describe()}")
     return Verdict(False, reason + _before(results, streak))
 
 

@@ -35,6 +35,7 @@ from pdcaflow.engine.errors import PdcaError
 from pdcaflow.engine.definition.evaluation import evaluate_condition, render_template
 from pdcaflow.engine.definition.expressions import ExpressionError
 from pdcaflow.engine.definition.model import ProcessDefinition
+from pdcaflow.engine.pdca.action_records import CarryOver
 from pdcaflow.engine.runtime.slots import check_slot
 from pdcaflow.engine.runtime.step_runner import BeforeTask, StepError, call_task, kpi_actuals, render_value, should_run
 from pdcaflow.engine.runtime import action_cycle
@@ -254,14 +255,14 @@ class CycleRun:
         applied = self.outputs.get(apply_id or "", {})
         kpi_results = self.outputs.get(self._kpi_step_id() or "", {}).get("results", {})
         opened = list(applied.get("actions_opened", []))
-        return {
-            "cycle": self.number,
-            "params": applied.get("params", self.params),
-            "targets": applied.get("targets", self.targets),
-            "kpis": kpi_results,
-            "decisions": list(applied.get("decisions", [])),
-            "actions": action_cycle.carried_actions(self.open_actions, opened, applied.get("action_updates", [])),
-        }
+        return CarryOver(
+            cycle=self.number,
+            params=applied.get("params", self.params),
+            targets=applied.get("targets", self.targets),
+            kpis=kpi_results,
+            decisions=applied.get("decisions", ()),
+            actions=action_cycle.carried_actions(self.open_actions, opened, applied.get("action_updates", [])),
+        ).to_json()
 
     def complete(self) -> dict[str, Any]:
         """Record the completion and carry-over, then sign a checkpoint (AttestError if it cannot)."""

@@ -176,7 +176,7 @@ def _check_move(action_key: str, current: str, new: str, source: str, status_giv
 
 def record_act_updates(session: Session, cycle: Cycle, updates: Sequence[Mapping[str, Any]],
                        actor: str) -> list[ActionUpdate]:
-    """ACT's changes to actions (``pdcaflow.engine.pdca.action_followup.ActionUpdate`` shape), in order, as ``source=act``."""
+    """ACT's changes to actions (``pdcaflow.engine.pdca.action_records.ActionUpdate`` as JSON), in order, as ``source=act``."""
     rows = []
     for change in updates:
         details = {key: value for key, value in change.items()

@@ -1,9 +1,9 @@
 """What CHECK and ACT produce, stored with their events: KPI results, decisions, actions.
 
 Same rules as ``pdcaflow.engine.store.repository`` (which re-exports these): the caller's
-session, flush only, head lock first. The input shapes are those of the built-in
-tasks (``pdcaflow.engine.pdca.check.KpiResult``, ``pdcaflow.engine.pdca.act.Decision`` and ``ActionRecord``),
-as plain mappings.
+session, flush only, head lock first. The input shapes are the JSON forms of the
+built-in tasks' records (``pdcaflow.engine.pdca.records.KpiResult`` and ``Decision``,
+``pdcaflow.engine.pdca.action_records.Action``), as the step outputs hold them.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def live(session: Session, instance: ModelT) -> ModelT:
 
 
 def record_kpi_results(session: Session, cycle: Cycle, results: Mapping[str, Mapping[str, Any]], actor: str) -> list[KpiResult]:
-    """Store each KPI's result (``pdcaflow.engine.pdca.check.KpiResult`` shape) with a ``kpi.result`` event.
+    """Store each KPI's result (``pdcaflow.engine.pdca.records.KpiResult`` as JSON) with a ``kpi.result`` event.
 
     ``target`` is ``{"min", "max"}``; keys beyond the columns (``met``, ``signals``,
     ``trend`` ...) are kept in ``details``.
@@ -106,7 +106,7 @@ def open_actions(session: Session, process_id: str) -> list[Action]:
 
 
 def record_actions_opened(session: Session, cycle: Cycle, actions: Sequence[Mapping[str, Any]], actor: str) -> list[Action]:
-    """Open corrective actions (``pdcaflow.engine.pdca.act.ActionRecord`` shape) with ``action.opened`` events.
+    """Open corrective actions (``pdcaflow.engine.pdca.action_records.Action`` as JSON) with ``action.opened`` events.
 
     ``id`` is the action's key: used as is when it already has the form
     ``process#cycle/name``, else made into ``<process>#<cycle number>/<id>``.
@@ -164,7 +164,7 @@ def kpi_history(session: Session, process_id: str, limit: int) -> dict[str, list
 
 
 def kpi_result_dict(row: KpiResult) -> dict[str, Any]:
-    """A stored KPI result in the ``pdcaflow.engine.pdca.check.KpiResult`` shape (details merged back in)."""
+    """A stored KPI result in the ``pdcaflow.engine.pdca.records.KpiResult`` JSON shape (details merged back in)."""
     return {**row.details, "kpi": row.kpi_id, "actual": row.actual,
             "target": {"min": row.target_min, "max": row.target_max}, "status": row.status, "delta": row.delta,
             "unit": row.unit}

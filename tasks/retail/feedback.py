@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, TypedDict
 
-from pdcaflow.engine.pdca.records import Decision
+from pdcaflow.engine.pdca.records import JsonObject
 from pdcaflow.tasks.retail.complaint_actions import ComplaintAction, OverdueComplaint, complaint_actions
 from pdcaflow.tasks.sdk.registry import ProjectFile, ProjectSource, StepContext, task
 
@@ -292,7 +292,7 @@ def handle(
 
 
 class OverdueActionsResult(TypedDict):
-    decisions: list[Decision]
+    decisions: list[JsonObject]  # each a Decision as JSON (Decision.to_json)
     actions_opened: list[ComplaintAction]
 
 
@@ -329,4 +329,4 @@ def overdue_actions(
         (each names its complaint: ``complaint_id, customer_id, category, age_hours``).
     """
     decisions, opened = complaint_actions(context, overdue, total, owner, due_days)
-    return OverdueActionsResult(decisions=decisions, actions_opened=opened)
+    return OverdueActionsResult(decisions=[decision.to_json() for decision in decisions], actions_opened=opened)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pdcaflow.engine.pdca.action_followup import chain_of, next_owner
 from pdcaflow.engine.pdca.capability import capability_target
 from pdcaflow.engine.pdca.act import apply_policies
+from pdcaflow.engine.pdca.records import KpiResult, Target
 from tests.tasks.builders import act_context, result
 
 MIN = {"min": 4.2}
@@ -142,32 +143,32 @@ def test_chain_of_prefers_the_actions_own() -> None:
 
 # ----- capability targets ---------------------------------------------------------------------
 
-def values(*actuals: float) -> list[dict[str, Any]]:
-    return [result(actual, MIN) for actual in actuals]
+def values(*actuals: float | None, target: dict[str, float] = MIN) -> list[KpiResult]:
+    return [KpiResult.from_json(result(actual, target)) for actual in actuals]
 
 
 def test_capability_sets_a_min_target_at_mean_minus_k_sigma() -> None:
     # moving ranges 0.2, 0.2, 0.2 -> sigma 0.2 / 1.128 = 0.17730; mean 4.5; 4.5 - 2 * 0.17730 = 4.14539
-    effect = capability_target("satisfaction", MIN, values(4.4, 4.6, 4.4, 4.6), k=2, cycles=4)
-    assert effect.new == {"min": 4.145, "max": None}  # four significant digits
+    effect = capability_target("satisfaction", Target(min=4.2), values(4.4, 4.6, 4.4, 4.6), k=2, cycles=4)
+    assert effect.new == Target(min=4.145)  # four significant digits
     assert effect.describe() == ("target satisfaction: min 4.2 -> min 4.145 by capability (k 2, 4 cycles) "
                                  "(mean 4.5, sigma 0.1773 (average moving range / 1.128) of 4.4, 4.6, 4.4, 4.6)")
 
 
 def test_capability_of_a_max_target_and_its_limit() -> None:
-    effect = capability_target("p90", P90, [result(v, P90) for v in (30, 34, 30, 34)], k=3, cycles=4)
-    assert effect.new["max"] == 42.64  # 32 + 3 * 4 / 1.128 = 42.638
-    held = capability_target("p90", P90, [result(v, P90) for v in (30, 34, 30, 34)], k=3, cycles=4, limit=45)
-    assert held.new["max"] == 45 and "max stopped at its limit 45" in held.describe()
+    effect = capability_target("p90", Target(max=48.0), values(30, 34, 30, 34, target=P90), k=3, cycles=4)
+    assert effect.new.max == 42.64  # 32 + 3 * 4 / 1.128 = 42.638
+    held = capability_target("p90", Target(max=48.0), values(30, 34, 30, 34, target=P90), k=3, cycles=4, limit=45)
+    assert held.new.max == 45 and "max stopped at its limit 45" in held.describe()
 
 
 def test_capability_never_moves_a_min_past_its_limit() -> None:
-    effect = capability_target("satisfaction", MIN, values(4.8, 4.9, 4.8, 4.9), k=1, cycles=4, limit=4.5)
-    assert effect.new["min"] == 4.5
+    effect = capability_target("satisfaction", Target(min=4.2), values(4.8, 4.9, 4.8, 4.9), k=1, cycles=4, limit=4.5)
+    assert effect.new.min == 4.5
 
 
 def test_capability_without_enough_cycles_keeps_the_target() -> None:
-    effect = capability_target("satisfaction", MIN, [*values(4.4), result(None, MIN), *values(4.5)], k=3, cycles=3)
+    effect = capability_target("satisfaction", Target(min=4.2), values(4.4, None, 4.5), k=3, cycles=3)
     assert effect.new == effect.old
     assert effect.describe() == ("target satisfaction unchanged at min 4.2 by capability (k 3, 3 cycles) "
                                  "(needs 3 cycles with data, has 2)")

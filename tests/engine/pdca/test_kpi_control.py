@@ -8,6 +8,7 @@ import pytest
 
 from pdcaflow.engine.pdca.check import check
 from pdcaflow.engine.pdca.policy_rules import signal_test
+from pdcaflow.engine.pdca.records import KpiResult
 from pdcaflow.tasks.sdk.registry import StepContext
 
 STABLE = [4.0, 4.2, 4.1, 4.3, 4.0, 4.2, 4.1, 4.3, 4.0, 4.2]   # cycles 1-10: centre 4.14, MR-bar 0.2
@@ -124,9 +125,9 @@ def test_the_baseline_reaches_past_history_cycles() -> None:
 
 
 def test_a_policy_signal_condition_reads_the_signal() -> None:
-    fired = run(2.0, history(*STABLE), ["we1"])
+    fired = KpiResult.from_json(run(2.0, history(*STABLE), ["we1"]))
     assert signal_test("sat", fired, "we1") == (True, "sat control chart shows we1 this cycle (2)")
-    quiet = run(4.1, history(*STABLE), ["we1"])
+    quiet = KpiResult.from_json(run(4.1, history(*STABLE), ["we1"]))
     assert signal_test("sat", quiet, "we1") == (False, "sat control chart shows no we1 this cycle (signals: none)")
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from pdcaflow.engine.pdca.act import apply_policies
 from pdcaflow.engine.pdca.policy_effects import change_param, move_target
+from pdcaflow.engine.pdca.records import Target
 from tests.tasks.builders import act_context, result
 
 values = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
@@ -40,11 +41,11 @@ def test_whole_numbers_stay_whole(start: int, step: int) -> None:
 def test_a_tightened_min_never_passes_its_limit_nor_falls(low: float, amount: Any, headroom: float,
                                                           rounds: int) -> None:
     limit = low + headroom
-    target: dict[str, float | None] = {"min": low, "max": None}
+    target = Target(min=low)
     for _ in range(rounds):
         moved = move_target("k", target, "tighten", amount, limit).new
-        assert moved["min"] is not None and target["min"] is not None
-        assert target["min"] <= moved["min"] <= limit
+        assert moved.min is not None and target.min is not None
+        assert target.min <= moved.min <= limit
         target = moved
 
 
@@ -52,30 +53,30 @@ def test_a_tightened_min_never_passes_its_limit_nor_falls(low: float, amount: An
 def test_a_tightened_max_never_passes_its_limit_nor_rises(high: float, amount: Any, headroom: float,
                                                           rounds: int) -> None:
     limit = high - headroom
-    target: dict[str, float | None] = {"min": None, "max": high}
+    target = Target(max=high)
     for _ in range(rounds):
         moved = move_target("k", target, "tighten", amount, limit).new
-        assert moved["max"] is not None and target["max"] is not None
-        assert limit <= moved["max"] <= target["max"]
+        assert moved.max is not None and target.max is not None
+        assert limit <= moved.max <= target.max
         target = moved
 
 
 @given(low=values, width=st.floats(min_value=0, max_value=1e5), amount=amounts, rounds=st.integers(1, 8))
 def test_a_tightened_band_narrows_and_never_crosses(low: float, width: float, amount: Any, rounds: int) -> None:
-    target: dict[str, float | None] = {"min": low, "max": low + width}
+    target = Target(min=low, max=low + width)
     for _ in range(rounds):
         moved = move_target("k", target, "tighten", amount).new
-        assert moved["min"] is not None and moved["max"] is not None
-        assert target["min"] is not None and target["max"] is not None
-        assert target["min"] <= moved["min"] <= moved["max"] <= target["max"]
+        assert moved.min is not None and moved.max is not None
+        assert target.min is not None and target.max is not None
+        assert target.min <= moved.min <= moved.max <= target.max
         target = moved
 
 
 @given(low=values, width=st.floats(min_value=0, max_value=1e5), amount=amounts)
 def test_relaxing_a_band_widens_it(low: float, width: float, amount: Any) -> None:
-    moved = move_target("k", {"min": low, "max": low + width}, "relax", amount).new
-    assert moved["min"] is not None and moved["max"] is not None
-    assert moved["min"] <= low and moved["max"] >= low + width
+    moved = move_target("k", Target(min=low, max=low + width), "relax", amount).new
+    assert moved.min is not None and moved.max is not None
+    assert moved.min <= low and moved.max >= low + width
 
 
 @given(actuals=st.lists(st.one_of(st.none(), st.floats(min_value=0, max_value=10)), min_size=1, max_size=6),
