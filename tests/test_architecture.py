@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -25,4 +26,19 @@ def test_modules_stay_small() -> None:
             lines = len(path.read_text(encoding="utf-8").splitlines())
             if lines > MAX_MODULE_LINES:
                 too_long[str(path.relative_to(REPO))] = lines
+    assert too_long == {}
+
+
+MAX_CLI_FUNCTION_LINES = 50
+
+
+def test_cli_functions_stay_short() -> None:
+    """A command parses, calls one stage and maps the outcome: no function in engine/cli over 50 lines."""
+    too_long = {}
+    for path in sorted((REPO / "engine" / "cli").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_CLI_FUNCTION_LINES:
+                    too_long[f"{path.relative_to(REPO)}:{node.lineno} {node.name}"] = lines
     assert too_long == {}

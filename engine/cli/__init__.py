@@ -1,7 +1,13 @@
-"""The ``pdca`` command: the Typer app in ``app`` and one module per command group.
+"""The ``pdca`` command line (entry point ``pdcaflow.engine.cli.app:main``).
 
-Each command parses its options, calls one stage function and maps the outcome to
-an exit code (0 ok, 1 a run or check failed, 2 bad input, 3 a cycle waits for an
-approval). The top layer: it may import every other package, ``flows`` only inside
-the commands that run cycles, the sample world only in ``demo``.
+``app`` holds the Typer app, the definition commands (validate, graph, schema), ``run``
+and ``status``, and registers one module per command group: ``actions`` (actions,
+override), ``approve`` (approve, reject, approvals), ``audit`` and ``attest`` (pdca
+audit ...), ``db``, ``demo``, ``serve`` (serve, schedule, deploy) and ``tasks``.
+``cycles`` draws the live view and the status tables; ``stop`` ends ``pdca run`` on
+SIGINT/SIGTERM. ``common`` is what they share: the exit codes, the consoles, the
+``--db`` option and one-line errors.
+
+The top layer: it may import every other package, ``flows`` only inside the commands
+that run cycles, the sample world only in ``demo``.
 """

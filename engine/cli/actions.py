@@ -16,10 +16,11 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+import yaml
 from rich.table import Table
 
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+from pdcaflow.engine.cli.common import Db, ExitCode, fail, out, resolve_actor
+
 PERSON_STATUSES = ("in_progress", "done", "cancelled")
 ACTION_STATUSES = ("open", "in_progress", "done", "verified", "ineffective", "cancelled")
 # (pdcaflow.engine.store.tables.ACTION_STATUSES: the store, SQLAlchemy and the models load only when a command runs,
@@ -27,24 +28,14 @@ ACTION_STATUSES = ("open", "in_progress", "done", "verified", "ineffective", "ca
 
 actions_app = typer.Typer(help="Corrective actions: list them, show one's history, update or close them.",
                           no_args_is_help=True)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-Db = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL "
-                                             "or sqlite:///.pdca/pdca.db]")]
 Actor = Annotated[str | None, typer.Option(help="who makes the change [default: $PDCA_ACTOR or the OS user]")]
 Reason = Annotated[str | None, typer.Option(help="why (required; recorded with the change)")]
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    err.print(f"error: {message}", markup=False)
-    raise typer.Exit(code)
 
 
 def _reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
-        _fail("a change to the record needs --reason TEXT: say why, e.g. --reason \"routes re-planned\"")
+        fail("a change to the record needs --reason TEXT: say why, e.g. --reason \"routes re-planned\"")
     return text
 
 
@@ -60,8 +51,9 @@ def list_command(
     """List corrective actions in their current state (the latest update's status, owner and due date)."""
     unknown = [name for name in status or () if name not in ACTION_STATUSES]
     if unknown:
-        _fail(f"unknown status {', '.join(unknown)}: use one of {', '.join(ACTION_STATUSES)}")
+        fail(f"unknown status {', '.join(unknown)}: use one of {', '.join(ACTION_STATUSES)}")
     wanted = None if all_statuses else tuple(status or ("open", "in_progress", "done"))
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import ReviewError, reading, require_process
     from pdcaflow.engine.store.action_history import list_actions
 
@@ -71,7 +63,7 @@ def list_command(
                 require_process(session, process)
             rows = list_actions(session, process_id=process, statuses=wanted, owner=owner)
     except ReviewError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not rows:
         out.print("No actions match.", markup=False)
         return
@@ -95,6 +87,7 @@ def actions_list_table(rows: list[dict[str, Any]], title: str = "Corrective acti
 def show_command(action: Annotated[str, typer.Argument(help="the action's id, e.g. 'retail#3/call_back'")],
                  db: Db = None) -> None:
     """Show one action and its whole history: every change, who made it, when, why, from -> to."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import ReviewError, reading
     from pdcaflow.engine.store.action_history import ActionStateError, action_history
 
@@ -102,7 +95,7 @@ def show_command(action: Annotated[str, typer.Argument(help="the action's id, e.
         with reading(db) as (_store, session):
             state, history = action_history(session, action)
     except (ReviewError, ActionStateError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"{state['id']}: {state['title']}", markup=False)
     out.print(f"  status {state['status']} · owner {state['owner']} · due {state['due']} · KPI "
               f"{state.get('kpi') or '-'} · opened in cycle {state['opened_cycle']} by policy {state['policy']}"
@@ -133,17 +126,17 @@ def update_command(
 ) -> None:
     """Change an action's status, owner or due date (one audit event, with your reason)."""
     if status is None and owner is None and due is None:
-        _fail("say what changes: --status, --owner and/or --due")
+        fail("say what changes: --status, --owner and/or --due")
     if status is not None and status not in PERSON_STATUSES:
-        _fail(f"--status {status} is not one a person sets: use {', '.join(PERSON_STATUSES)} "
-              "(verified and ineffective are ACT's verdicts)")
+        fail(f"--status {status} is not one a person sets: use {', '.join(PERSON_STATUSES)} "
+             "(verified and ineffective are ACT's verdicts)")
     if owner is not None and not owner.strip():
-        _fail("--owner cannot be empty")
+        fail("--owner cannot be empty")
     if due is not None:
         try:
             date.fromisoformat(due)
         except ValueError:
-            _fail(f"--due {due} is not a date: write YYYY-MM-DD")
+            fail(f"--due {due} is not a date: write YYYY-MM-DD")
     _change(action, actor, _reason(reason), db, status=status, owner=owner, due=due)
 
 
@@ -155,7 +148,7 @@ def close_command(action: Annotated[str, typer.Argument(help="the action's id")]
 
 
 def _change(action: str, actor: str | None, reason: str, db: str | None, **change: Any) -> None:
-    from pdcaflow.engine.cli.cycles import resolve_actor
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import ReviewError, opened
     from pdcaflow.engine.store.action_history import ActionStateError, record_action_update
 
@@ -164,11 +157,11 @@ def _change(action: str, actor: str | None, reason: str, db: str | None, **chang
             update = record_action_update(session, action, resolve_actor(actor), reason, **change)
             moved = (update.from_status, update.status, update.from_owner, update.owner, update.due)
     except ReviewError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except ActionStateError as exc:
         unknown = str(exc).startswith("no action ")
-        _fail(f"{exc}" + ("; `pdca actions list --all` shows them" if unknown else ""),
-              EXIT_BAD_INPUT if unknown else EXIT_FAILED)
+        fail(f"{exc}" + ("; `pdca actions list --all` shows them" if unknown else ""),
+             ExitCode.BAD_INPUT if unknown else ExitCode.FAILED)
     from_status, to_status, from_owner, to_owner, to_due = moved
     out.print(f"{action}: {_arrow([from_status, to_status])} · owner {_arrow([from_owner, to_owner])} · "
               f"due {to_due.isoformat()}", markup=False)
@@ -185,15 +178,15 @@ def override(
     """Override a KPI's target or a param for the next cycle by hand (an audit event, with your reason)."""
     text = _reason(reason)
     if (target is None) == (param is None):
-        _fail("name exactly one of --target KPI (with --min/--max) or --param PATH=VALUE")
+        fail("name exactly one of --target KPI (with --min/--max) or --param PATH=VALUE")
     if target is not None and minimum is None and maximum is None:
-        _fail(f"--target {target} needs --min, --max or both")
+        fail(f"--target {target} needs --min, --max or both")
     if minimum is not None and maximum is not None and minimum > maximum:
-        _fail(f"--min {minimum:g} is above --max {maximum:g}")
+        fail(f"--min {minimum:g} is above --max {maximum:g}")
     if param is not None and "=" not in param:
-        _fail(f"--param {param}: write PATH=VALUE, e.g. --param visits_per_month.B=3")
+        fail(f"--param {param}: write PATH=VALUE, e.g. --param visits_per_month.B=3")
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.runtime.action_cycle import OVERRIDE_EVENT
-    from pdcaflow.engine.cli.cycles import resolve_actor
     from pdcaflow.engine.store.access import ReviewError, opened, require_process
     from pdcaflow.engine.store.audit import append_event, lock_head
     from pdcaflow.engine.store.repository import latest_carry_over
@@ -207,15 +200,14 @@ def override(
             event = append_event(session, kind=OVERRIDE_EVENT, actor=resolve_actor(actor), process_id=process,
                                  reason=text, payload=payload)
     except ReviewError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"recorded override (event {event.seq}): {_describe(payload)}; the next cycle of {process} starts "
               "from it", markup=False)
 
 
 def _override_payload(carry: dict[str, Any] | None, process: str, target: str | None, minimum: float | None,
                       maximum: float | None, param: str | None) -> dict[str, Any]:
-    import yaml
-
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import ReviewError
 
     if carry is None:

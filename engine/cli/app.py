@@ -9,31 +9,24 @@ of an unexpected failure.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from pdcaflow.engine.cli import approve as cli_approve
-from pdcaflow.engine.cli.actions import actions_app, override as override_command
+from pdcaflow.engine.cli import approve, attest, serve  # noqa: F401  (attest registers audit keygen, sign, prove, check-proof)
+from pdcaflow.engine.cli.actions import actions_app, override
 from pdcaflow.engine.cli.audit import audit_app
-from pdcaflow.engine.cli import attest as cli_attest  # noqa: F401  (registers audit keygen, sign, prove, check-proof)
+from pdcaflow.engine.cli.common import (Db, ExitCode, choice, err, exit_code_for, existing_paths, fail,
+                                        fail_with_diagnostics, one_line_errors, out, quiet_prefect, resolve_actor,
+                                        validated_one, validation_report)
 from pdcaflow.engine.cli.db import db_app
-from pdcaflow.engine.cli import serve as cli_serve
-from pdcaflow.engine.cli.demo import demo as demo_command
+from pdcaflow.engine.cli.demo import demo
 from pdcaflow.engine.cli.stop import RunStop
 from pdcaflow.engine.cli.tasks import tasks_app
-from pdcaflow.engine.errors import DefinitionError, PdcaError
 from pdcaflow.engine.definition.diagnostic_text import render_github, render_json, render_text, summary
-from pdcaflow.tasks.sdk.registry import TaskRegistrationError
-
-if TYPE_CHECKING:
-    from pdcaflow.engine.definition.validate import ValidatedDefinition
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from pdcaflow.engine.definition.project_tasks import tasks_for
 
 app = typer.Typer(
     name="pdca",
@@ -45,8 +38,6 @@ app = typer.Typer(
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="definition files or folders [default: definitions/]")]
 
@@ -59,7 +50,6 @@ class _State:
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show tracebacks of unexpected errors")] = False) -> None:
     _State.verbose = verbose
 
-
 @app.command()
 def validate(
     paths: PathsArg = None,
@@ -68,14 +58,8 @@ def validate(
     context: Annotated[bool, typer.Option(help="show the source lines around each problem")] = True,
 ) -> None:
     """Check definitions without running anything; report every problem with file:line:col."""
-    if output_format not in ("text", "json", "github"):
-        _fail_input(f"unknown --format '{output_format}': use text, json or github")
-    from pdcaflow.engine.definition.validate import validate_paths  # pydantic and the models: not for `pdca audit`
-
-    targets = _targets(paths)
-    report = validate_paths(targets)
-    if not report.files:
-        _fail_input(f"no definitions (*.yaml, *.yml) found in {', '.join(map(str, targets))}")
+    choice(output_format, ("text", "json", "github"))
+    report = validation_report(existing_paths(paths))
     if output_format == "json":
         out.print(render_json(report.diagnostics, report.files), markup=False)
     elif output_format == "github":
@@ -91,15 +75,15 @@ def validate(
                 (definition.steps, "step"), (definition.kpis, "KPI"), (definition.policies, "policy")))
             out.print(f"ok  {validated.document.path}  ({definition.id}: {counts})", markup=False)
         (err if report.diagnostics else out).print(summary(report.diagnostics, report.files), markup=False)
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_BAD_INPUT)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.BAD_INPUT)
 
 
 @app.command()
 def graph(path: Annotated[Path, typer.Argument(help="a definition file")]) -> None:
     """Print the process as a Mermaid flowchart: one subgraph per PDCA phase, and the cycle edge."""
-    from pdcaflow.engine.definition.graph import to_mermaid
+    from pdcaflow.engine.definition.graph import to_mermaid  # start-up speed: only when asked
 
-    validated = _validated_one(path)
+    validated = validated_one(path)
     out.print(to_mermaid(validated), markup=False, end="")
 
 
@@ -110,14 +94,12 @@ def schema(
     check: Annotated[bool, typer.Option("--check", help="exit 1 if the file differs instead of writing it")] = False,
 ) -> None:
     """Write the JSON Schema of definitions, for editors (`# yaml-language-server: $schema=...`)."""
-    from pdcaflow.engine.definition.project_tasks import tasks_for
-    from pdcaflow.engine.definition.schema import schema_text
+    from pdcaflow.engine.definition.schema import schema_text  # start-up speed: only when asked
 
     # the tasks in effect where the schema is written (built-ins, entry points, that project's config)
     project = tasks_for(Path.cwd() if str(output) == "-" else output.resolve().parent, report_at=str(output))
     if project.diagnostics:
-        err.print(render_text(list(project.diagnostics)), markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        fail_with_diagnostics(project.diagnostics)
     text = schema_text(project.discovery.tasks)
     if str(output) == "-":
         out.print(text, markup=False, end="")
@@ -126,14 +108,14 @@ def schema(
         current = output.read_text(encoding="utf-8") if output.is_file() else ""
         if current != text:
             err.print(f"{output} is stale: run `pdca schema` to regenerate it", markup=False)
-            raise typer.Exit(EXIT_FAILED)
+            raise typer.Exit(ExitCode.FAILED)
         out.print(f"{output} is up to date", markup=False)
         return
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail_input(f"cannot write {output}: {exc.strerror}")
+        fail(f"cannot write {output}: {exc.strerror}")
     out.print(f"wrote {output}", markup=False)
 
 
@@ -149,18 +131,16 @@ def run(
                                         "pdca process is running, instead of refusing at once")] = 0.0,
     approval_wait: Annotated[float, typer.Option(min=0, help="seconds to wait for an approval gate's answer before "
                                                  "suspending the cycle (exit 3)")] = 0.0,
-    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL "
-                                          "or sqlite:///.pdca/pdca.db]")] = None,
+    db: Db = None,
 ) -> None:
     """Run PDCA cycles as Prefect flow runs; each cycle starts from the previous one's carry-over."""
     reason = (reason or "").strip()
     if not reason:  # a run started by hand is a change to the record: say why (21 CFR Part 11)
-        _fail_input("pdca run needs --reason TEXT (or $PDCA_REASON): say why these cycles are run, "
-                    "e.g. --reason \"monthly review\"")
-    validated = _validated_one(path)  # bad input exits 2 here, before Prefect starts
-    if not _State.verbose:  # our view, not Prefect's log lines (also its internal services' ones)
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-        os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+        fail("pdca run needs --reason TEXT (or $PDCA_REASON): say why these cycles are run, "
+             "e.g. --reason \"monthly review\"")
+    validated = validated_one(path)  # bad input exits 2 here, before Prefect starts
+    if not _State.verbose:
+        quiet_prefect()
     stop = RunStop(cycles)
     with stop.handling():  # SIGINT/SIGTERM: one line, exit 130/143 within seconds, the cycle resumable
         try:
@@ -175,9 +155,8 @@ def run(
 def _run_with_view(path: Path, cycles: int, stop: RunStop, *, actor: str | None, db: str | None, reason: str,
                    wait: float, approval_wait: float) -> int:
     """`pdca run`'s cycles with the live view; an outcome other than success is one message and an exit code."""
-    # The store, the cycle and Prefect are imported only here and in `status`: validate, graph and
-    # schema answer in about half a second and never pay for them (bench/cli_latency.py).
-    from pdcaflow.engine.cli.cycles import ProgressView, resolve_actor, summary_renderable
+    # start-up speed: the store, the cycle and Prefect load only when this runs (bench/cli_latency.py)
+    from pdcaflow.engine.cli.cycles import ProgressView
     from pdcaflow.engine.runtime.approval_gate import ApprovalPending, ApprovalSettings
     from pdcaflow.engine.runtime.cycle import CycleBusyError, CycleFailedError
     from pdcaflow.flows.runner import run_cycles
@@ -195,9 +174,8 @@ def _run_with_view(path: Path, cycles: int, stop: RunStop, *, actor: str | None,
 
     def finished(result: object) -> None:
         stop.cycle_completed(result)
-        view.stop()
         done.append(result)
-        out.print(summary_renderable(result))  # type: ignore[arg-type]
+        view.finish_cycle(result)  # type: ignore[arg-type]
 
     try:
         results = run_cycles(path, cycles, actor=resolve_actor(actor), db_url=db, observer=observe,
@@ -205,21 +183,16 @@ def _run_with_view(path: Path, cycles: int, stop: RunStop, *, actor: str | None,
                              approvals=ApprovalSettings(wait=approval_wait))
     except ApprovalPending as exc:
         view.stop()
-        err.print(cli_approve.suspended_message(exc, str(path)), markup=False)
-        raise typer.Exit(3) from None
+        err.print(approve.suspended_message(exc, str(path)), markup=False)
+        raise typer.Exit(ExitCode.SUSPENDED) from None
     except CycleBusyError as exc:
         view.stop()
-        err.print(f"error: {exc}", markup=False)
-        if done:
-            err.print(f"{len(done)} of {cycles} cycle(s) completed before that; nothing else was recorded.",
-                      markup=False)
-        raise typer.Exit(EXIT_FAILED) from exc
+        fail(str(exc), ExitCode.FAILED, then=f"{len(done)} of {cycles} cycle(s) completed before that; nothing "
+                                             "else was recorded." if done else None)
     except CycleFailedError as exc:
         view.stop()
-        err.print(f"error: {exc}", markup=False)
-        err.print("The cycle is recorded as failed; run the same command again to resume it "
-                  "(completed steps are not run again).", markup=False)
-        raise typer.Exit(EXIT_FAILED) from exc
+        fail(str(exc), ExitCode.FAILED, then="The cycle is recorded as failed; run the same command again to "
+                                             "resume it (completed steps are not run again).")
     finally:
         view.stop()
     return len(results)
@@ -228,29 +201,26 @@ def _run_with_view(path: Path, cycles: int, stop: RunStop, *, actor: str | None,
 @app.command()
 def status(
     process: Annotated[str | None, typer.Argument(help="a process id [default: every process in the store]")] = None,
-    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store")] = None,
+    db: Db = None,
 ) -> None:
     """Show the latest cycle of each process, its KPI results and the open actions."""
-    from pdcaflow.engine.cli.cycles import status_renderables  # the store only when needed (see `run`)
-    from pdcaflow.engine.store.access import ReviewError
+    from pdcaflow.engine.cli.cycles import status_renderables  # start-up speed: the store only when asked
 
-    try:
+    with one_line_errors():  # no store there, or its schema needs `pdca db upgrade`
         renderables = status_renderables(db, process)
-    except ReviewError as exc:  # no store there, or its schema needs `pdca db upgrade`
-        _fail_input(str(exc))
     for renderable in renderables:
         out.print(renderable)
 
 
-app.command("demo")(demo_command)
+app.command("demo")(demo)
 app.add_typer(actions_app, name="actions")
-app.command("override")(override_command)
-app.command("approve")(cli_approve.approve)
-app.command("reject")(cli_approve.reject)
-app.command("approvals")(cli_approve.pending)
-app.command("serve")(cli_serve.serve)
-app.command("schedule")(cli_serve.schedule)
-app.command("deploy")(cli_serve.deploy)
+app.command("override")(override)
+app.command("approve")(approve.approve)
+app.command("reject")(approve.reject)
+app.command("approvals")(approve.pending)
+app.command("serve")(serve.serve)
+app.command("schedule")(serve.schedule)
+app.command("deploy")(serve.deploy)
 
 
 def _count(number: int, noun: str) -> str:
@@ -259,53 +229,21 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
 
 
-def _targets(paths: list[Path] | None) -> list[Path]:
-    targets = paths or [Path("definitions")]
-    missing = [str(path) for path in targets if not path.exists()]
-    if missing:
-        _fail_input(f"no such file or folder: {', '.join(missing)}")
-    return targets
-
-
-def _validated_one(path: Path) -> ValidatedDefinition:
-    from pdcaflow.engine.definition.validate import discover, validate_paths
-
-    if path.is_dir() or len(discover([path])) != 1:
-        _fail_input(f"{path}: name one definition file")
-    report = validate_paths([path])
-    if not report.ok:
-        err.print(render_text(report.diagnostics), markup=False)
-        err.print(summary(report.diagnostics, report.files), markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
-    return report.valid[0]
-
-
-def _fail_input(message: str) -> None:
-    err.print(f"error: {message}", markup=False)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
 def main() -> None:
     """Console entry point: run the app, never letting a traceback reach the user."""
     try:
         app()
-    except DefinitionError as exc:
-        err.print(render_text(exc.diagnostics), markup=False)
-        sys.exit(EXIT_BAD_INPUT)
-    except TaskRegistrationError as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
-    except PdcaError as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except Exception as exc:  # the last line of defence: one readable line, details on request
-        if _State.verbose:
-            raise
-        err.print(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", markup=False)
-        sys.exit(EXIT_FAILED)
+        code = exit_code_for(exc)
+        if code is None:
+            if _State.verbose:
+                raise
+            err.print(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)",
+                      markup=False)
+        sys.exit(ExitCode.FAILED if code is None else code)
 
 
 if __name__ == "__main__":

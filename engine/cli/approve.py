@@ -11,16 +11,13 @@ a timeout that was already due (``approval.timed_out``, actor ``pdca``).
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-EXIT_BAD_INPUT = 2
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from pdcaflow.engine.cli.common import Db, fail, out
+from pdcaflow.engine.errors import PdcaError
 
 Process = Annotated[str, typer.Argument(help="the process id")]
 CycleNumber = Annotated[int, typer.Argument(min=1, help="the cycle number")]
@@ -28,8 +25,6 @@ StepId = Annotated[str, typer.Argument(help="the gated step's id")]
 Actor = Annotated[str | None, typer.Option(help="who answers; must be an approver of the current level "
                                            "[default: $PDCA_ACTOR]")]
 Reason = Annotated[str | None, typer.Option(help="why (required): recorded with the answer")]
-Db = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL "
-                                        "or sqlite:///.pdca/pdca.db]")]
 
 
 def approve(process: Process, cycle: CycleNumber, step: StepId, actor: Actor = None, reason: Reason = None,
@@ -46,15 +41,15 @@ def reject(process: Process, cycle: CycleNumber, step: StepId, actor: Actor = No
 
 def pending(process: Annotated[str | None, typer.Argument(help="only this process")] = None, db: Db = None) -> None:
     """List the approvals waiting for an answer: process, cycle, step, level, who may answer, since, deadline."""
-    from pdcaflow.engine.runtime import approval_records as approvals
-    from pdcaflow.engine.errors import PdcaError
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
+    from pdcaflow.engine.runtime import approval_records
     from pdcaflow.engine.store.access import reading
 
     try:
         with reading(db) as (_store, session):
-            waiting = approvals.waiting_requests(session, process)
+            waiting = approval_records.waiting_requests(session, process)
     except PdcaError as exc:
-        _refuse(str(exc))
+        fail(str(exc))
     if not waiting:
         out.print("No approvals are waiting" + (f" in {process}." if process else "."), markup=False)
         return
@@ -78,31 +73,31 @@ def approvals_table(waiting: list[Any]) -> Table:
 
 def _answer(process: str, cycle: int, step: str, actor: str | None, reason: str | None, db: str | None, *,
             approve: bool) -> None:
-    from pdcaflow.engine.runtime import approval_records as approvals
-    from pdcaflow.engine.errors import PdcaError
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
+    from pdcaflow.engine.runtime import approval_records
     from pdcaflow.engine.store.access import opened, require_cycle
     from pdcaflow.engine.store.audit import lock_head
 
     verb = "approve" if approve else "reject"
     actor = (actor or os.environ.get("PDCA_ACTOR", "")).strip()
     if not actor:
-        _refuse(f"pdca {verb} needs --actor NAME (or $PDCA_ACTOR): who answers")
+        fail(f"pdca {verb} needs --actor NAME (or $PDCA_ACTOR): who answers")
     if not (reason or "").strip():
-        _refuse(f"pdca {verb} needs --reason TEXT: say why, e.g. --reason \"quota per class checked\"")
+        fail(f"pdca {verb} needs --reason TEXT: say why, e.g. --reason \"quota per class checked\"")
     try:
         with opened(db) as store:
             with store.transaction() as session:  # a timeout already due is recorded first, whatever follows
                 lock_head(session)
                 require_cycle(session, process, cycle)
-                request = approvals.latest_request(session, process, cycle, step)
+                request = approval_records.latest_request(session, process, cycle, step)
                 if request is not None and request.pending:
-                    approvals.settle_timeouts(session, request)
+                    approval_records.settle_timeouts(session, request)
             with store.transaction() as session:
-                request = approvals.answer(session, process_id=process, cycle=cycle, step_id=step, actor=actor,
+                request = approval_records.answer(session, process_id=process, cycle=cycle, step_id=step, actor=actor,
                                            reason=reason or "", approve=approve)
-                suspended = approvals.is_suspended(session, process, cycle)
+                suspended = approval_records.is_suspended(session, process, cycle)
     except PdcaError as exc:
-        _refuse(str(exc))
+        fail(str(exc))
     out.print(_outcome(request, actor, approve, suspended), markup=False)
 
 
@@ -117,11 +112,6 @@ def _outcome(request: Any, actor: str, approve: bool, suspended: bool) -> str:
         signed = request.answers[-1]
         return f"{actor} signed level {signed['level']} ({signed['level_name']}) of {where}; next: {request.describe()}"
     return f"{actor} approved {where}: every level is signed. {then}."
-
-
-def _refuse(message: str) -> NoReturn:
-    err.print(f"error: {message}", markup=False)
-    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def suspended_message(pending: Any, definition: str) -> str:

@@ -18,7 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
-from pdcaflow.engine.cli.audit import EXIT_FAILED, Db, _review, audit_app, err, out
+from pdcaflow.engine.cli.audit import audit_app
+from pdcaflow.engine.cli.common import Db, ExitCode, choice, err, fail, one_line_errors, out
 
 PublicKey = Annotated[Path | None, typer.Option("--public-key", help="the public key file [default: the project "
                                                                       "config's, else the signing key's + .pub]")]
@@ -36,11 +37,12 @@ def keygen(
     db: Db = None,
 ) -> None:
     """Create the Ed25519 key pair that signs checkpoints. Keep the private key off the database host."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.runtime.signing import write_key_pair
     from pdcaflow.engine.runtime.signing_config import attest_settings, key_name_for
     from pdcaflow.engine.store.db import resolve_url
 
-    with _review():
+    with one_line_errors():
         settings = attest_settings(resolve_url(db, Path.cwd()))
         private = out_file.resolve() if out_file is not None else settings.signing_key
         public = private.with_name(private.name + ".pub") if out_file is not None else settings.public_key
@@ -54,11 +56,12 @@ def keygen(
 def sign(db: Db = None) -> None:
     """Sign a checkpoint of the whole log now (one is signed after every cycle; this covers later changes such
     as `pdca override`)."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.runtime.signing import sign_store
     from pdcaflow.engine.runtime.signing_config import attest_settings
     from pdcaflow.engine.store.access import opened
 
-    with _review(), opened(db, reading=True) as store:
+    with one_line_errors(), opened(db, reading=True) as store:
         signed = sign_store(store, attest_settings(store.url), notice=lambda line: err.print(line, markup=False))
     out.print(f"signed checkpoint of {signed.checkpoint.size:,} events: {signed.path} ({signed.read:,} events read)",
               markup=False)
@@ -78,18 +81,17 @@ def prove(
 ) -> None:
     """An inclusion proof of event SEQ in the newest signed checkpoint (or, with --consistency OLD NEW, a
     consistency proof between two), checked before it is printed; `pdca audit check-proof` checks it offline."""
-    from pdcaflow.engine.cli.audit import _choice
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.review import proofs
     from pdcaflow.engine.store.access import ReviewError
 
-    _choice(output_format, ("json", "text"))
+    choice(output_format, ("json", "text"))
     if (seq is None) == (consistency is None):
-        err.print("error: give either an event SEQ or --consistency OLD NEW", markup=False)
-        raise typer.Exit(2)
-    with _review(), _sources(export_dir, public_key, checkpoints, db) as (log, leaves, event_at):
+        fail("give either an event SEQ or --consistency OLD NEW")
+    with one_line_errors(), _sources(export_dir, public_key, checkpoints, db) as (log, leaves, event_at):
         if log.refused is not None:
             err.print(f"BROKEN: {log.refused}", markup=False)
-            raise typer.Exit(EXIT_FAILED)
+            raise typer.Exit(ExitCode.FAILED)
         if log.verifier is None:
             raise ReviewError(f"no public key for the checkpoints in {log.folder}: name it with --public-key FILE")
         if consistency is not None:
@@ -101,7 +103,7 @@ def prove(
             lines = (proofs.consistency_text if consistency else proofs.inclusion_text)(document, log.verifier)
         except ReviewError as exc:
             err.print(f"BROKEN: {exc}: the log no longer matches its signed checkpoint", markup=False)
-            raise typer.Exit(EXIT_FAILED) from None
+            raise typer.Exit(ExitCode.FAILED) from None
     if output_format == "json":
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return
@@ -113,9 +115,11 @@ def prove(
 def _sources(export_dir: Path | None, public_key: Path | None, checkpoints: Path | None,
              db: str | None) -> Iterator[tuple[Any, Callable[[], Iterator[bytes]], Callable[[int], dict[str, Any]]]]:
     """The signed checkpoints, the leaves and the events of the store, or of an export folder."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import ReviewError, opened
 
     if export_dir is not None:
+        # start-up speed: the export reader loads only with --export
         from pdcaflow.engine.review.export import event_records
         from pdcaflow.engine.review.signed import export_signed_log
         from pdcaflow.engine.store.merkle import event_leaf
@@ -129,6 +133,7 @@ def _sources(export_dir: Path | None, public_key: Path | None, checkpoints: Path
         yield (export_signed_log(export_dir, public_key, checkpoints),
                lambda: (event_leaf(record["hash"]) for record in event_records(export_dir)), export_event)
         return
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.review.records import event_record
     from pdcaflow.engine.review.signed import store_signed_log
     from pdcaflow.engine.store.attest import stored_leaves
@@ -150,10 +155,11 @@ def check_proof(
     public_key: Annotated[Path, typer.Option("--public-key", help="the log's public key file")],
 ) -> None:
     """Check an inclusion or consistency proof offline, with only the public key (no database)."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.review import proofs
     from pdcaflow.engine.store.access import ReviewError
 
-    with _review():
+    with one_line_errors():
         try:
             text = sys.stdin.read() if str(proof_file) == "-" else proof_file.read_text(encoding="utf-8")
             document = json.loads(text)
@@ -164,11 +170,12 @@ def check_proof(
             message = proofs.check_proof(document, verifier)
         except ReviewError as exc:
             err.print(f"BROKEN: {exc}", markup=False)
-            raise typer.Exit(EXIT_FAILED) from None
+            raise typer.Exit(ExitCode.FAILED) from None
     out.print(f"ok: {message}", markup=False)
 
 
 def _verifier(path: Path) -> Any:
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.runtime.signing import KeyFileError, read_verifier
     from pdcaflow.engine.store.access import ReviewError
     from pdcaflow.engine.store.note import NoteError

@@ -10,47 +10,18 @@ or corrupt export). Nothing here imports the store or SQLAlchemy at module level
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from pdcaflow.engine.cli.common import Db, ExitCode, choice, err, fail, one_line_errors, out, resolve_actor
+
 LOG_FORMATS = ("table", "json", "jsonl", "csv")
 
 audit_app = typer.Typer(help="Review the audit trail: who changed what, when, why, and what it did to the KPIs; "
                              "verify it was not edited; export it.", no_args_is_help=True)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-Db = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL or "
-                                             "sqlite:///.pdca/pdca.db]")]
 Process = Annotated[str, typer.Argument(help="a process id (`pdca status` lists them)")]
-
-
-@contextmanager
-def _review() -> Iterator[None]:
-    """Every expected failure as one line: bad input exits 2, a store failure 1."""
-    from pdcaflow.engine.errors import PdcaError
-    from pdcaflow.engine.store.access import ReviewError
-
-    try:
-        yield
-    except ReviewError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except PdcaError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_FAILED) from None
-
-
-def _choice(value: str, allowed: tuple[str, ...], option: str = "--format") -> None:
-    if value not in allowed:
-        err.print(f"error: unknown {option} '{value}': use {', '.join(allowed[:-1])} or {allowed[-1]}", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @audit_app.command("log")
@@ -68,17 +39,19 @@ def log(
     db: Db = None,
 ) -> None:
     """The events that match, oldest first: who, when, what kind, which process/cycle/step, why, and what."""
-    _choice(output_format, LOG_FORMATS)
+    choice(output_format, LOG_FORMATS)
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.events import EventFilter, check_filter, last_events, parse_moment, stream_events
     from pdcaflow.engine.review.records import event_record, write_csv, write_json, write_jsonl
 
-    with _review():
+    with one_line_errors():
         wanted = EventFilter(process, cycle, step, kind, actor, parse_moment(since, "--since"),
                              parse_moment(until, "--until", end=True))
         with reading(db) as (_store, session):
             check_filter(session, wanted)
             if output_format == "table":
+                # start-up speed: the table renderer loads only for --format table
                 from pdcaflow.engine.review.render import log_table
 
                 events = last_events(session, wanted, limit)
@@ -100,11 +73,12 @@ def log(
 @audit_app.command("show")
 def show(process: Process, cycle: Annotated[int, typer.Argument(min=1, help="the cycle number")], db: Db = None) -> None:
     """One cycle, whole: plan inputs, each step, the KPIs, the decisions and why, the carry-over in vs out."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.cycle_view import load_cycle
     from pdcaflow.engine.review.render_cycle import cycle_renderables
 
-    with _review(), reading(db) as (_store, session):
+    with one_line_errors(), reading(db) as (_store, session):
         for renderable in cycle_renderables(load_cycle(session, process, cycle)):
             out.print(renderable)
 
@@ -122,25 +96,27 @@ def kpis(
     db: Db = None,
 ) -> None:
     """Each KPI across cycles: actual vs the target in force, met or missed, change, control-chart signals."""
-    _choice(output_format, ("table", "json", "csv"))
+    choice(output_format, ("table", "json", "csv"))
     if (chart or out_path is not None) and output_format != "table":
-        err.print("error: --chart draws charts; leave out --format json/csv", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        fail("--chart draws charts; leave out --format json/csv")
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.kpis import kpi_history
 
-    with _review(), reading(db) as (_store, session):
+    with one_line_errors(), reading(db) as (_store, session):
         history = kpi_history(session, process, kpi)
     if chart or out_path is not None:
-        with _review():
+        with one_line_errors():
             _kpi_charts(process, history, out_path)
         return
     if output_format == "table":
+        # start-up speed: the table renderer loads only for --format table
         from pdcaflow.engine.review.render import kpi_tables
 
         for renderable in kpi_tables(process, history):
             out.print(renderable)
         return
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.review.records import write_csv, write_json
     from pdcaflow.engine.store.audit import canonical_at
 
@@ -156,6 +132,7 @@ def kpis(
 
 
 def _kpi_charts(process: str, history: dict[str, list[dict[str, Any]]], out_path: Path | None) -> None:
+    # start-up speed: the charts load only when asked for
     from pdcaflow.engine.review.kpi_chart import chart_data, terminal_chart
 
     charts = [chart_data(kpi_id, points) for kpi_id, points in history.items()]
@@ -165,6 +142,7 @@ def _kpi_charts(process: str, history: dict[str, list[dict[str, Any]]], out_path
         for data in charts:
             out.print(terminal_chart(data), "")
     else:
+        # start-up speed: the PNG/SVG writer (matplotlib) loads only with --out
         from pdcaflow.engine.review.kpi_plot import write_charts
 
         for path in write_charts(process, charts, out_path):
@@ -174,11 +152,12 @@ def _kpi_charts(process: str, history: dict[str, list[dict[str, Any]]], out_path
 @audit_app.command("versions")
 def versions(process: Process, db: Db = None) -> None:
     """The definition versions a process ran (exact YAML, sha256), with their first and last cycle."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.render import versions_table
     from pdcaflow.engine.review.versions import list_versions
 
-    with _review(), reading(db) as (_store, session):
+    with one_line_errors(), reading(db) as (_store, session):
         out.print(versions_table(process, list_versions(session, process)))
 
 
@@ -191,11 +170,12 @@ def diff(
 ) -> None:
     """What changed between two definition versions (steps, targets, params, policies), the KPI results of the
     cycles before and after, and the unified YAML diff."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.render import diff_renderables
     from pdcaflow.engine.review.versions import kpi_effect, list_versions, resolve, semantic_diff, unified_diff
 
-    with _review(), reading(db) as (_store, session):
+    with one_line_errors(), reading(db) as (_store, session):
         known = list_versions(session, process)
         before, after = resolve(known, old, process), resolve(known, new, process)
         renderables = diff_renderables(process, before, after, semantic_diff(before.yaml_text, after.yaml_text),
@@ -213,13 +193,13 @@ def export(
 ) -> None:
     """The whole trail (events and tables) as files, with a manifest of counts, the head hash and file sha256s;
     `pdca audit verify --export DIR` checks it again without the database."""
-    _choice(output_format, ("jsonl", "csv"))
-    from pdcaflow.engine.cli.cycles import resolve_actor
+    choice(output_format, ("jsonl", "csv"))
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.export import export_trail
     from pdcaflow.engine.review.signed import store_signed_log
 
-    with _review(), reading(db) as (store, session):
+    with one_line_errors(), reading(db) as (store, session):
         log = store_signed_log(store.url, None, None)
         manifest = export_trail(session, out_dir, output_format, actor=resolve_actor(actor), store=store.display_url,
                                 signed=log)
@@ -229,7 +209,7 @@ def export(
     if not verified["ok"]:
         err.print(f"warning: the store does not verify (seq {verified['first_bad_seq']}: {verified['what_differs']}); "
                   "the export holds the trail as it is, and the manifest says so", markup=False)
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @audit_app.command("verify")
@@ -248,14 +228,16 @@ def verify(
 ) -> None:
     """Recompute the hash chain and check the signed checkpoints: print the count, the head hash and the events
     no checkpoint covers yet (exit 0), or the first broken sequence number and what differs (exit 1)."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.review.checkpoint import read_checkpoints
     from pdcaflow.engine.review.signed import export_signed_log, signed_lines, store_signed_log, verify_signed_store
 
-    with _review():
+    with one_line_errors():
         checkpoints = read_checkpoints(checkpoint) if checkpoint is not None else []
         if export_dir is not None:
             _verify_export(export_dir, checkpoints, export_signed_log(export_dir, public_key, signed_dir))
             return
+        # start-up speed: the store (SQLAlchemy) loads only when the store is verified
         from pdcaflow.engine.store.access import reading
 
         with reading(db) as (store, session):
@@ -264,7 +246,7 @@ def verify(
             where = store.display_url
     _print_report(report, where, len(checkpoints), rows=True)
     if not report.ok:
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(ExitCode.FAILED)
     for line in signed_lines(report, log):
         out.print(line, markup=False)
 
@@ -278,20 +260,19 @@ def checkpoint(
 ) -> None:
     """Verify the chain and export its head (event count and last hash), to keep outside the database: a later
     truncation of the log then fails `pdca audit verify --checkpoint FILE`."""
-    from pdcaflow.engine.cli.cycles import resolve_actor
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.checkpoint import append_checkpoint, checkpoint_record
     from pdcaflow.engine.store.audit import canonical_json
     from pdcaflow.engine.store.verify import verify_chain
 
-    with _review():
+    with one_line_errors():
         with reading(db) as (store, session):
             report = verify_chain(session)
             where = store.display_url
         if not report.ok:
             _print_report(report, where, 0, rows=True)
-            err.print("error: no checkpoint taken: the chain does not verify", markup=False)
-            raise typer.Exit(EXIT_FAILED)
+            fail("no checkpoint taken: the chain does not verify", ExitCode.FAILED)
         record = checkpoint_record(report, actor=resolve_actor(actor), store=where)
         if out_file is None:
             out.print(canonical_json(record), markup=False)
@@ -301,6 +282,7 @@ def checkpoint(
 
 
 def _verify_export(folder: Path, checkpoints: list[Any], log: Any) -> None:
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.review.export import verify_export
     from pdcaflow.engine.review.signed import signed_lines
 
@@ -314,7 +296,7 @@ def _verify_export(folder: Path, checkpoints: list[Any], log: Any) -> None:
         for line in signed_lines(check.report, log):
             out.print(line, markup=False)
     if not check.ok:
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _print_report(report: Any, where: str, checkpoints: int, *, rows: bool) -> None:

@@ -6,8 +6,6 @@ definition commands of ``pdcaflow.engine.cli.app`` stay fast and Prefect-free.
 
 from __future__ import annotations
 
-import getpass
-import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -17,8 +15,8 @@ from rich.live import Live
 from rich.table import Table
 from sqlalchemy import select
 
-from pdcaflow.engine.runtime import approval_records as approvals
 from pdcaflow.engine.cli.approve import approvals_table
+from pdcaflow.engine.runtime import approval_records
 from pdcaflow.engine.runtime.action_cycle import follow_up_actions
 from pdcaflow.engine.review.cycle_report import kpi_rows
 from pdcaflow.engine.store.access import reading
@@ -27,18 +25,6 @@ from pdcaflow.engine.store.repository import latest_carry_over, latest_cycle
 
 _STATUS_STYLE = {"waiting": "dim", "running": "cyan", "completed": "green", "skipped": "yellow", "failed": "bold red",
                  "retrying": "yellow"}
-
-
-def resolve_actor(explicit: str | None) -> str:
-    """Who is acting: ``--actor``, else ``PDCA_ACTOR``, else the operating-system user."""
-    if explicit:
-        return explicit
-    if os.environ.get("PDCA_ACTOR"):
-        return os.environ["PDCA_ACTOR"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 class ProgressView:
@@ -76,6 +62,11 @@ class ProgressView:
             self._live.stop()
             self._live = None
             self._console.print()
+
+    def finish_cycle(self, result: Mapping[str, Any]) -> None:
+        """End the live table of a completed cycle and print its KPIs and decisions under it."""
+        self.stop()
+        self._console.print(summary_renderable(result))
 
     def _render(self) -> Table:
         table = Table(title=self._title, title_justify="left", box=None, pad_edge=False)
@@ -133,7 +124,7 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
                 out.append(f"[yellow]{name}: no cycles recorded[/]")
                 continue
             shown = cycle.status
-            if shown == "running" and approvals.is_suspended(session, name, cycle.number):
+            if shown == "running" and approval_records.is_suspended(session, name, cycle.number):
                 shown = "waiting for approval (suspended)"
             out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
                        f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
@@ -143,7 +134,7 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
                 current = {**carry, "actions": follow_up_actions(session, name)}
                 out.append(kpi_table(kpi_rows(current), f"KPIs of cycle {carry.get('cycle')} (the last completed)"))
                 out.append(actions_table(current["actions"]))
-        waiting = approvals.waiting_requests(session, process_id)
+        waiting = approval_records.waiting_requests(session, process_id)
         if waiting:
             out.append(approvals_table(waiting))
         return out or ["no cycles recorded in this store"]
@@ -170,5 +161,3 @@ def actions_table(actions: list[Mapping[str, Any]], limit: int = ACTIONS_SHOWN) 
         table.add_row(str(action.get("id")), str(action.get("status", "open")), str(action.get("owner")),
                       str(action.get("due")), str(action.get("title")))
     return table
-
-

@@ -10,25 +10,22 @@ here imports the store at module level: `pdca validate` imports the CLI and must
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
-from pdcaflow.engine.cli.audit import Db, _review
-
-EXIT_FAILED = 1
+from pdcaflow.engine.cli.common import Db, ExitCode, one_line_errors, out
 
 db_app = typer.Typer(help="The audit store's schema: which revision it is at, and upgrading it.",
                      no_args_is_help=True)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
 
 @db_app.command("status")
 def status(db: Db = None) -> None:
     """The store's schema revision and this pdcaflow's (exit 1 when they differ); changes nothing."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import store_url
     from pdcaflow.engine.store.db import open_store
     from pdcaflow.engine.store.migrate import SCHEMA_HEAD, is_known_revision
 
-    with _review():
+    with one_line_errors():
         store = open_store(store_url(db), read_only=True, migrate=False)
         try:
             current, shown = store.revision(), store.display_url
@@ -45,18 +42,19 @@ def status(db: Db = None) -> None:
         where = "no pdcaflow schema (an empty database)" if current is None else f"schema revision {current}"
         out.print(f"{shown}: {where}; this pdcaflow's is {SCHEMA_HEAD}: run `{upgrade}` to upgrade it",
                   markup=False)
-    raise typer.Exit(EXIT_FAILED)
+    raise typer.Exit(ExitCode.FAILED)
 
 
 @db_app.command("upgrade")
 def upgrade(db: Db = None) -> None:
     """Upgrade the store's schema to this pdcaflow's newest (the one command, besides the writing ones, that
     migrates); waits for a running cycle's write lock like any writer."""
+    # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import store_url
     from pdcaflow.engine.store.db import open_store
     from pdcaflow.engine.store.migrate import SCHEMA_HEAD
 
-    with _review():
+    with one_line_errors():
         store = open_store(store_url(db), migrate=False)
         try:
             before, shown = store.revision(), store.display_url

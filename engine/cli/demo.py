@@ -23,18 +23,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
+from pdcaflow.engine.errors import PdcaError
 
 FLAGSHIP = "retail-customer-service.yaml"
 # The demo runs unattended: it signs approval gates itself, recorded as actor `demo` with this reason
 # (and the approvers it stood in for), so the trail never passes a demo answer off as a person's.
 DEMO_APPROVAL = ("demo", "pdca demo answers approvals itself: an unattended demonstration on a simulated world")
 WORLD_DIR = Path("data") / "retail"
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def flagship_definition() -> Path:
@@ -57,41 +55,11 @@ def demo(
     cycle's KPI table and decisions, then what changed the plan and what it did to the KPIs.
     """
     definition = _prepare(directory.resolve(), customers, seed)
-    _validate(definition)
+    validated_one(definition)  # the demo's copy may have been edited: check it before anything runs
     os.chdir(directory.resolve())  # the definition's sources, the work files, the store and Prefect's home
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
-    from pdcaflow.engine.cli.cycles import ProgressView, resolve_actor, summary_renderable
-    from pdcaflow.engine.runtime.cycle import CycleFailedError
-    from pdcaflow.engine.errors import PdcaError
-    from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
-    from pdcaflow.flows.runner import run_cycles
-    from pdcaflow.tasks.sample_world import simulate_before_delivery
-
-    view = ProgressView(out)
-    results: list[dict[str, Any]] = []
-
-    def finished(result: dict[str, Any]) -> None:
-        view.stop()
-        results.append(result)
-        out.print(summary_renderable(result))
-
-    try:
-        run_cycles(definition, cycles, actor=resolve_actor(actor), db_url=None, observer=view.update,
-                   on_cycle=view.start_cycle, on_result=finished,
-                   reason=f"pdca demo: sample world of {customers} customers, seed {seed}",
-                   approvals=ApprovalSettings(auto_answer=DEMO_APPROVAL), before_task=simulate_before_delivery)
-    except KeyboardInterrupt:
-        view.stop()
-        err.print("interrupted: run the same command again to resume the unfinished cycle", markup=False)
-        raise typer.Exit(130) from None
-    except (CycleFailedError, PdcaError) as exc:
-        view.stop()
-        err.print(f"error: {exc}", markup=False)
-        err.print(f"The cycle is recorded as failed; `pdca demo --dir {directory}` again resumes it.", markup=False)
-        raise typer.Exit(EXIT_FAILED) from exc
-    finally:
-        view.stop()
+    quiet_prefect()
+    results = _run_cycles(definition, cycles, directory, actor=resolve_actor(actor),
+                          reason=f"pdca demo: sample world of {customers} customers, seed {seed}")
     for renderable in closing_summary(results):
         out.print(renderable)
     out.print(f"\nThe audit trail is in {directory / '.pdca' / 'pdca.db'}. Review it with, for example:\n"
@@ -99,11 +67,44 @@ def demo(
               markup=False)
 
 
+def _run_cycles(definition: Path, cycles: int, directory: Path, *, actor: str, reason: str) -> list[dict[str, Any]]:
+    """The demo's cycles with the live view, each one's KPIs and decisions printed when it completes."""
+    # the store, the cycle and Prefect only once the demo runs (start-up speed of the other commands)
+    from pdcaflow.engine.cli.cycles import ProgressView
+    from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
+    from pdcaflow.engine.runtime.cycle import CycleFailedError
+    from pdcaflow.flows.runner import run_cycles
+    from pdcaflow.tasks.sample_world import simulate_before_delivery
+
+    view = ProgressView(out)
+    results: list[dict[str, Any]] = []
+
+    def finished(result: dict[str, Any]) -> None:
+        results.append(result)
+        view.finish_cycle(result)
+
+    try:
+        run_cycles(definition, cycles, actor=actor, db_url=None, observer=view.update, on_cycle=view.start_cycle,
+                   on_result=finished, reason=reason, approvals=ApprovalSettings(auto_answer=DEMO_APPROVAL),
+                   before_task=simulate_before_delivery)  # the sample world simulates each month before it is read
+    except KeyboardInterrupt:
+        view.stop()
+        err.print("interrupted: run the same command again to resume the unfinished cycle", markup=False)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    except (CycleFailedError, PdcaError) as exc:
+        view.stop()
+        fail(str(exc), ExitCode.FAILED, then=f"The cycle is recorded as failed; `pdca demo --dir {directory}` "
+                                             "again resumes it.")
+    finally:
+        view.stop()
+    return results
+
+
 def _prepare(directory: Path, customers: int, seed: int) -> Path:
     """Copy the flagship definition and generate the world, unless the directory already has them."""
     source = flagship_definition()
     if not source.is_file():
-        _fail(f"the flagship definition {source} is missing from this installation", EXIT_BAD_INPUT)
+        fail(f"the flagship definition {source} is missing from this installation")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         definition = directory / FLAGSHIP
@@ -114,31 +115,19 @@ def _prepare(directory: Path, customers: int, seed: int) -> Path:
         if info_file.is_file():
             info = json.loads(info_file.read_text(encoding="utf-8"))
             if (info.get("customers"), info.get("seed")) != (customers, seed):
-                _fail(f"{directory} already holds a world of {info.get('customers')} customers with seed "
-                      f"{info.get('seed')}; use another --dir, or the same --customers and --seed to continue it",
-                      EXIT_BAD_INPUT)
+                fail(f"{directory} already holds a world of {info.get('customers')} customers with seed "
+                     f"{info.get('seed')}; use another --dir, or the same --customers and --seed to continue it")
             out.print(f"continuing in {directory} (world of {customers} customers, seed {seed})", markup=False)
         else:
+            # start-up speed: the sample world loads only when it is generated
             from pdcaflow.tasks.sample_world import generate_world
 
             with out.status(f"generating a city of {customers} retail customers (seed {seed}) ..."):
                 generate_world(world, customers=customers, seed=seed)
             out.print(f"generated the sample world in {world}", markup=False)
     except OSError as exc:
-        _fail(f"cannot prepare the demo directory {directory}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+        fail(f"cannot prepare the demo directory {directory}: {exc.strerror or exc}")
     return definition
-
-
-def _validate(definition: Path) -> None:
-    """The demo's copy of the definition may have been edited: check it before anything runs."""
-    from pdcaflow.engine.definition.diagnostic_text import render_text, summary
-    from pdcaflow.engine.definition.validate import validate_paths
-
-    report = validate_paths([definition])
-    if not report.ok:
-        err.print(render_text(report.diagnostics), markup=False)
-        err.print(summary(report.diagnostics, report.files), markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -189,8 +178,3 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 100 else f"{value:.1f}"
     return str(value)
-
-
-def _fail(message: str, code: int) -> None:
-    err.print(f"error: {message}", markup=False)
-    raise typer.Exit(code)

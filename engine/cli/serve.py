@@ -14,14 +14,16 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+from pdcaflow.engine.cli.common import ExitCode, err, existing_paths, fail, out, validated_one, validation_report
+from pdcaflow.engine.definition.diagnostic_text import render_text, summary
+
+if TYPE_CHECKING:
+    from pdcaflow.flows.local_server import LocalServer
+
 SUPERVISE_POLL_SECONDS = 0.5
 
 
@@ -29,19 +31,9 @@ class _Stop(Exception):
     pass
 
 
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    err.print(f"error: {message}", markup=False)
-    raise typer.Exit(code)
-
-
 def _scheduled_files(paths: list[Path]) -> list[Path]:
     """The definition files among ``paths`` that validate and have a schedule; reports the others."""
-    from pdcaflow.engine.definition.diagnostic_text import render_text, summary
-    from pdcaflow.engine.definition.validate import validate_paths
-
-    report = validate_paths(paths)
-    if not report.files:
-        _fail(f"no definitions (*.yaml, *.yml) found in {', '.join(map(str, paths))}")
+    report = validation_report(paths)
     if report.diagnostics:
         err.print(render_text(report.diagnostics, context=False), markup=False)
         err.print(summary(report.diagnostics, report.files) + "; serving the valid ones", markup=False)
@@ -50,7 +42,7 @@ def _scheduled_files(paths: list[Path]) -> list[Path]:
         if validated.definition.schedule is None:
             out.print(f"skip  {validated.document.path}  ({validated.definition.id}: no schedule)", markup=False)
     if not scheduled:
-        _fail("no valid definition with a `schedule:` to serve")
+        fail("no valid definition with a `schedule:` to serve")
     return scheduled
 
 
@@ -58,63 +50,80 @@ def serve(
     paths: Annotated[list[Path] | None, typer.Argument(help="definition files or folders [default: definitions/]")] = None,
 ) -> None:
     """Run every valid definition that has a `schedule:` on that schedule, until Ctrl-C or SIGTERM."""
-    targets = paths or [Path("definitions")]
-    missing = [str(path) for path in targets if not path.exists()]
-    if missing:
-        _fail(f"no such file or folder: {', '.join(missing)}")
-    files = _scheduled_files(targets)
+    files = _scheduled_files(existing_paths(paths))
+    # the runner's command and its environment only once serving starts (start-up speed of the other commands)
     from pdcaflow.flows.child_guard import guarded_command
-    from pdcaflow.flows.local_server import LocalServer, ServerStartError, child_environment, stop_tree
+    from pdcaflow.flows.local_server import child_environment
 
     environ = child_environment(os.environ)
-    server = None
-    if not environ.get("PREFECT_API_URL"):
-        server = LocalServer(home=Path.cwd() / ".pdca" / "server")
-        out.print(f"starting a local Prefect server on {server.api_url} (database and log in {server.home})",
-                  markup=False)
-        started = time.monotonic()
-        server.start(environ)
-        try:
-            server.wait_healthy()
-        except (ServerStartError, KeyboardInterrupt) as exc:
-            server.stop()
-            _fail(f"{exc}" if isinstance(exc, ServerStartError) else "interrupted while starting", EXIT_FAILED)
-        out.print(f"Prefect server ready in {time.monotonic() - started:.1f} s; UI at "
-                  f"{server.api_url.removesuffix('/api')}", markup=False)
-        environ["PREFECT_API_URL"] = server.api_url
+    server = None if environ.get("PREFECT_API_URL") else _start_server(environ)
     runner = subprocess.Popen(guarded_command(["pdcaflow.flows.serve", *map(str, files)]), env=environ,  # ends with us
                               start_new_session=True, stdin=subprocess.DEVNULL)
+    raise typer.Exit(_supervise(runner, server))
 
+
+def _start_server(environ: dict[str, str]) -> LocalServer:
+    """A local Prefect server for the runner (no ``PREFECT_API_URL`` given); sets ``environ`` to use it."""
+    from pdcaflow.flows.local_server import LocalServer, ServerStartError  # as in `serve`: start-up speed
+
+    server = LocalServer(home=Path.cwd() / ".pdca" / "server")
+    out.print(f"starting a local Prefect server on {server.api_url} (database and log in {server.home})",
+              markup=False)
+    started = time.monotonic()
+    server.start(environ)
+    try:
+        server.wait_healthy()
+    except (ServerStartError, KeyboardInterrupt) as exc:
+        server.stop()
+        fail(f"{exc}" if isinstance(exc, ServerStartError) else "interrupted while starting", ExitCode.FAILED)
+    out.print(f"Prefect server ready in {time.monotonic() - started:.1f} s; UI at "
+              f"{server.api_url.removesuffix('/api')}", markup=False)
+    environ["PREFECT_API_URL"] = server.api_url
+    return server
+
+
+def _supervise(runner: subprocess.Popen[bytes], server: LocalServer | None) -> ExitCode:
+    """Wait until Ctrl-C, SIGTERM or the death of the runner or the server; then stop both."""
     def stop(_signum: int, _frame: object) -> None:
         raise _Stop
 
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
-    code = 0
+    code = ExitCode.OK
     try:
-        while True:
-            if runner.poll() is not None:
-                err.print(f"error: the runner exited with code {runner.returncode}", markup=False)
-                code = EXIT_FAILED
-                break
-            if server is not None and not server.alive():
-                err.print(f"error: the Prefect server stopped:\n{server.log_tail()}", markup=False)
-                code = EXIT_FAILED
-                break
-            time.sleep(SUPERVISE_POLL_SECONDS)
+        code = _watch(runner, server)
     except _Stop:
         out.print("stopping: the runner, its flow runs, then the server", markup=False)
     finally:
         for signum in previous:  # a second Ctrl-C must not interrupt the clean-up
             signal.signal(signum, signal.SIG_IGN)
-        stopping = time.monotonic()
-        stop_tree(runner.pid, root_signal=signal.SIGINT)  # Prefect's Runner handles SIGINT more quietly
-        runner.wait()
-        runner_seconds, stopping = time.monotonic() - stopping, time.monotonic()
-        if server is not None:
-            server.stop()
-        out.print(f"stopped (runner {runner_seconds:.1f} s, server {time.monotonic() - stopping:.1f} s)",
-                  markup=False)
-    raise typer.Exit(code)
+        _stop_all(runner, server)
+    return code
+
+
+def _watch(runner: subprocess.Popen[bytes], server: LocalServer | None) -> ExitCode:
+    """Poll the runner and the server; the exit code once either has died."""
+    while True:
+        if runner.poll() is not None:
+            err.print(f"error: the runner exited with code {runner.returncode}", markup=False)
+            return ExitCode.FAILED
+        if server is not None and not server.alive():
+            err.print(f"error: the Prefect server stopped:\n{server.log_tail()}", markup=False)
+            return ExitCode.FAILED
+        time.sleep(SUPERVISE_POLL_SECONDS)
+
+
+def _stop_all(runner: subprocess.Popen[bytes], server: LocalServer | None) -> None:
+    """Stop the runner with every process it started, then the server; say how long each took."""
+    from pdcaflow.flows.local_server import stop_tree  # as in `serve`: start-up speed
+
+    stopping = time.monotonic()
+    stop_tree(runner.pid, root_signal=signal.SIGINT)  # Prefect's Runner handles SIGINT more quietly
+    runner.wait()
+    runner_seconds, stopping = time.monotonic() - stopping, time.monotonic()
+    if server is not None:
+        server.stop()
+    out.print(f"stopped (runner {runner_seconds:.1f} s, server {time.monotonic() - stopping:.1f} s)",
+              markup=False)
 
 
 def schedule(
@@ -123,25 +132,25 @@ def schedule(
     after: Annotated[str | None, typer.Option(help="list the times after this ISO moment [default: now]")] = None,
 ) -> None:
     """Print the next run times of a definition's schedule (its timezone and UTC); starts nothing."""
-    from pdcaflow.engine.cli.app import _validated_one
+    # start-up speed: loaded only when this command runs
     from pdcaflow.engine.runtime.schedule import ScheduleError, describe, next_times
 
-    validated = _validated_one(path)
+    validated = validated_one(path)
     definition = validated.definition
     if definition.schedule is None:
-        _fail(f"{path}: {definition.id} has no `schedule:`")
+        fail(f"{path}: {definition.id} has no `schedule:`")
     start = datetime.now(UTC)
     if after is not None:
         try:
             start = datetime.fromisoformat(after)
         except ValueError:
-            _fail(f"--after '{after}' is not an ISO date-time, e.g. 2026-01-31T08:00:00+08:00")
+            fail(f"--after '{after}' is not an ISO date-time, e.g. 2026-01-31T08:00:00+08:00")
         start = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
     try:
         times = next_times(definition.schedule, start, count)
         text = describe(definition.schedule)
     except ScheduleError as exc:
-        _fail(f"{path}: {exc}")
+        fail(f"{path}: {exc}")
     out.print(f"{definition.id}: {text}, catchup {definition.schedule.catchup}", markup=False)
     zone = definition.schedule.timezone
     for moment in times:
@@ -156,23 +165,17 @@ def deploy(
     api: Annotated[str | None, typer.Option("--api", help="the Prefect API URL [default: $PREFECT_API_URL]")] = None,
 ) -> None:
     """Create one Prefect deployment per process on a server's work pool; workers run the cycles."""
-    missing = [str(path) for path in paths if not path.exists()]
-    if missing:
-        _fail(f"no such file or folder: {', '.join(missing)}")
+    existing_paths(paths)
     if api:
         os.environ["PREFECT_API_URL"] = api
     if not os.environ.get("PREFECT_API_URL"):
-        _fail("pdca deploy needs a Prefect server: --api URL or $PREFECT_API_URL "
-              "(e.g. http://prefect.example:4200/api)")
-    from pdcaflow.engine.definition.diagnostic_text import render_text, summary
-    from pdcaflow.engine.definition.validate import validate_paths
-
-    report = validate_paths(paths)
-    if not report.files:
-        _fail(f"no definitions (*.yaml, *.yml) found in {', '.join(map(str, paths))}")
+        fail("pdca deploy needs a Prefect server: --api URL or $PREFECT_API_URL "
+             "(e.g. http://prefect.example:4200/api)")
+    report = validation_report(paths)
     if not report.ok:  # deploy all or nothing: a half-deployed set is harder to reason about
         err.print(render_text(report.diagnostics, context=False), markup=False)
-        _fail(summary(report.diagnostics, report.files) + "; nothing deployed")
+        fail(summary(report.diagnostics, report.files) + "; nothing deployed")
+    # start-up speed: loaded only when this command runs
     from pdcaflow.engine.runtime.schedule import ScheduleError, describe
 
     for validated in report.valid:
@@ -180,11 +183,12 @@ def deploy(
             if validated.definition.schedule is not None:
                 describe(validated.definition.schedule)
         except ScheduleError as exc:
-            _fail(f"{validated.document.path}: {exc}; nothing deployed")
+            fail(f"{validated.document.path}: {exc}; nothing deployed")
+    # start-up speed: flows (and so Prefect) load only when this runs
     from pdcaflow.flows.deploy import DeployError, deploy_definitions
 
     try:
         for line in deploy_definitions(report.valid, pool):
             out.print(line, markup=False)
     except DeployError as exc:
-        _fail(str(exc), EXIT_FAILED)
+        fail(str(exc), ExitCode.FAILED)

@@ -27,8 +27,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
+from pdcaflow.engine.cli.common import ExitCode
+
 GRACE_SECONDS = 3.0
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_CODES = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
 ACTIVE = ("running", "retrying", "waiting")  # statuses the observer reports for a step that is under way
 SHOW_CURSOR = b"\x1b[?25h"  # a live view hides the terminal's cursor until it is stopped
 
@@ -94,7 +96,7 @@ class RunStop:
         if sys.stdout.isatty():
             os.write(1, SHOW_CURSOR)
         os.write(2, f"\n{self.message()}\n".encode())
-        os._exit(EXIT_CODES.get(signal.Signals(self.signum or signal.SIGINT), 130))
+        os._exit(EXIT_CODES.get(signal.Signals(self.signum or signal.SIGINT), ExitCode.INTERRUPTED))
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         if self.signum is not None:  # a second request: no more waiting

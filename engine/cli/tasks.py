@@ -13,20 +13,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from pdcaflow.engine.cli.common import fail, fail_with_diagnostics, out
 from pdcaflow.engine.definition.project_tasks import ProjectTasks, tasks_for
-from pdcaflow.engine.definition.diagnostic_text import render_text
+from pdcaflow.engine.definition.shape_errors import models_in
 from pdcaflow.tasks.sdk.registry import TaskParam
 
-EXIT_BAD_INPUT = 2
 ProjectOption = Annotated[Path | None, typer.Option(
     "--project", "-p", help="a definition file or folder: use the project config (pdca.toml / [tool.pdca]) "
     "in effect there [default: the current folder]")]
 
 tasks_app = typer.Typer(help="List the registered tasks a definition's `uses:` may name.", invoke_without_command=True)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @tasks_app.callback()
@@ -53,14 +50,11 @@ def tasks_list(ctx: typer.Context, project: ProjectOption = None) -> None:
 def tasks_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="a task name, e.g. demand.forecast")],
                project: ProjectOption = None) -> None:
     """Show one task's help: where it comes from, parameters, types, defaults and outputs."""
-    from pdcaflow.engine.definition.shape_errors import models_in
-
     found = _found(project or ctx.obj)
     spec = found.discovery.tasks.get(name)
     if spec is None:
         _exit_on_problems(found)
-        err.print(f"error: no task named '{name}'; `pdca tasks` lists them", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        fail(f"no task named '{name}'; `pdca tasks` lists them")
     out.print(f"{spec.name}  ({spec.module})", markup=False)
     out.print(f"from: {found.discovery.origins[name]}", markup=False)
     out.print(f"phases: {', '.join(spec.phases or ('any',))}\n", markup=False)
@@ -81,15 +75,13 @@ def tasks_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="a t
 def _found(project: Path | None) -> ProjectTasks:
     start = project or Path.cwd()
     if not start.exists():
-        err.print(f"error: no such file or folder: {start}", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        fail(f"no such file or folder: {start}")
     return tasks_for(start, report_at=str(start))
 
 
 def _exit_on_problems(found: ProjectTasks) -> None:
     if found.diagnostics:
-        err.print(render_text(list(found.diagnostics)), markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        fail_with_diagnostics(found.diagnostics)
 
 
 def _outputs_text(outputs: tuple[str, ...] | None, depends_on_with: bool) -> str:

@@ -1,0 +1,135 @@
+"""What every ``pdca`` command shares: the exit codes, the consoles, the ``--db`` option, one-line errors.
+
+An error a user can act on is one line (``error: ...``) or one block of located
+diagnostics, never a traceback, and its exit code says what kind it was. Nothing
+here imports the store, SQLAlchemy or Prefect at module level: ``pdca validate``
+imports it and must stay fast (bench/cli_latency.py).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from pdcaflow.engine.definition.diagnostic_text import render_text, summary
+from pdcaflow.engine.definition.validate import ValidatedDefinition, ValidationReport, discover, validate_paths
+from pdcaflow.engine.errors import DefinitionError, Diagnostic, PdcaError
+from pdcaflow.tasks.sdk.registry import TaskRegistrationError
+
+
+class ExitCode(IntEnum):
+    """How a ``pdca`` command ended."""
+
+    OK = 0
+    FAILED = 1  # a run or check failed, the trail does not verify, or the store failed
+    BAD_INPUT = 2  # an invalid definition, a wrong option, an unknown process, cycle or action
+    SUSPENDED = 3  # a cycle waits for an approval (`pdca run`)
+    INTERRUPTED = 130  # stopped by SIGINT (128 + 2)
+    TERMINATED = 143  # stopped by SIGTERM (128 + 15)
+
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+Db = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL or "
+                                             "sqlite:///.pdca/pdca.db]")]
+
+
+def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT, *, then: str | None = None) -> NoReturn:
+    """Print ``error: message`` (and the line ``then``, if any) and end the command with ``code``."""
+    err.print(f"error: {message}", markup=False)
+    if then is not None:
+        err.print(then, markup=False)
+    raise typer.Exit(code) from None
+
+
+def fail_with_diagnostics(diagnostics: Sequence[Diagnostic], files: Sequence[str] | None = None, *,
+                          context: bool = True) -> NoReturn:
+    """Print located problems (and, given the files read, their summary line) and exit 2."""
+    err.print(render_text(list(diagnostics), context=context), markup=False)
+    if files is not None:
+        err.print(summary(diagnostics, files), markup=False)
+    raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+def exit_code_for(error: Exception) -> ExitCode | None:
+    """Print an error that escaped a command as one readable block and return its exit code (None: unexpected)."""
+    if isinstance(error, DefinitionError):
+        err.print(render_text(error.diagnostics), markup=False)
+        return ExitCode.BAD_INPUT
+    if isinstance(error, TaskRegistrationError | PdcaError):
+        err.print(f"error: {error}", markup=False)
+        return ExitCode.BAD_INPUT if isinstance(error, TaskRegistrationError) else ExitCode.FAILED
+    return None
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Every expected failure of a store command as one line: bad input exits 2, a store failure 1."""
+    from pdcaflow.engine.store.access import ReviewError  # SQLAlchemy only once a store command runs (start-up)
+
+    try:
+        yield
+    except ReviewError as exc:
+        fail(str(exc))
+    except PdcaError as exc:
+        fail(str(exc), ExitCode.FAILED)
+
+
+def choice(value: str, allowed: tuple[str, ...], option: str = "--format") -> None:
+    """Exit 2 unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        fail(f"unknown {option} '{value}': use {', '.join(allowed[:-1])} or {allowed[-1]}")
+
+
+def resolve_actor(explicit: str | None) -> str:
+    """Who is acting: ``--actor``, else ``PDCA_ACTOR``, else the operating-system user."""
+    if explicit:
+        return explicit
+    if os.environ.get("PDCA_ACTOR"):
+        return os.environ["PDCA_ACTOR"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def quiet_prefect() -> None:
+    """Our view of a run, not Prefect's log lines (nor its internal services' ones), unless set otherwise."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+
+
+def existing_paths(paths: Sequence[Path] | None) -> list[Path]:
+    """The definition files or folders named (default ``definitions/``); exit 2 if one does not exist."""
+    targets = list(paths or [Path("definitions")])
+    missing = [str(path) for path in targets if not path.exists()]
+    if missing:
+        fail(f"no such file or folder: {', '.join(missing)}")
+    return targets
+
+
+def validation_report(paths: list[Path]) -> ValidationReport:
+    """Validate the definitions under ``paths``; exit 2 if there are none."""
+    report = validate_paths(paths)
+    if not report.files:
+        fail(f"no definitions (*.yaml, *.yml) found in {', '.join(map(str, paths))}")
+    return report
+
+
+def validated_one(path: Path) -> ValidatedDefinition:
+    """The one valid definition in the file ``path``; its problems and exit 2 otherwise."""
+    if path.is_dir() or len(discover([path])) != 1:
+        fail(f"{path}: name one definition file")
+    report = validate_paths([path])
+    if not report.ok:
+        fail_with_diagnostics(report.diagnostics, report.files)
+    return report.valid[0]
