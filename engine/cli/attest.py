@@ -134,7 +134,7 @@ def _sources(export_dir: Path | None, public_key: Path | None, checkpoints: Path
                lambda: (event_leaf(record["hash"]) for record in event_records(export_dir)), export_event)
         return
     # start-up speed: the store (SQLAlchemy) loads only when this runs
-    from pdcaflow.engine.review.records import event_record
+    from pdcaflow.engine.review.event_records import event_record
     from pdcaflow.engine.review.signed import store_signed_log
     from pdcaflow.engine.store.attest import stored_leaves
     from pdcaflow.engine.store.tables import AuditEvent

@@ -43,7 +43,7 @@ def log(
     # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.events import EventFilter, check_filter, last_events, parse_moment, stream_events
-    from pdcaflow.engine.review.records import event_record, write_csv, write_json, write_jsonl
+    from pdcaflow.engine.review.event_records import event_record, write_csv, write_json, write_jsonl
 
     with one_line_errors():
         wanted = EventFilter(process, cycle, step, kind, actor, parse_moment(since, "--since"),
@@ -117,7 +117,7 @@ def kpis(
             out.print(renderable)
         return
     # start-up speed: the store (SQLAlchemy) loads only when this runs
-    from pdcaflow.engine.review.records import write_csv, write_json
+    from pdcaflow.engine.review.event_records import write_csv, write_json
     from pdcaflow.engine.store.audit import canonical_at
 
     rows = [{"kpi": kpi_id, **point, "finished_at": canonical_at(point["finished_at"]) if point["finished_at"] else None,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from pdcaflow.engine.store.access import ReviewError
 from pdcaflow.engine.review.events import stream_events
-from pdcaflow.engine.review.records import (
+from pdcaflow.engine.review.event_records import (
     EVENT_COLUMNS, csv_cell, event_record, read_event_csv, read_jsonl, write_csv, write_jsonl,
 )
 from pdcaflow.engine.store.audit import HASHED_FIELDS, canonical_at, canonical_json

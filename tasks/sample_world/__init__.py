@@ -19,7 +19,7 @@ Public functions:
 
 from pdcaflow.tasks.sample_world.field import simulate_before_delivery
 from pdcaflow.tasks.sample_world.generate import generate_world
-from pdcaflow.tasks.sample_world.model import WorldModel
+from pdcaflow.tasks.sample_world.world_model import WorldModel
 from pdcaflow.tasks.sample_world.periods import next_month
 from pdcaflow.tasks.sample_world.plans import reference_plan
 from pdcaflow.tasks.sample_world.simulate import simulate_month

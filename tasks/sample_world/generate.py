@@ -17,8 +17,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pdcaflow.tasks.sdk.sources import write_table
-from pdcaflow.tasks.sample_world import demand
-from pdcaflow.tasks.sample_world.model import WorldModel
+from pdcaflow.tasks.sample_world import expected_demand
+from pdcaflow.tasks.sample_world.world_model import WorldModel
 from pdcaflow.tasks.sample_world.periods import add_months, first_day, month_index, month_range
 from pdcaflow.tasks.sample_world.population import history_visits, new_customers
 from pdcaflow.tasks.sample_world.storage import (FILES, INFO_FILE, OPERATIONS_DIR, STATE_DIR, WorldInfo, save_info, write_arrow,
@@ -143,9 +143,9 @@ def _history(rng: np.random.Generator, state: pd.DataFrame, history: list[str], 
     customer_rows, product_cols, month_codes, quantities = [], [], [], []
     totals = np.zeros((len(history), products))
     for number, month in enumerate(history):
-        state = demand.advance(rng, state, model)
-        mean = demand.expected(state, month, products, demand.month_noise(rng, len(state), model))
-        totals[number] = demand.expected(state, month, products).sum(axis=0)
+        state = expected_demand.advance(rng, state, model)
+        mean = expected_demand.expected(state, month, products, expected_demand.month_noise(rng, len(state), model))
+        totals[number] = expected_demand.expected(state, month, products).sum(axis=0)
         drawn = rng.poisson(mean)
         rows, cols = np.nonzero(drawn)
         customer_rows.append(rows.astype(np.int32))
@@ -170,7 +170,7 @@ def _projection(state: pd.DataFrame, last: str, products: int, model: WorldModel
     active = (state["left"] == "").to_numpy()
     volume = state["volume"].to_numpy(float) * active
     rate = state["trend"].to_numpy(float) + model.market_trend
-    shares = demand.mix(state, products)
+    shares = expected_demand.mix(state, products)
     base = (volume * np.exp(rate))[:, None] * shares
     later = (volume * np.exp(13 * rate))[:, None] * shares
     return base.sum(axis=0), np.log(later.sum(axis=0) / base.sum(axis=0)) / 12.0

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pdcaflow.tasks.sample_world.model import CHANNELS, WorldModel
+from pdcaflow.tasks.sample_world.world_model import CHANNELS, WorldModel
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from pdcaflow.tasks.sample_world.model import AREAS, BUSINESS_TYPES, SIZES, WorldModel
+from pdcaflow.tasks.sample_world.world_model import AREAS, BUSINESS_TYPES, SIZES, WorldModel
 
 ATTRIBUTES = ("customer_id", "name", "licence_no", "business_type", "address", "area", "district", "size",
               "joined", "left")

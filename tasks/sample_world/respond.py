@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from pdcaflow.tasks.sample_world.model import COMPLAINT_CATEGORIES, INSPECTION_LEVELS, WorldModel
+from pdcaflow.tasks.sample_world.world_model import COMPLAINT_CATEGORIES, INSPECTION_LEVELS, WorldModel
 
 HOURS_PER_CONTACT = 48.0  # a customer waiting this long gets in touch again
 

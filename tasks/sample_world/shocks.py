@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pdcaflow.tasks.sample_world.model import WorldModel
+from pdcaflow.tasks.sample_world.world_model import WorldModel
 from pdcaflow.tasks.sample_world.periods import month_index
 from pdcaflow.tasks.sample_world.storage import WorldInfo
 

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from pdcaflow.tasks.sdk.sources import SourceError, read_table, write_table
-from pdcaflow.tasks.sample_world import demand, orders, population, records, respond
-from pdcaflow.tasks.sample_world.model import CHANNELS
+from pdcaflow.tasks.sample_world import expected_demand, month_records, orders, population, respond
+from pdcaflow.tasks.sample_world.world_model import CHANNELS
 from pdcaflow.tasks.sample_world.periods import add_months, days_in, first_day, month_index, month_start
 from pdcaflow.tasks.sample_world.storage import (FILES, WorldInfo, load_info, operations_dir, read_state, replace_sales_month,
                                  sales_table, write_arrow, write_customers, write_state)
@@ -74,7 +74,7 @@ def simulate_month(directory: str | Path, period: str, *, plan: str | Path | pd.
     state = read_state(root, add_months(period, -1))
     backlog = read_state(root, add_months(period, -1), "complaints")
     rng = np.random.default_rng([info.seed, month_index(period), MONTH_STREAM])
-    state = demand.advance(rng, state, info.model)
+    state = expected_demand.advance(rng, state, info.model)
     month = _Month(info, period, rng, state.loc[state["left"] == ""].reset_index(drop=True))
     classes = month.active["customer_id"].map(plan_rows.groupby("customer_id")["class"].first())
     planned, done, labels = _field_work(month, classes, visits_per_month, field_reps, check_price_labels)
@@ -84,14 +84,14 @@ def simulate_month(directory: str | Path, period: str, *, plan: str | Path | pd.
     size = survey_size if survey_size is not None else max(info.model.survey_min,
                                                             round(month.count * info.model.survey_pct / 100))
     folder = operations_dir(root, period)
-    write_table(records.visits_table(month.ids, classes, planned, done, labels), folder / "visits.parquet")
-    write_arrow(records.orders_table(trade.lines, month.ids, month.products, allocated, trade.channel,
+    write_table(month_records.visits_table(month.ids, classes, planned, done, labels), folder / "visits.parquet")
+    write_arrow(month_records.orders_table(trade.lines, month.ids, month.products, allocated, trade.channel,
                                      trade.line_hours, month.start, period, delivery_window_hours),
                 folder / "orders.parquet")
     write_table(complaints, folder / "complaints.parquet")
-    write_table(records.surveys_table(rng, month.ids, classes, latent, month.start, days_in(period), size,
+    write_table(month_records.surveys_table(rng, month.ids, classes, latent, month.start, days_in(period), size,
                                       info.model), folder / "surveys.parquet")
-    write_table(records.inspections_table(rng, month.ids, planned, done, labels,
+    write_table(month_records.inspections_table(rng, month.ids, planned, done, labels,
                                           month.active["label_habit"].to_numpy(float), period, info.model),
                 folder / "inspections.parquet")
     _save_month(rng, info, period, state, month.active, latent, trade.lines, still_open)
@@ -161,8 +161,8 @@ def _trade(month: _Month, allocated: np.ndarray, rationed: np.ndarray, done: np.
            window_hours: float, accept_supplementary: bool) -> _Trade:
     """Orders against the allocation and the supply, their channels and delivery times."""
     model, rng = month.info.model, month.rng
-    wanted = demand.expected(month.active, month.period, len(month.products),
-                             demand.month_noise(rng, month.count, model))
+    wanted = expected_demand.expected(month.active, month.period, len(month.products),
+                             expected_demand.month_noise(rng, month.count, model))
     lines = orders.order_lines(rng, wanted, month.hours, model)
     lines = orders.fulfil(rng, lines, np.nan_to_num(allocated).astype(np.int64), rationed,
                           _supply(month.info, month.period), month.hours, model, accept_supplementary)
@@ -186,7 +186,7 @@ def _feedback(month: _Month, backlog: pd.DataFrame, done: np.ndarray, trade: _Tr
     new = respond.new_complaints(rng, rate, trade.stockouts, trade.late, month.hours, model)
     handlers = (model.complaint_handlers if complaint_handlers is None else complaint_handlers) * month.staffing
     waits = respond.waiting_hours(rng, len(new), float(rate.sum()), handlers, month.hours, model)
-    complaints, still_open, trouble = records.complaint_cases(rng, backlog, new, waits, month.ids, month.start,
+    complaints, still_open, trouble = month_records.complaint_cases(rng, backlog, new, waits, month.ids, month.start,
                                                               month.hours, month.period)
     penalty = np.where(trouble > 0, respond.complaint_penalty(trouble, model), 0.0)
     latent = respond.satisfaction(previous, month.active["sat_level"].to_numpy(float),

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pdcaflow.tasks.sdk.sources import SourceError, write_table
-from pdcaflow.tasks.sample_world.model import WorldModel
+from pdcaflow.tasks.sample_world.world_model import WorldModel
 from pdcaflow.tasks.sample_world.population import ATTRIBUTES
 
 INFO_FILE = "world.json"

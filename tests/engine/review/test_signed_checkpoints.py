@@ -21,7 +21,7 @@ import tests.sample_tasks  # noqa: F401  (registers the testing.* tasks)
 from pdcaflow.engine.cli.app import app
 from pdcaflow.engine.definition.compile import compile_plan
 from pdcaflow.engine.runtime.cycle import begin_cycle
-from pdcaflow.engine.review.records import event_record
+from pdcaflow.engine.review.event_records import event_record
 from pdcaflow.engine.store import Store, append_event
 from pdcaflow.engine.store.audit import event_hash
 from pdcaflow.engine.store.tables import GENESIS_HASH, AuditEvent

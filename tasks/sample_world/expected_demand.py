@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from pdcaflow.tasks.sample_world.model import WorldModel
+from pdcaflow.tasks.sample_world.world_model import WorldModel
 from pdcaflow.tasks.sample_world.periods import days_in, first_day, season_factor
 from pdcaflow.tasks.sample_world.population import mix_column
 

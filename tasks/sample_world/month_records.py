@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pdcaflow.tasks.sample_world import respond
-from pdcaflow.tasks.sample_world.model import WorldModel
+from pdcaflow.tasks.sample_world.world_model import WorldModel
 from pdcaflow.tasks.sample_world.orders import Lines
 
 COMPLAINT_COLUMNS = ("complaint_id", "customer_id", "category", "opened_at", "closed_at", "contacts")
