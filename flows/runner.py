@@ -14,7 +14,9 @@ from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
-from pdcaflow.flows.cycle_flow import Observer, prepare, run_prepared, set_observer
+from pdcaflow.engine.definition.compile import compile_plan
+from pdcaflow.engine.definition.validate import ValidatedDefinition, validate_file
+from pdcaflow.flows.cycle_flow import Observer, prepare, run_prepared
 from pdcaflow.flows.sigterm_bridge import outer_sigterm_handler
 from pdcaflow.engine.store.db import open_store, resolve_url
 
@@ -68,13 +70,17 @@ def _embedded_server() -> Any:
     return install()
 
 
-def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | None,
+def run_cycles(definition: Path | ValidatedDefinition, cycles: int, *, actor: str, db_url: str | None,
                observer: Observer | None = None, on_cycle: Any = None,
                on_result: Any = None, reason: str | None = None, wait: float = 0.0,
                approvals: ApprovalSettings | None = None) -> list[dict[str, Any]]:
     """Run ``cycles`` cycles one after the other; each starts from the previous one's carry-over.
 
+    The definition is validated (unless it comes validated) and compiled once; every
+    cycle runs that plan.
+
     Args:
+        definition: a definition file, or a definition the caller validated already.
         reason: why they are run, recorded on each cycle's ``cycle.started`` event
             (the CLI requires one from a person; ``pdca demo`` passes its own).
         wait: seconds each cycle may wait for another process's running cycle of the
@@ -83,26 +89,26 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
             by default the cycle is suspended at once when a gate has no answer yet.
 
     Raises:
+        DefinitionError: the definition file does not validate.
         StepError / engine errors: a cycle failed; it is recorded as failed and the next run resumes it.
         CycleBusyError: another live process runs this process's cycle (beyond ``wait``).
         ApprovalPending: a gate is unanswered after ``approvals.wait``; the cycle is suspended
             (the next run resumes it once the answer is recorded).
     """
+    plan = compile_plan(definition if isinstance(definition, ValidatedDefinition) else validate_file(definition))
     store = open_store(resolve_url(db_url, Path.cwd()))
     results: list[dict[str, Any]] = []
-    set_observer(observer)
     try:
         with prefect_runtime(), outer_sigterm_handler():  # pdca run's SIGTERM handler, also during flows
             for _ in range(cycles):
-                cycle_run = prepare(str(definition_path), store, actor, "manual", reason=reason, wait=wait)
+                cycle_run = prepare(plan, store, actor, "manual", reason=reason, wait=wait)
                 cycle_run.approval_settings = approvals or ApprovalSettings()
                 _start_embedded_server()
                 if on_cycle is not None:
                     on_cycle(cycle_run)
-                results.append(run_prepared(cycle_run))
+                results.append(run_prepared(cycle_run, observer))
                 if on_result is not None:
                     on_result(results[-1])
     finally:
-        set_observer(None)
         store.dispose()
     return results

@@ -17,11 +17,14 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:  # the models (pydantic) load only when a demo runs: `pdca --help` stays fast
+    from pdcaflow.engine.definition.validate import ValidatedDefinition
 
 FLAGSHIP = "retail-customer-service.yaml"
 # The demo runs unattended: it signs approval gates itself, recorded as actor `demo` with this reason
@@ -54,7 +57,7 @@ def demo(
     cycle's KPI table and decisions, then what changed the plan and what it did to the KPIs.
     """
     definition = _prepare(directory.resolve(), customers, seed)
-    _validate(definition)
+    validated = _validate(definition)
     os.chdir(directory.resolve())  # the definition's sources, the work files, the store and Prefect's home
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
@@ -73,7 +76,7 @@ def demo(
         out.print(summary_renderable(result))
 
     try:
-        run_cycles(definition, cycles, actor=resolve_actor(actor), db_url=None, observer=view.update,
+        run_cycles(validated, cycles, actor=resolve_actor(actor), db_url=None, observer=view.update,
                    on_cycle=view.start_cycle, on_result=finished,
                    reason=f"pdca demo: sample world of {customers} customers, seed {seed}",
                    approvals=ApprovalSettings(auto_answer=DEMO_APPROVAL))
@@ -125,7 +128,7 @@ def _prepare(directory: Path, customers: int, seed: int) -> Path:
     return definition
 
 
-def _validate(definition: Path) -> None:
+def _validate(definition: Path) -> ValidatedDefinition:
     """The demo's copy of the definition may have been edited: check it before anything runs."""
     from pdcaflow.engine.definition.diagnostic_text import render_text, summary
     from pdcaflow.engine.definition.validate import validate_paths
@@ -135,6 +138,7 @@ def _validate(definition: Path) -> None:
         err.print(render_text(report.diagnostics), markup=False)
         err.print(summary(report.diagnostics, report.files), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
+    return report.valid[0]
 
 
 def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:

@@ -15,7 +15,6 @@ from typing import Any, Literal, TypedDict
 from pydantic import BaseModel, ConfigDict
 
 from pdcaflow.tasks.data.query import Problem, sql_problems, trust_of
-from pdcaflow.tasks.sdk.project_config import config_for_process
 from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
 
 CheckKind = Literal["row_count", "not_null", "range", "unique", "freshness", "allowed"]
@@ -105,7 +104,7 @@ def _table(context: StepContext, file: str | None, connection: str | None, table
 
     if file is not None:
         return read_table(file, table)
-    config = config_for_process(context.process_id)
+    config = context.project_config()
     url = config.connection_url(str(connection))
     if not sql:
         return read_table(url, table)

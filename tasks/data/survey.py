@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from pdcaflow.tasks.sdk.project_config import config_for_process
 from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
 from pdcaflow.tasks.data.table_aggregate import Filter, filter_rows
 
@@ -49,7 +48,7 @@ def score(context: StepContext, *, file: ProjectFile | None = None, connection: 
 
     if (file is None) == (connection is None):
         raise ValueError("survey.score needs either `file` or `connection` with `table`")
-    source = file if file is not None else config_for_process(context.process_id).connection_url(str(connection))
+    source = file if file is not None else context.project_config().connection_url(str(connection))
     frame = filter_rows(read_table(source, table, columns=[column]), where or [])
     low, high = SCALES[scale]
     numbers = pd.to_numeric(frame[column], errors="coerce")
