@@ -66,3 +66,28 @@ def test_entry_flow_runs_a_cycle_names_it_and_publishes_artifacts(tmp_path: Path
     assert flow_run.name == "visit-loop-cycle-1"
     mine = {(a["key"], a["type"]) for a in artifacts if a["flow_run_id"] == str(flow_run.id)}
     assert mine == {("visit-loop-kpis", "table"), ("visit-loop-decisions", "markdown")}
+
+
+def test_a_run_of_three_cycles_validates_its_definition_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pdca run -n 3` validates (and compiles) the definition once and hands the plan to every cycle."""
+    from typer.testing import CliRunner
+
+    from pdcaflow.engine.cli.app import app
+    from pdcaflow.engine.definition import validate
+
+    validated: list[str] = []
+    real = validate.validate_document
+
+    def counting(document, *args, **kwargs):  # type: ignore[no-untyped-def]
+        validated.append(document.path)
+        return real(document, *args, **kwargs)
+
+    monkeypatch.setattr(validate, "validate_document", counting)
+    monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "CRITICAL")  # what `pdca run` sets, undone after the test
+    monkeypatch.setenv("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+    definition = str(FIXTURES / "runnable/parallel.yaml")
+    result = CliRunner().invoke(app, ["run", definition, "-n", "3", "--reason", "one validation",
+                                      "--db", f"sqlite:///{tmp_path / 'pdca.db'}"])
+    assert result.exit_code == 0, result.output
+    assert "3 cycle(s) of parallel-plan completed" in result.output
+    assert validated == [definition]
