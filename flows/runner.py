@@ -65,7 +65,7 @@ def _embedded_server() -> Any:
     It imports Prefect's server package (seconds of import time); with
     ``PREFECT_API_URL`` set nothing needs it.
     """
-    from pdcaflow.flows.embedded_server import install
+    from pdcaflow.flows.embedded_server import install  # Prefect's server package: seconds of start-up time
 
     return install()
 

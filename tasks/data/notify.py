@@ -118,7 +118,7 @@ def _deliver(channel: str, attempt: Any) -> Delivery:
 
 
 def _post(url: str, note: Mapping[str, Any], timeout_seconds: float) -> str:
-    import urllib.request
+    import urllib.request  # only when a notification is sent (start-up speed)
 
     if not url.startswith(("http://", "https://")):
         raise ValueError("a webhook URL starts with http:// or https://")
@@ -129,7 +129,7 @@ def _post(url: str, note: Mapping[str, Any], timeout_seconds: float) -> str:
 
 
 def _mail(config: ProjectConfig, note: Mapping[str, Any], timeout_seconds: float) -> str:
-    import smtplib
+    import smtplib  # only when a notification is sent (start-up speed)
     from email.message import EmailMessage
 
     smtp = config.smtp

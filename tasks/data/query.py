@@ -162,7 +162,7 @@ def trust_of(config: Any, connection: str) -> Trust:
 
 def _from_file(file: str, table: str | None, where: list[Filter], group_by: list[str],
                aggregate: dict[str, dict[str, str]], max_rows: int) -> dict[str, Any]:
-    from pdcaflow.tasks.sdk.sources import read_table
+    from pdcaflow.tasks.sdk.sources import read_table  # start-up speed: only when the task runs
 
     frame = read_table(file, table)
     rows = aggregate_table(frame, where, group_by, aggregate) if aggregate else [

@@ -42,9 +42,9 @@ def score(context: StepContext, *, file: ProjectFile | None = None, connection: 
     CSAT threshold. ``where`` filters rows first. Scores outside the scale are ``invalid``.
     Figures are ``None`` when there is no valid response.
     """
-    import pandas as pd
+    import pandas as pd  # pandas only when the task runs (start-up speed of `pdca validate`)
 
-    from pdcaflow.tasks.sdk.sources import read_table
+    from pdcaflow.tasks.sdk.sources import read_table  # start-up speed: only when the task runs
 
     if (file is None) == (connection is None):
         raise ValueError("survey.score needs either `file` or `connection` with `table`")

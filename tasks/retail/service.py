@@ -104,7 +104,7 @@ def deliver(
     """
     # The work is imported here, not at the top: `pdca validate` imports this module and stays off pandas
     # and the sample world (numpy).
-    from pdcaflow.tasks.retail.service_steps import carry_out
+    from pdcaflow.tasks.retail.service_steps import carry_out  # start-up speed: only when the task runs
 
     done = carry_out(plan=plan, source=source, visits_per_month=visits_per_month,
                      complaint_handlers=complaint_handlers, field_reps=field_reps, channels=channels,
