@@ -20,6 +20,7 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -42,6 +43,7 @@ from pdcaflow.flows.approval_wait import FlowRunPause, close_superseded, pending
 from pdcaflow.flows.subprocess_step import run_subprocess
 
 Observer = Callable[[str, str, str], None]  # (step id, status, detail)
+SubprocessRunner = Callable[[CycleRun, PlannedStep, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,8 @@ def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict
     """Run every phase of a begun cycle in order; complete it, or record it failed and raise."""
     plan = cycle_run.plan
     run = quote(CycleFlowRun(cycle_run, observer))  # handed to each task run as it is (Prefect does not look inside)
-    if cycle_run.run_subprocess is None:  # a child cycle is watched by the same observer
-        cycle_run.run_subprocess = functools.partial(run_subprocess,
-                                                     runner=functools.partial(run_prepared, observer=observer))
+    if cycle_run.run_subprocess is None:  # a run of more cycles sets it once for all of them (flows.runner)
+        cycle_run.run_subprocess = subprocess_runner(observer, {})
     try:
         for phase in plan.phases:
             pending = [step for step in phase.steps if step.id not in cycle_run.reused]
@@ -169,6 +170,12 @@ def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict
     carry_over = cycle_run.complete()
     _publish_artifacts(cycle_run, carry_over)
     return cycle_summary(plan.process_id, cycle_run.number, cycle_run.resumed, carry_over)
+
+
+def subprocess_runner(observer: Observer | None, plans: dict[Path, ExecutionPlan]) -> SubprocessRunner:
+    """How a cycle runs its ``uses: process:<id>`` steps: the child as a flow watched by ``observer``, its
+    plan taken from ``plans`` (the run's children's plans, compiled once per run)."""
+    return functools.partial(run_subprocess, runner=functools.partial(run_prepared, observer=observer), plans=plans)
 
 
 def _is_chain(steps: list[PlannedStep]) -> bool:

@@ -16,6 +16,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
 from pdcaflow.engine.definition.compile import compile_plan
 from pdcaflow.engine.definition.validate import ValidatedDefinition, validate_file
+from pdcaflow.flows.cycle_execution import subprocess_runner
 from pdcaflow.flows.cycle_flow import Observer, prepare, run_prepared
 from pdcaflow.flows.sigterm_bridge import outer_sigterm_handler
 from pdcaflow.engine.store.db import open_store, resolve_url
@@ -96,6 +97,7 @@ def run_cycles(definition: Path | ValidatedDefinition, cycles: int, *, actor: st
             (the next run resumes it once the answer is recorded).
     """
     plan = compile_plan(definition if isinstance(definition, ValidatedDefinition) else validate_file(definition))
+    run_subprocess = subprocess_runner(observer, {})  # sub-process definitions too: compiled once per run
     store = open_store(resolve_url(db_url, Path.cwd()))
     results: list[dict[str, Any]] = []
     try:
@@ -103,6 +105,7 @@ def run_cycles(definition: Path | ValidatedDefinition, cycles: int, *, actor: st
             for _ in range(cycles):
                 cycle_run = prepare(plan, store, actor, "manual", reason=reason, wait=wait)
                 cycle_run.approval_settings = approvals or ApprovalSettings()
+                cycle_run.run_subprocess = run_subprocess
                 _start_embedded_server()
                 if on_cycle is not None:
                     on_cycle(cycle_run)
