@@ -16,11 +16,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pdcaflow.engine.definition.compile import ExecutionPlan
 from pdcaflow.engine.runtime.cycle import CycleRun, begin_cycle
 from pdcaflow.engine.store.db import Store
-from pdcaflow.flows.cycle_execution import Observer, execute_cycle, run_prepared, settle_approval
+from pdcaflow.flows.cycle_execution import Observer, execute_cycle, run_prepared
 from pdcaflow.flows.scheduled import run_entry
 from pdcaflow.tasks.sdk.registry import registry
 
-__all__ = ["Observer", "execute_cycle", "pdca_cycle", "prepare", "run_prepared", "settle_approval"]
+__all__ = ["Observer", "execute_cycle", "pdca_cycle", "prepare", "run_prepared"]
 
 
 def prepare(plan: ExecutionPlan, store: Store, actor: str, trigger: str, *, reason: str | None = None,
