@@ -21,8 +21,16 @@ from pdcaflow.engine.definition.loader import load_definition_file, load_definit
 from pdcaflow.engine.definition.model import ProcessDefinition
 from pdcaflow.engine.definition.validate import ValidatedDefinition, validate_document, validate_file, validate_paths
 from pdcaflow.engine.pdca import spc
-from pdcaflow.tasks.sdk.project_config import connection_url
-from pdcaflow.tasks.sdk.registry import ProjectFile, ProjectPath, ProjectSource, StepContext, TaskSpec, registry, task
+from pdcaflow.tasks.sdk.registry import (
+    ProjectFile,
+    ProjectPath,
+    ProjectSource,
+    StepContext,
+    TaskSpec,
+    connection_url,
+    registry,
+    task,
+)
 
 __all__ = [
     "DefinitionError",

@@ -15,7 +15,10 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 
 from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
 from pdcaflow.engine.runtime.step_runner import BeforeTask
-from pdcaflow.flows.cycle_flow import Observer, prepare, run_prepared, set_observer
+from pdcaflow.engine.definition.compile import compile_plan
+from pdcaflow.engine.definition.validate import ValidatedDefinition, validate_file
+from pdcaflow.flows.cycle_execution import subprocess_runner
+from pdcaflow.flows.cycle_flow import Observer, prepare, run_prepared
 from pdcaflow.flows.sigterm_bridge import outer_sigterm_handler
 from pdcaflow.engine.store.db import open_store, resolve_url
 
@@ -64,18 +67,22 @@ def _embedded_server() -> Any:
     It imports Prefect's server package (seconds of import time); with
     ``PREFECT_API_URL`` set nothing needs it.
     """
-    from pdcaflow.flows.embedded_server import install
+    from pdcaflow.flows.embedded_server import install  # Prefect's server package: seconds of start-up time
 
     return install()
 
 
-def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | None,
+def run_cycles(definition: Path | ValidatedDefinition, cycles: int, *, actor: str, db_url: str | None,
                observer: Observer | None = None, on_cycle: Any = None,
                on_result: Any = None, reason: str | None = None, wait: float = 0.0,
                approvals: ApprovalSettings | None = None, before_task: BeforeTask | None = None) -> list[dict[str, Any]]:
     """Run ``cycles`` cycles one after the other; each starts from the previous one's carry-over.
 
+    The definition is validated (unless it comes validated) and compiled once; every
+    cycle runs that plan.
+
     Args:
+        definition: a definition file, or a definition the caller validated already.
         reason: why they are run, recorded on each cycle's ``cycle.started`` event
             (the CLI requires one from a person; ``pdca demo`` passes its own).
         wait: seconds each cycle may wait for another process's running cycle of the
@@ -86,27 +93,29 @@ def run_cycles(definition_path: Path, cycles: int, *, actor: str, db_url: str | 
             ``pdca demo`` lets the sample world simulate each month before ``service.deliver`` reads it.
 
     Raises:
+        DefinitionError: the definition file does not validate.
         StepError / engine errors: a cycle failed; it is recorded as failed and the next run resumes it.
         CycleBusyError: another live process runs this process's cycle (beyond ``wait``).
         ApprovalPending: a gate is unanswered after ``approvals.wait``; the cycle is suspended
             (the next run resumes it once the answer is recorded).
     """
+    plan = compile_plan(definition if isinstance(definition, ValidatedDefinition) else validate_file(definition))
+    run_subprocess = subprocess_runner(observer, {})  # sub-process definitions too: compiled once per run
     store = open_store(resolve_url(db_url, Path.cwd()))
     results: list[dict[str, Any]] = []
-    set_observer(observer)
     try:
         with prefect_runtime(), outer_sigterm_handler():  # pdca run's SIGTERM handler, also during flows
             for _ in range(cycles):
-                cycle_run = prepare(str(definition_path), store, actor, "manual", reason=reason, wait=wait)
+                cycle_run = prepare(plan, store, actor, "manual", reason=reason, wait=wait)
                 cycle_run.approval_settings = approvals or ApprovalSettings()
                 cycle_run.before_task = before_task
+                cycle_run.run_subprocess = run_subprocess
                 _start_embedded_server()
                 if on_cycle is not None:
                     on_cycle(cycle_run)
-                results.append(run_prepared(cycle_run))
+                results.append(run_prepared(cycle_run, observer))
                 if on_result is not None:
                     on_result(results[-1])
     finally:
-        set_observer(None)
         store.dispose()
     return results

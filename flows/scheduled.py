@@ -52,6 +52,7 @@ from pdcaflow.engine.store.audit import append_event
 from pdcaflow.engine.store.db import Store, open_store, resolve_url
 from pdcaflow.engine.store.tables import AuditEvent
 from pdcaflow.engine.definition.validate import ValidatedDefinition, validate_document, validate_file
+from pdcaflow.flows.cycle_execution import execute_cycle, name_flow_run
 from pdcaflow.tasks.sdk.registry import registry
 
 LATE_GRACE_SECONDS = 300.0
@@ -61,8 +62,6 @@ MAX_EARLY_SECONDS = 60.0  # a runner prefetches runs 10 s ahead by default
 def run_entry(*, definition_path: str | None, definition_text: str | None, db_url: str | None, actor: str,
               trigger: str, scheduled_for: str | None, wait_seconds: float) -> dict[str, Any]:
     """Run one cycle for the entry flow (see the module docstring); the flow's return value."""
-    from pdcaflow.flows.cycle_flow import _name_flow_run, _observer, execute_cycle
-
     if (definition_path is None) == (definition_text is None):
         raise ValueError("pdca_cycle needs exactly one of definition_path or definition_text")
     logger = get_run_logger()
@@ -92,8 +91,8 @@ def run_entry(*, definition_path: str | None, definition_text: str | None, db_ur
         except SlotTakenError as exc:
             logger.info("%s", exc)
             return {"process": validated.definition.id, "skipped": str(exc)}
-        _name_flow_run(cycle_run)
-        return execute_cycle(cycle_run, _observer)
+        name_flow_run(cycle_run)
+        return execute_cycle(cycle_run)
     finally:
         store.dispose()
 

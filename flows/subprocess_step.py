@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pdcaflow.engine.definition.compile import PlannedStep, compile_plan
+from pdcaflow.engine.definition.compile import ExecutionPlan, PlannedStep, compile_plan
 from pdcaflow.engine.runtime.cycle import CycleBusyError, CycleFailedError, CycleRun, begin_cycle
 from pdcaflow.engine.errors import DefinitionError
 from pdcaflow.engine.runtime.step_runner import StepError
@@ -26,10 +26,12 @@ _RUNNING: ContextVar[tuple[str, ...]] = ContextVar("pdca_subprocess_stack", defa
 
 
 def run_subprocess(parent: CycleRun, step: PlannedStep, overrides: dict[str, Any], *,
-                   runner: Callable[[CycleRun], dict[str, Any]]) -> dict[str, Any]:
+                   runner: Callable[[CycleRun], dict[str, Any]], plans: dict[Path, ExecutionPlan]) -> dict[str, Any]:
     """Run the child process's next cycle (or resume its unfinished one) and roll its results up.
 
-    ``runner`` runs a begun cycle as a flow (``pdcaflow.flows.cycle_flow.run_prepared``).
+    ``runner`` runs a begun cycle as a flow (``pdcaflow.flows.cycle_execution.run_prepared``);
+    ``plans`` holds the children's plans of this run: each child definition is validated and
+    compiled once per run, not at every cycle of its parent.
 
     Raises:
         StepError: the child is not found or not valid, it is busy elsewhere, it failed,
@@ -45,7 +47,7 @@ def run_subprocess(parent: CycleRun, step: PlannedStep, overrides: dict[str, Any
     if path is None:
         raise StepError(step.id, f"sub-process '{child_id}' not found beside {parent.plan.source_path}")
     try:
-        plan = compile_plan(validate_file(path))
+        plan = plans[path] if path in plans else plans.setdefault(path, compile_plan(validate_file(path)))
         child = begin_cycle(plan, parent.store, parent.tasks, actor=parent.actor, trigger=parent.trigger,
                             reason=f"sub-process of {parent.plan.process_id} cycle {parent.number}, step {step.id}",
                             params=overrides)
@@ -55,6 +57,7 @@ def run_subprocess(parent: CycleRun, step: PlannedStep, overrides: dict[str, Any
         raise StepError(step.id, f"sub-process '{child_id}': {exc}", retryable=True) from exc
     child.approval_settings = parent.approval_settings
     child.before_task = parent.before_task
+    child.run_subprocess = parent.run_subprocess  # grandchildren share the run's plans
     token = _RUNNING.set((*stack, child_id))
     try:
         summary = runner(child)

@@ -144,7 +144,7 @@ def run(
     stop = RunStop(cycles)
     with stop.handling():  # SIGINT/SIGTERM: one line, exit 130/143 within seconds, the cycle resumable
         try:
-            completed = _run_with_view(path, cycles, stop, actor=actor, db=db, reason=reason, wait=wait,
+            completed = _run_with_view(path, validated, cycles, stop, actor=actor, db=db, reason=reason, wait=wait,
                                        approval_wait=approval_wait)
         except BaseException:  # the interrupt, or whatever the run raised while it was being stopped
             stop.finish_if_requested()
@@ -152,8 +152,8 @@ def run(
     out.print(f"{completed} cycle(s) of {validated.definition.id} completed", markup=False)
 
 
-def _run_with_view(path: Path, cycles: int, stop: RunStop, *, actor: str | None, db: str | None, reason: str,
-                   wait: float, approval_wait: float) -> int:
+def _run_with_view(path: Path, validated: ValidatedDefinition, cycles: int, stop: RunStop, *, actor: str | None,
+                   db: str | None, reason: str, wait: float, approval_wait: float) -> int:
     """`pdca run`'s cycles with the live view; an outcome other than success is one message and an exit code."""
     # start-up speed: the store, the cycle and Prefect load only when this runs (bench/cli_latency.py)
     from pdcaflow.engine.cli.cycles import ProgressView
@@ -178,7 +178,7 @@ def _run_with_view(path: Path, cycles: int, stop: RunStop, *, actor: str | None,
         view.finish_cycle(result)  # type: ignore[arg-type]
 
     try:
-        results = run_cycles(path, cycles, actor=resolve_actor(actor), db_url=db, observer=observe,
+        results = run_cycles(validated, cycles, actor=resolve_actor(actor), db_url=db, observer=observe,
                              on_cycle=started, on_result=finished, reason=reason, wait=wait,
                              approvals=ApprovalSettings(wait=approval_wait))
     except ApprovalPending as exc:

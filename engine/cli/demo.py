@@ -26,6 +26,7 @@ import typer
 from rich.table import Table
 
 from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
+from pdcaflow.engine.definition.validate import ValidatedDefinition
 from pdcaflow.engine.errors import PdcaError
 
 FLAGSHIP = "retail-customer-service.yaml"
@@ -55,10 +56,10 @@ def demo(
     cycle's KPI table and decisions, then what changed the plan and what it did to the KPIs.
     """
     definition = _prepare(directory.resolve(), customers, seed)
-    validated_one(definition)  # the demo's copy may have been edited: check it before anything runs
+    validated = validated_one(definition)  # the demo's copy may have been edited: check it before anything runs
     os.chdir(directory.resolve())  # the definition's sources, the work files, the store and Prefect's home
     quiet_prefect()
-    results = _run_cycles(definition, cycles, directory, actor=resolve_actor(actor),
+    results = _run_cycles(validated, cycles, directory, actor=resolve_actor(actor),
                           reason=f"pdca demo: sample world of {customers} customers, seed {seed}")
     for renderable in closing_summary(results):
         out.print(renderable)
@@ -67,7 +68,8 @@ def demo(
               markup=False)
 
 
-def _run_cycles(definition: Path, cycles: int, directory: Path, *, actor: str, reason: str) -> list[dict[str, Any]]:
+def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *, actor: str,
+                reason: str) -> list[dict[str, Any]]:
     """The demo's cycles with the live view, each one's KPIs and decisions printed when it completes."""
     # the store, the cycle and Prefect only once the demo runs (start-up speed of the other commands)
     from pdcaflow.engine.cli.cycles import ProgressView

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pdcaflow.engine.definition.expressions import (
@@ -30,6 +31,7 @@ from pdcaflow.engine.definition.expressions import (
     ExpressionError,
     Literal,
     Reference,
+    TemplatePart,
     Unary,
     children,
     find_templates,
@@ -90,32 +92,73 @@ def evaluate(expr: Expr, context: Mapping[str, Any]) -> Any:
     return Evaluator(context).run(expr)
 
 
-def render_template(text: str, context: Mapping[str, Any]) -> Any:
+@dataclass(frozen=True)
+class Template:
+    """A string with its ``${{ }}`` parts parsed once (the compiled plan holds these, not the text)."""
+
+    text: str
+    parts: tuple[TemplatePart, ...]
+
+    @property
+    def whole(self) -> bool:
+        """Whether the string is one expression (its value keeps its type)."""
+        return len(self.parts) == 1 and self.text.strip() == "${{" + self.parts[0].source + "}}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A ``when:`` condition (bare or one ``${{ }}``), parsed once."""
+
+    text: str
+    expr: Expr
+
+
+def compile_template(text: str) -> Template:
+    """Parse every ``${{ }}`` of ``text``.
+
+    Raises:
+        ExpressionError: offset relative to ``text``.
+    """
+    return Template(text, tuple(find_templates(text)))
+
+
+def compile_condition(text: str) -> Condition:
+    """Parse a ``when:`` condition.
+
+    Raises:
+        ExpressionError: with the offset of the problem in ``text``.
+    """
+    return Condition(text, parse_condition(text)[0])
+
+
+def render_template(text: str | Template, context: Mapping[str, Any]) -> Any:
     """Evaluate the ``${{ }}`` parts of ``text``; a string that is one expression keeps its type.
 
     Raises:
         ExpressionError: as ``evaluate``, its message ending with the expression that failed.
     """
-    parts = find_templates(text)
-    if len(parts) == 1 and text.strip() == "${{" + parts[0].source + "}}":
+    template = text if isinstance(text, Template) else compile_template(text)
+    parts = template.parts
+    if template.whole:
         return _evaluate_shown(_shown(parts[0].source), parts[0].expr, context)
     pieces: list[str] = []
     position = 0
     for part in parts:
-        pieces += [text[position:part.offset - 3], _as_text(_evaluate_shown(_shown(part.source), part.expr, context))]
+        pieces += [template.text[position:part.offset - 3],
+                   _as_text(_evaluate_shown(_shown(part.source), part.expr, context))]
         position = part.offset + len(part.source) + 2
-    pieces.append(text[position:])
+    pieces.append(template.text[position:])
     return "".join(pieces)
 
 
-def evaluate_condition(text: str, context: Mapping[str, Any]) -> Any:
+def evaluate_condition(text: str | Condition, context: Mapping[str, Any]) -> Any:
     """Evaluate a ``when:`` condition (bare or one ``${{ }}``); an error names the condition.
 
     Raises:
         ExpressionError: as ``evaluate``, its message ending with the condition.
     """
-    expr, _ = parse_condition(text)
-    return _evaluate_shown(text.strip(), expr, context)
+    condition = text if isinstance(text, Condition) else compile_condition(text)
+    return _evaluate_shown(condition.text.strip(), condition.expr, context)
 
 
 def _shown(source: str) -> str:

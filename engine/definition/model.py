@@ -11,6 +11,7 @@ turn them into stable diagnostic codes.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -108,9 +109,7 @@ class Schedule(DefinitionModel):
     def _cron_parses(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        from datetime import datetime
-
-        from cronsim import CronSim, CronSimError
+        from cronsim import CronSim, CronSimError  # only when a cron is read: start-up speed of every command
 
         if len(value.split()) != 5:
             raise PydanticCustomError("pdca_bad_cron", "cron '{cron}' must have 5 fields "

@@ -8,7 +8,7 @@ report for the CLI).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -22,7 +22,7 @@ from pdcaflow.engine.definition.references import check_policy_expressions, chec
 from pdcaflow.engine.definition.semantic import Checker, check_cycles, check_structure
 from pdcaflow.engine.definition.shape_errors import shape_diagnostics
 from pdcaflow.engine.definition.project_tasks import tasks_for
-from pdcaflow.tasks.sdk.project_config import remember_for_process
+from pdcaflow.tasks.sdk.project_config import ProjectConfig
 from pdcaflow.tasks.sdk.registry import TaskSpec
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
@@ -35,6 +35,9 @@ class ValidatedDefinition:
     document: LoadedDocument
     definition: ProcessDefinition
     depends_on: Mapping[str, frozenset[str]]
+    # the project config it was validated with (what its tasks read at run time); None when the caller
+    # named the tasks itself: then the config found from the working folder applies
+    config: ProjectConfig | None = None
 
     @property
     def sha256(self) -> str:
@@ -98,9 +101,7 @@ def validate_document(document: LoadedDocument, tasks: Mapping[str, TaskSpec] | 
     if checker.diagnostics:
         raise DefinitionError(checker.diagnostics)
     frozen = {name: frozenset(targets) for name, targets in depends_on.items()}
-    if project is not None:
-        remember_for_process(definition.id, project.config)
-    return ValidatedDefinition(document, definition, frozen)
+    return ValidatedDefinition(document, definition, frozen, project.config if project is not None else None)
 
 
 def validate_file(path: str | Path, tasks: Mapping[str, TaskSpec] | None = None) -> ValidatedDefinition:
@@ -143,8 +144,7 @@ def validate_paths(paths: Iterable[Path], tasks: Mapping[str, TaskSpec] | None =
                 raise document
             validated = validate_document(document, project.discovery.tasks if project else tasks, processes)
             if project is not None and not project.diagnostics:
-                remember_for_process(validated.definition.id, project.config)  # what its tasks read at run time
-                report.valid.append(validated)
+                report.valid.append(replace(validated, config=project.config))  # what its tasks read at run time
             elif project is None:
                 report.valid.append(validated)
         except DefinitionError as exc:

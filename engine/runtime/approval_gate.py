@@ -19,17 +19,17 @@ Plain Python: ``pdcaflow.flows.approval_wait`` passes hooks that pause and resum
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
-from pdcaflow.engine.runtime import approval_records as approvals
+from pdcaflow.engine.definition.compile import ExecutionPlan, PlannedStep
 from pdcaflow.engine.errors import PdcaError
+from pdcaflow.engine.runtime import approval_records as approvals
 from pdcaflow.engine.runtime.step_runner import StepError
 from pdcaflow.engine.store.audit import append_event, lock_head, utc_now
-
-if TYPE_CHECKING:
-    from pdcaflow.engine.definition.compile import PlannedStep
-    from pdcaflow.engine.runtime.cycle import CycleRun
+from pdcaflow.engine.store.db import Store
 
 POLL_SECONDS = 0.5
 
@@ -56,6 +56,23 @@ class ApprovalSettings:
 
     wait: float = 0.0
     auto_answer: tuple[str, str] | None = None
+
+
+class CycleRun(Protocol):
+    """What a gate needs of the cycle it holds up (``pdcaflow.engine.runtime.cycle.CycleRun``, which imports this)."""
+
+    plan: ExecutionPlan
+    store: Store
+    number: int
+    actor: str
+    skipped: set[str]
+
+    def write(self) -> AbstractContextManager[Any]:
+        """A store transaction queued behind the process's other cycle writes."""
+
+    def finish_gated_step(self, step: PlannedStep, attempt: int, started: datetime,
+                          outputs: dict[str, Any] | None, error: str | None) -> None:
+        """Record the gated step's outcome once its approval is decided."""
 
 
 class WaitHooks(Protocol):

@@ -133,17 +133,17 @@ class CycleRun:
             steps=expression_context["steps"], kpis=expression_context["kpis"], kpi_specs=kpi_specs,
             history=self.history, policies=policies,
             targets=self.targets, actions=self.open_actions, conditions=conditions, action_titles=titles,
-            started_at=self.started_at.isoformat())
+            started_at=self.started_at.isoformat(), config=self.plan.config)
 
     def _policy_inputs(self, step: PlannedStep, context: Mapping[str, Any]) -> tuple[dict[str, bool], dict[str, str]]:
         conditions: dict[str, bool] = {}
         titles: dict[str, str] = {}
-        for policy in self.plan.definition.policies:
+        for policy in self.plan.definition.policies:  # their expressions as the plan holds them, parsed
             try:
-                if policy.when is not None and policy.when.expr is not None:
-                    conditions[policy.id] = bool(evaluate_condition(policy.when.expr, context))
-                if policy.open_action is not None:
-                    titles[policy.id] = str(render_template(policy.open_action.title, context))
+                if policy.id in self.plan.policy_conditions:
+                    conditions[policy.id] = bool(evaluate_condition(self.plan.policy_conditions[policy.id], context))
+                if policy.id in self.plan.action_titles:
+                    titles[policy.id] = str(render_template(self.plan.action_titles[policy.id], context))
             except ExpressionError as exc:
                 raise StepError(step.id, f"policy '{policy.id}': {exc.message}") from exc
         return conditions, titles
@@ -161,7 +161,7 @@ class CycleRun:
         started = datetime.now(UTC)
         context = self.expression_context()
         try:
-            if not should_run(step.definition, context):
+            if not should_run(step, context):
                 self._record(step, "skipped", attempt, started, {}, None)
                 with self._lock:
                     self.skipped.add(step_id)
@@ -183,12 +183,11 @@ class CycleRun:
 
     def _produce(self, step: PlannedStep, context: dict[str, Any]) -> dict[str, Any]:
         if not step.definition.is_subprocess:
-            task, step_context = self.tasks[step.uses], self.step_context(context, step)
-            return call_task(step.definition, task, context, step_context, self.before_task)
+            return call_task(step, self.tasks[step.uses], context, self.step_context(context, step), self.before_task)
         if self.run_subprocess is None:
             raise StepError(step.id, "sub-process steps (`uses: process:...`) run only inside a cycle flow")
         try:
-            overrides = {key: render_value(value, context) for key, value in step.definition.with_.items()}
+            overrides = {key: render_value(value, context) for key, value in step.with_.items()}
         except ExpressionError as exc:
             raise StepError(step.id, f"`with:` expression failed: {exc.message}") from exc
         return self.run_subprocess(self, step, overrides)
@@ -269,7 +268,7 @@ class CycleRun:
         carry_over = self.carry_over()
         with self.store.transaction() as session:
             repo.complete_cycle(session, session.get(Cycle, self.cycle_id), carry_over, self.actor)
-        attest.checkpoint_after_cycle(self.store, self.plan.process_id)
+        attest.checkpoint_after_cycle(self.store, self.plan.config)
         return carry_over
 
     def fail(self, error: str) -> None:
@@ -277,7 +276,7 @@ class CycleRun:
         with self.store.transaction() as session:
             repo.fail_cycle(session, session.get(Cycle, self.cycle_id), error, self.actor)
         try:
-            attest.checkpoint_after_cycle(self.store, self.plan.process_id)
+            attest.checkpoint_after_cycle(self.store, self.plan.config)
         except PdcaError as exc:
             attest.notice_to_stderr(str(exc))
 

@@ -90,7 +90,7 @@ def slots_between(schedule: Schedule, start: datetime, end: datetime, limit: int
         zone = ZoneInfo(schedule.timezone)
         return [(origin + timedelta(seconds=k * step)).astimezone(zone) for k in range(first, last + 1)]
     slots: list[datetime] = []
-    from cronsim import CronSim
+    from cronsim import CronSim  # only when a cron is read (start-up speed), as in the model's validator
 
     for slot in CronSim(schedule.cron or "", start.astimezone(ZoneInfo(schedule.timezone))):
         if slot > end:

@@ -20,6 +20,7 @@ from pdcaflow.engine.store.access import ReviewError
 from pdcaflow.engine.store.attest import AttestError, Signed, sign_log
 from pdcaflow.engine.store.db import Store
 from pdcaflow.engine.store.note import NoteError, SignerKey, VerifierKey
+from pdcaflow.tasks.sdk.project_config import ConfigError, ProjectConfig, config_in_effect
 
 
 class KeyFileError(ReviewError):
@@ -108,16 +109,17 @@ def sign_store(store: Store, settings: AttestSettings, notice: Callable[[str], N
         raise AttestError(f"cannot write the checkpoint log {settings.checkpoints}: {exc.strerror}") from exc
 
 
-def checkpoint_after_cycle(store: Store, process_id: str) -> Signed | None:
-    """The signed checkpoint after a cycle of ``process_id`` ended (``None`` when ``after_cycle = false``).
+def checkpoint_after_cycle(store: Store, config: ProjectConfig | None) -> Signed | None:
+    """The signed checkpoint after a cycle ended (``None`` when ``after_cycle = false``).
+
+    Args:
+        config: the project config the cycle's definition was validated with (its ``[audit]`` table).
 
     Raises:
         AttestError: no checkpoint could be signed; the cycle itself is recorded already.
     """
-    from pdcaflow.tasks.sdk.project_config import ConfigError, config_for_process
-
     try:
-        settings = attest_settings(store.url, config_for_process(process_id))
+        settings = attest_settings(store.url, config_in_effect(config))
     except ConfigError as exc:
         raise AttestError(f"no checkpoint signed after the cycle: {exc}") from exc
     if not settings.after_cycle:

@@ -15,10 +15,11 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from pdcaflow.engine.errors import PdcaError
-from pdcaflow.engine.definition.evaluation import evaluate, render_template
-from pdcaflow.engine.definition.expressions import ExpressionError, parse_condition
-from pdcaflow.engine.definition.model import ProcessDefinition, Step
-from pdcaflow.tasks.sdk.project_config import ConfigError, ProjectConfig, config_for_process
+from pdcaflow.engine.definition.compile import PlannedStep
+from pdcaflow.engine.definition.evaluation import Template, evaluate, render_template
+from pdcaflow.engine.definition.expressions import ExpressionError
+from pdcaflow.engine.definition.model import ProcessDefinition
+from pdcaflow.tasks.sdk.project_config import ConfigError
 from pdcaflow.tasks.sdk.project_paths import PathRefused, value_for_run
 from pdcaflow.tasks.sdk.registry import StepContext, TaskSpec
 
@@ -54,8 +55,11 @@ class BeforeTask(Protocol):
 
 
 def render_value(value: Any, context: Mapping[str, Any]) -> Any:
-    """Fill in every ``${{ }}`` inside a ``with:`` value (nested lists and mappings included)."""
-    if isinstance(value, str) and "${{" in value:
+    """Fill in every ``${{ }}`` inside a ``with:`` value (nested lists and mappings included).
+
+    The plan's values hold their expressions parsed (``Template``); a plain string is parsed here.
+    """
+    if isinstance(value, Template) or (isinstance(value, str) and "${{" in value):
         return render_template(value, context)
     if isinstance(value, dict):
         return {key: render_value(item, context) for key, item in value.items()}
@@ -64,15 +68,14 @@ def render_value(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
-def should_run(step: Step, context: Mapping[str, Any]) -> bool:
+def should_run(step: PlannedStep, context: Mapping[str, Any]) -> bool:
     """The value of the step's ``when:`` (True when it has none)."""
     if step.when is None:
         return True
     try:
-        expr, _ = parse_condition(step.when)
-        return bool(evaluate(expr, context))
+        return bool(evaluate(step.when.expr, context))
     except ExpressionError as exc:
-        raise StepError(step.id, f"`when: {step.when}` could not be evaluated: {exc.message}") from exc
+        raise StepError(step.id, f"`when: {step.when.text}` could not be evaluated: {exc.message}") from exc
 
 
 @lru_cache(maxsize=512)
@@ -80,7 +83,7 @@ def _adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
-def call_task(step: Step, spec: TaskSpec, context: Mapping[str, Any], step_context: StepContext,
+def call_task(step: PlannedStep, spec: TaskSpec, context: Mapping[str, Any], step_context: StepContext,
               before_task: BeforeTask | None = None) -> dict[str, Any]:
     """Render ``with:``, convert each value to the parameter's type, call the task, check its outputs.
 
@@ -117,7 +120,7 @@ def call_task(step: Step, spec: TaskSpec, context: Mapping[str, Any], step_conte
     return _checked_outputs(step, spec, result)
 
 
-def _before(hook: BeforeTask, step: Step, spec: TaskSpec, kwargs: Mapping[str, Any]) -> None:
+def _before(hook: BeforeTask, step: PlannedStep, spec: TaskSpec, kwargs: Mapping[str, Any]) -> None:
     inputs = {param.name: kwargs.get(param.name, param.default) for param in spec.params}
     try:
         hook(task=spec.name, inputs=inputs)
@@ -125,24 +128,22 @@ def _before(hook: BeforeTask, step: Step, spec: TaskSpec, kwargs: Mapping[str, A
         raise StepError(step.id, f"before task '{spec.name}': {type(exc).__name__}: {exc}", retryable=True) from exc
 
 
-def _project_paths(step: Step, spec: TaskSpec, kwargs: Mapping[str, Any],
+def _project_paths(step: PlannedStep, spec: TaskSpec, kwargs: Mapping[str, Any],
                    step_context: StepContext) -> dict[str, str]:
     """The path values checked again now, symlinks resolved (``<name>/...`` made absolute, connections as URLs)."""
     checked: dict[str, str] = {}
-    config: ProjectConfig | None = None
     for param in spec.params:
         value = kwargs.get(param.name)
         if param.path is None or not isinstance(value, str):
             continue
-        config = config or config_for_process(step_context.process_id)
         try:
-            checked[param.name] = value_for_run(value, param.path, config)
+            checked[param.name] = value_for_run(value, param.path, step_context.project_config())
         except (PathRefused, ConfigError) as exc:
             raise StepError(step.id, f"`with.{param.name}` refused: {exc}") from exc
     return checked
 
 
-def _checked_outputs(step: Step, spec: TaskSpec, result: Any) -> dict[str, Any]:
+def _checked_outputs(step: PlannedStep, spec: TaskSpec, result: Any) -> dict[str, Any]:
     if result is None:
         result = {}
     if not isinstance(result, Mapping):

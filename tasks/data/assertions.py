@@ -15,7 +15,6 @@ from typing import Any, Literal, TypedDict
 from pydantic import BaseModel, ConfigDict
 
 from pdcaflow.tasks.data.query import Problem, sql_problems, trust_of
-from pdcaflow.tasks.sdk.project_config import config_for_process
 from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
 
 CheckKind = Literal["row_count", "not_null", "range", "unique", "freshness", "allowed"]
@@ -98,14 +97,14 @@ def assert_data(context: StepContext, *, checks: list[Check], file: ProjectFile 
 
 def _table(context: StepContext, file: str | None, connection: str | None, table: str | None, sql: str | None,
            params: dict[str, Any], max_rows: int) -> Any:
-    import pandas as pd
+    import pandas as pd  # pandas only when the task runs (start-up speed of `pdca validate`)
 
-    from pdcaflow.tasks.sdk.sources import read_table
+    from pdcaflow.tasks.sdk.sources import read_table  # start-up speed: only when the task runs
     from pdcaflow.tasks.data.sql_readonly import QueryError, run_queries
 
     if file is not None:
         return read_table(file, table)
-    config = config_for_process(context.process_id)
+    config = context.project_config()
     url = config.connection_url(str(connection))
     if not sql:
         return read_table(url, table)
@@ -150,7 +149,7 @@ def _run(frame: Any, check: Check, now: dt.datetime) -> tuple[str, int] | None:
 
 
 def _range(series: Any, check: Check) -> tuple[str, int] | None:
-    import pandas as pd
+    import pandas as pd  # pandas only when the task runs (start-up speed of `pdca validate`)
 
     numbers = pd.to_numeric(series, errors="coerce")
     not_numbers = int((numbers.isna() & series.notna()).sum())
@@ -163,7 +162,7 @@ def _range(series: Any, check: Check) -> tuple[str, int] | None:
 
 
 def _freshness(series: Any, check: Check, now: dt.datetime) -> tuple[str, int] | None:
-    import pandas as pd
+    import pandas as pd  # pandas only when the task runs (start-up speed of `pdca validate`)
 
     if check.max_age_hours is None:
         return "freshness needs `max_age_hours`", 0

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from pdcaflow.tasks.data.outbox_table import write_outbox_row
-from pdcaflow.tasks.sdk.project_config import ProjectConfig, config_for_process
+from pdcaflow.tasks.sdk.project_config import ProjectConfig
 from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
 
 LOG = logging.getLogger("pdcaflow.notify")
@@ -64,7 +64,7 @@ def send(context: StepContext, *, to: str, subject: str, message: str = "", webh
     connection whose ``pdca_outbox`` table gets a row too (created if missing). A
     delivery that fails is recorded in ``deliveries`` and the outbox and never fails the step.
     """
-    config = config_for_process(context.process_id)
+    config = context.project_config()
     note = {
         "id": uuid.uuid4().hex, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "process": context.process_id, "cycle": context.cycle, "to": to, "subject": subject,
@@ -118,7 +118,7 @@ def _deliver(channel: str, attempt: Any) -> Delivery:
 
 
 def _post(url: str, note: Mapping[str, Any], timeout_seconds: float) -> str:
-    import urllib.request
+    import urllib.request  # only when a notification is sent (start-up speed)
 
     if not url.startswith(("http://", "https://")):
         raise ValueError("a webhook URL starts with http:// or https://")
@@ -129,7 +129,7 @@ def _post(url: str, note: Mapping[str, Any], timeout_seconds: float) -> str:
 
 
 def _mail(config: ProjectConfig, note: Mapping[str, Any], timeout_seconds: float) -> str:
-    import smtplib
+    import smtplib  # only when a notification is sent (start-up speed)
     from email.message import EmailMessage
 
     smtp = config.smtp

@@ -16,7 +16,7 @@ TABLE = "pdca_outbox"
 
 def write_outbox_row(url: str, note: Mapping[str, Any], deliveries: Sequence[Mapping[str, Any]]) -> str:
     """Insert the notification into ``pdca_outbox`` at ``url`` (creating the table if needed); returns a detail."""
-    import sqlalchemy as sa
+    import sqlalchemy as sa  # SQLAlchemy only when it is used (start-up speed)
 
     metadata = sa.MetaData()
     table = sa.Table(

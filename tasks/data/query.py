@@ -27,7 +27,6 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
-from pdcaflow.tasks.sdk.project_config import config_for_process
 from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
 from pdcaflow.tasks.data.sql_check import literal_refusal
 from pdcaflow.tasks.data.sql_readonly import QueryError, Trust, run_queries
@@ -138,7 +137,7 @@ def query(context: StepContext, *, connection: str | None = None, sql: str | Non
         return _from_file(file, table, where or [], group_by or [], aggregate or {}, max_rows)
     if connection is None:
         raise ValueError("data.query needs `connection` (SQL) or `file`")
-    config = config_for_process(context.process_id)
+    config = context.project_config()
     url = config.connection_url(connection)
     queries = ({"sql": sql} if sql else {}) | {f"scalars.{name}": text for name, text in (scalars or {}).items()}
     try:
@@ -163,7 +162,7 @@ def trust_of(config: Any, connection: str) -> Trust:
 
 def _from_file(file: str, table: str | None, where: list[Filter], group_by: list[str],
                aggregate: dict[str, dict[str, str]], max_rows: int) -> dict[str, Any]:
-    from pdcaflow.tasks.sdk.sources import read_table
+    from pdcaflow.tasks.sdk.sources import read_table  # start-up speed: only when the task runs
 
     frame = read_table(file, table)
     rows = aggregate_table(frame, where, group_by, aggregate) if aggregate else [

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pdcaflow.tasks.data.sql_check import Refusal, checked_sql
+from pdcaflow.tasks.data.sql_privileges import refusal
 
 _PG_MAX_TIMEOUT_MS = 2_147_483_647
 _PROGRESS_STEPS = 10_000  # SQLite virtual-machine steps between two looks at the clock (well under 1 ms)
@@ -78,7 +79,7 @@ def run_queries(url: str, queries: Mapping[str, str], params: Mapping[str, Any],
         QueryError: a query was refused, the role may do more than the config trusts,
             a parameter is missing, the query ran out of time, or the database refused it.
     """
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError  # SQLAlchemy only when it is used (start-up speed)
 
     if not timeout_seconds > 0 or max_rows < 0:  # NaN included
         raise QueryError(f"{where}: timeout_seconds must be above 0 and max_rows at least 0 "
@@ -99,7 +100,7 @@ def run_queries(url: str, queries: Mapping[str, str], params: Mapping[str, Any],
 
 
 def _engine(url: str, where: str) -> Any:
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine  # SQLAlchemy only when it is used (start-up speed)
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
     from sqlalchemy.pool import NullPool
 
@@ -121,7 +122,7 @@ def _checked(name: str, sql: str, backend: str) -> str:
 def _fetch(connection: Any, name: str, sql: str, params: Mapping[str, Any], max_rows: int,
            timeout_seconds: float, where: str) -> QueryResult:
     """At most ``max_rows + 1`` rows of one query, read through the driver's cursor."""
-    from sqlalchemy import text
+    from sqlalchemy import text  # SQLAlchemy only when it is used (start-up speed)
     from sqlalchemy.exc import SQLAlchemyError
 
     statement = text(sql)
@@ -163,8 +164,6 @@ def _deadline(connection: Any, timeout_seconds: float) -> Iterator[Any]:
 
 
 def _read_only(connection: Any, dialect: str, timeout_seconds: float, trust: Trust, where: str) -> None:
-    from pdcaflow.tasks.data.sql_privileges import refusal
-
     if dialect == "postgresql":
         connection.exec_driver_sql("SET TRANSACTION READ ONLY")
         # 0 would switch the timeout off: at least 1 ms, at most what PostgreSQL takes (about 24 days)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from pdcaflow.tasks.sdk.project_config import config_for_process
 from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
 from pdcaflow.tasks.data.table_aggregate import Filter, filter_rows
 
@@ -43,13 +42,13 @@ def score(context: StepContext, *, file: ProjectFile | None = None, connection: 
     CSAT threshold. ``where`` filters rows first. Scores outside the scale are ``invalid``.
     Figures are ``None`` when there is no valid response.
     """
-    import pandas as pd
+    import pandas as pd  # pandas only when the task runs (start-up speed of `pdca validate`)
 
-    from pdcaflow.tasks.sdk.sources import read_table
+    from pdcaflow.tasks.sdk.sources import read_table  # start-up speed: only when the task runs
 
     if (file is None) == (connection is None):
         raise ValueError("survey.score needs either `file` or `connection` with `table`")
-    source = file if file is not None else config_for_process(context.process_id).connection_url(str(connection))
+    source = file if file is not None else context.project_config().connection_url(str(connection))
     frame = filter_rows(read_table(source, table, columns=[column]), where or [])
     low, high = SCALES[scale]
     numbers = pd.to_numeric(frame[column], errors="coerce")

@@ -81,7 +81,7 @@ def register(
         ValueError: ``as_of`` is not a date, or is before a version this run would close.
     """
     # The work is imported here, not at the top: `pdca validate` imports this module and stays off pandas.
-    from pdcaflow.tasks.retail.customer_steps import run_register
+    from pdcaflow.tasks.retail.customer_steps import run_register  # start-up speed: only when the task runs
 
     return run_register(context, source=source, table=table, register=register, register_table=register_table,
                         required_fields=required_fields, business_types=business_types, areas=areas, sizes=sizes,

@@ -81,7 +81,7 @@ def forecast(
         SourceError: the history or the classification cannot be read or is malformed.
     """
     # The work is imported here, not at the top: `pdca validate` imports this module and stays off pandas.
-    from pdcaflow.tasks.retail.demand_steps import run_forecast
+    from pdcaflow.tasks.retail.demand_steps import run_forecast  # start-up speed: only when the task runs
 
     return run_forecast(context, history=history, method=method, alpha=alpha, beta=beta, horizon=horizon,
                         holdout=holdout, by=by, classification=classification, adjustments=adjustments,

@@ -101,7 +101,7 @@ def _in_period(frame: pd.DataFrame, period: Period, kind: str, where: str) -> pd
 
 def _without_password(url: str) -> str:
     # Imported here, as in pdcaflow.tasks.sdk.sources: `pdca validate` imports every task module and stays off SQLAlchemy.
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine import make_url  # SQLAlchemy only when it is used (start-up speed)
     from sqlalchemy.exc import ArgumentError
 
     try:

@@ -101,8 +101,7 @@ def deliver(
         ``after_sales_cases`` (complaints of category ``after_sales``). Percentages have 2
         decimals and are ``None`` when there was nothing to measure.
     """
-    # The work is imported here, not at the top: `pdca validate` imports this module and stays off pandas.
-    from pdcaflow.tasks.retail.service_steps import carry_out
+    from pdcaflow.tasks.retail.service_steps import carry_out  # start-up speed: pandas only when the task runs
 
     done = carry_out(plan=plan, source=source, delivery_window_hours=delivery_window_hours, period=period,
                      table_prefix=table_prefix)

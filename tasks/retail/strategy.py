@@ -81,7 +81,7 @@ def allocate(
         The rates are ``None`` when there is no demand.
     """
     # The work is imported here, not at the top: `pdca validate` imports this module and stays off pandas.
-    from pdcaflow.tasks.retail.strategy_steps import run_allocate
+    from pdcaflow.tasks.retail.strategy_steps import run_allocate  # start-up speed: only when the task runs
 
     return run_allocate(context, forecast=forecast, classification=classification, supply=supply, quotas=quotas,
                         method=method, scarce_below=scarce_below, reserve_pct=reserve_pct, supply_table=supply_table)

@@ -117,7 +117,6 @@ class ProjectConfig:
 
 
 _FOUND: dict[tuple[Path, int, int], ProjectConfig] = {}
-_BY_PROCESS: dict[str, ProjectConfig] = {}
 
 
 def find_config(start: Path) -> ProjectConfig:
@@ -143,6 +142,15 @@ def find_config(start: Path) -> ProjectConfig:
     return ProjectConfig(root=folder)
 
 
+def config_in_effect(config: ProjectConfig | None) -> ProjectConfig:
+    """``config`` (the one a definition was validated with), else the one found from the working folder.
+
+    Raises:
+        ConfigError: the config found from the working folder is malformed.
+    """
+    return config if config is not None else find_config(Path.cwd())
+
+
 def load_config(path: Path) -> ProjectConfig:
     """Read one ``pdca.toml`` or ``pyproject.toml`` (cached while the file is unchanged)."""
     path = path.resolve()
@@ -164,26 +172,6 @@ def load_config(path: Path) -> ProjectConfig:
     config = _parse(table, path) if table or path.name != PYPROJECT else ProjectConfig(root=path.parent)
     _FOUND[key] = config
     return config
-
-
-def remember_for_process(process_id: str, config: ProjectConfig) -> None:
-    """Note which config a process's definition was validated with (what its tasks read at run time)."""
-    _BY_PROCESS[process_id] = config
-
-
-def config_for_process(process_id: str) -> ProjectConfig:
-    """The config the process's definition was validated with; else the one found from the working folder."""
-    known = _BY_PROCESS.get(process_id)
-    return known if known is not None else find_config(Path.cwd())
-
-
-def connection_url(process_id: str, name: str) -> str:
-    """The URL of connection ``name`` for a running process's tasks (``pdcaflow.connection_url``).
-
-    Raises:
-        ConfigError: no such connection, or its environment variable is unset.
-    """
-    return config_for_process(process_id).connection_url(name)
 
 
 def _parse(table: Mapping[str, Any], path: Path) -> ProjectConfig:

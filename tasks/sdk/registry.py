@@ -26,6 +26,8 @@ from typing import Annotated, Any, TypeVar
 
 import typing_extensions
 
+from pdcaflow.tasks.sdk.project_config import ProjectConfig, config_in_effect
+
 F = TypeVar("F", bound=Callable[..., Any])
 # (key path under `with`, message, hint) per problem, optionally a 4th item: a code of the engine's
 # TASK_CHECK_CODES (engine/definition/references.py) for problems that have their own (data.query's SQL refusals)
@@ -75,6 +77,8 @@ class StepContext:
         conditions: policy id -> the value of its ``when: {expr: ...}``, evaluated by the engine.
         action_titles: policy id -> its ``open_action.title`` with expressions filled in by the engine.
         started_at: when this cycle started, ISO 8601 with timezone.
+        config: the project config the definition was validated with (its connections, webhooks,
+            folders); read it with :meth:`project_config`.
     """
 
     process_id: str
@@ -91,6 +95,30 @@ class StepContext:
     conditions: Mapping[str, bool] = field(default_factory=dict)
     action_titles: Mapping[str, str] = field(default_factory=dict)
     started_at: str = ""
+    config: ProjectConfig | None = None
+
+    def project_config(self) -> ProjectConfig:
+        """The project config this cycle runs with; with none given, the one found from the working folder.
+
+        Raises:
+            ConfigError: the config found from the working folder is malformed.
+        """
+        return config_in_effect(self.config)
+
+
+def connection_url(context: StepContext, name: str) -> str:
+    """The URL of connection ``name`` for a running cycle's tasks (``pdcaflow.connection_url``).
+
+    Args:
+        context: the step's context: its project config names the connections.
+
+    Raises:
+        ConfigError: no such connection, or its environment variable is unset.
+    """
+    if not isinstance(context, StepContext):
+        raise TypeError("pdcaflow.connection_url(context, name) takes the task's StepContext "
+                        f"(the config it was validated with), not {type(context).__name__}")
+    return context.project_config().connection_url(name)
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def _read_file(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
 def _read_sql(url: str, table: str | None) -> pd.DataFrame:
     if not table:
         raise SourceError(f"{_display(url)}: name the table to read")
-    from sqlalchemy import MetaData, Table, create_engine, select
+    from sqlalchemy import MetaData, Table, create_engine, select  # SQLAlchemy only when it is used (start-up speed)
     from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
     engine = create_engine(url)
@@ -136,7 +136,7 @@ def _read_sql(url: str, table: str | None) -> pd.DataFrame:
 
 def _display(url: str) -> str:
     """The URL without its password."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine import make_url  # SQLAlchemy only when it is used (start-up speed)
 
     try:
         return make_url(url).render_as_string(hide_password=True)

@@ -66,3 +66,48 @@ def test_entry_flow_runs_a_cycle_names_it_and_publishes_artifacts(tmp_path: Path
     assert flow_run.name == "visit-loop-cycle-1"
     mine = {(a["key"], a["type"]) for a in artifacts if a["flow_run_id"] == str(flow_run.id)}
     assert mine == {("visit-loop-kpis", "table"), ("visit-loop-decisions", "markdown")}
+
+
+def _count_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The path of every document validated from now on (a spy on ``validate_document``)."""
+    from pdcaflow.engine.definition import validate
+
+    validated: list[str] = []
+    real = validate.validate_document
+
+    def counting(document, *args, **kwargs):  # type: ignore[no-untyped-def]
+        validated.append(document.path)
+        return real(document, *args, **kwargs)
+
+    monkeypatch.setattr(validate, "validate_document", counting)
+    return validated
+
+
+def test_a_run_of_three_cycles_validates_its_definition_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pdca run -n 3` validates (and compiles) the definition once and hands the plan to every cycle."""
+    from typer.testing import CliRunner
+
+    from pdcaflow.engine.cli.app import app
+
+    validated = _count_validations(monkeypatch)
+    monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "CRITICAL")  # what `pdca run` sets, undone after the test
+    monkeypatch.setenv("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+    definition = str(FIXTURES / "runnable/parallel.yaml")
+    result = CliRunner().invoke(app, ["run", definition, "-n", "3", "--reason", "one validation",
+                                      "--db", f"sqlite:///{tmp_path / 'pdca.db'}"])
+    assert result.exit_code == 0, result.output
+    assert "3 cycle(s) of parallel-plan completed" in result.output
+    assert validated == [definition]
+
+
+def test_a_sub_process_definition_is_validated_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pdcaflow.flows.runner import run_cycles
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("visit-parent.yaml", "visit-child.yaml"):
+        (tmp_path / name).write_text((FIXTURES / "runnable" / name).read_text("utf-8"), "utf-8")
+    validated = _count_validations(monkeypatch)
+    results = run_cycles(tmp_path / "visit-parent.yaml", 2, actor="tester", db_url=f"sqlite:///{tmp_path / 'pdca.db'}",
+                         reason="two cycles with a sub-process")
+    assert [result["cycle"] for result in results] == [1, 2]
+    assert sorted(Path(path).name for path in validated) == ["visit-child.yaml", "visit-parent.yaml"]

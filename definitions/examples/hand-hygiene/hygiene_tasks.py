@@ -53,7 +53,7 @@ def plan_audit(context: pdcaflow.StepContext, *, observations_per_ward: int, foc
     A ward whose compliance last month was below ``focus_below_pct`` gets
     ``focus_factor`` times the quota (read from the audit database, ``connection``).
     """
-    last_month = _ward_compliance(pdcaflow.connection_url(context.process_id, connection), context.cycle - 1)
+    last_month = _ward_compliance(pdcaflow.connection_url(context, connection), context.cycle - 1)
     focus = sorted(ward for ward, pct in last_month.items() if pct < focus_below_pct)
     plan = {row["ward"]: round(observations_per_ward * (focus_factor if row["ward"] in focus else 1.0))
             for row in read_wards()}
@@ -85,7 +85,7 @@ def observe(context: pdcaflow.StepContext, *, plan: dict[str, int], training_ses
                 "observed_at": (started - dt.timedelta(hours=chance.uniform(1, 24 * 27))).isoformat(),
                 "training_sessions": training_sessions_per_ward,
             })
-    engine = create_engine(pdcaflow.connection_url(context.process_id, connection))
+    engine = create_engine(pdcaflow.connection_url(context, connection))
     try:
         with engine.begin() as db:
             db.execute(text(

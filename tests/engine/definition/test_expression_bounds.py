@@ -31,6 +31,7 @@ from pdcaflow.engine.definition.expressions import (
     find_templates,
     parse_expression,
 )
+from pdcaflow.engine.definition.compile import planned_step
 from pdcaflow.engine.definition.model import Step
 from pdcaflow.engine.runtime.step_runner import StepError, call_task
 from pdcaflow.tasks.sdk.registry import StepContext, describe
@@ -90,7 +91,7 @@ def test_a_computed_round_out_of_range_is_a_step_error_naming_the_expression() -
                                 "with": {"value": "${{ round(123456789, params.digits) }}"}})
     with pytest.raises(StepError, match=r"step 'rounding': .*round\(\) takes digits from -15 to 15.*"
                        r"in `\$\{\{ round\(123456789, params.digits\) \}\}`"):
-        call_task(step, describe(echo, "x.y"), CONTEXT, StepContext("p", 1))
+        call_task(planned_step(step), describe(echo, "x.y"), CONTEXT, StepContext("p", 1))
 
 
 # ----- run time: every operation is bounded -----------------------------------------------------------

@@ -16,11 +16,12 @@ import sqlalchemy as sa
 
 from pdcaflow.engine.definition.compile import compile_plan
 from pdcaflow.engine.runtime.cycle import begin_cycle
+from pdcaflow.engine.definition.compile import planned_step
 from pdcaflow.engine.definition.model import Step
 from pdcaflow.engine.runtime.step_runner import StepError, call_task
 from pdcaflow.engine.store import open_store
 from pdcaflow.engine.definition.validate import validate_file, validate_paths
-from pdcaflow.tasks.sdk.project_config import find_config, remember_for_process
+from pdcaflow.tasks.sdk.project_config import find_config
 from pdcaflow.tasks.sdk.registry import ProjectSource, StepContext, describe, registry
 from pdcaflow.tasks.sdk.sources import read_table
 from tests.conftest import run_pdca
@@ -219,19 +220,18 @@ def test_a_users_own_task_reads_a_named_connection_on_each_dialect(
         connection.exec_driver_sql("INSERT INTO audits VALUES ('A', 1), ('B', 0), ('C', 1)")
     engine.dispose()
     monkeypatch.setenv("PDCA_CONNECTION_AUDITS", db_url)
-    remember_for_process("own-task", find_config(project))
     spec = describe(count_rows, "lab.count_rows")
-    context = StepContext("own-task", 1)
+    context = StepContext("own-task", 1, config=find_config(project))
     step = Step.model_validate({"id": "count", "phase": "check", "uses": "lab.count_rows",
                                 "with": {"source": "connection:audits"}})
-    assert call_task(step, spec, {}, context) == {"rows": 3, "source": db_url}
+    assert call_task(planned_step(step), spec, {}, context) == {"rows": 3, "source": db_url}
     for value, refused in ((db_url + "x", "is a URL or a `scheme:`, not a path"),
                            ("connection:crm", "no connection named 'crm'"),
                            ("../outside/secret.csv", "resolves to .*outside/secret.csv, outside the project")):
         step = Step.model_validate({"id": "count", "phase": "check", "uses": "lab.count_rows",
                                     "with": {"source": value}})
         with pytest.raises(StepError, match=rf"^step 'count': `with\.source` refused: .*{refused}"):
-            call_task(step, spec, {}, context)
+            call_task(planned_step(step), spec, {}, context)
     step = Step.model_validate({"id": "count", "phase": "check", "uses": "lab.count_rows",
                                 "with": {"source": "data", "table": "audits"}})
-    assert call_task(step, spec, {}, context)["rows"] == 2  # data/audits.csv, inside the project
+    assert call_task(planned_step(step), spec, {}, context)["rows"] == 2  # data/audits.csv, inside the project

@@ -288,7 +288,6 @@ def test_definition_text_without_a_file_uses_the_working_folders_config(tmp_path
     """What a deployment carrying the YAML text (pdca deploy) validates with: the worker's project."""
     from pdcaflow.engine.definition.loader import load_definition_text
     from pdcaflow.engine.definition.validate import validate_document
-    from pdcaflow.tasks.sdk.project_config import config_for_process
 
     module = _unique("lab_text")
     task = f"{module}.measure"
@@ -296,4 +295,4 @@ def test_definition_text_without_a_file_uses_the_working_folders_config(tmp_path
     monkeypatch.chdir(tmp_path)
     validated = validate_document(load_definition_text(definition.read_text("utf-8"), path="<deployment lab>"))
     assert validated.definition.steps[0].uses == task
-    assert config_for_process(validated.definition.id).path == (tmp_path / "pdca.toml").resolve()
+    assert validated.config is not None and validated.config.path == (tmp_path / "pdca.toml").resolve()

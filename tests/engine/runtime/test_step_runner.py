@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 import pytest
 from sqlalchemy import select
 
-from pdcaflow.engine.definition.compile import compile_plan
+from pdcaflow.engine.definition.compile import PlannedStep, compile_plan, planned_step
 from pdcaflow.engine.runtime.cycle import begin_cycle, merge_params
 from pdcaflow.engine.definition.model import Step
 from pdcaflow.engine.runtime.step_runner import StepError, call_task, kpi_actuals, render_value, should_run
@@ -28,8 +28,8 @@ class Out(TypedDict):
     total: float
 
 
-def _step(**values: Any) -> Step:
-    return Step.model_validate({"id": "s", "phase": "do", "uses": "x.y", **values})
+def _step(**values: Any) -> PlannedStep:
+    return planned_step(Step.model_validate({"id": "s", "phase": "do", "uses": "x.y", **values}))
 
 
 def _spec(function: Any) -> Any:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from pdcaflow.engine.definition.validate import validate_paths
 from pdcaflow.tasks.data.query import query
-from pdcaflow.tasks.sdk.project_config import ProjectConfig, load_config, remember_for_process
+from pdcaflow.tasks.sdk.project_config import ProjectConfig, load_config
 from pdcaflow.tasks.sdk.registry import StepContext
 from pdcaflow.tasks.data.sql_check import checked_sql
 from pdcaflow.tasks.data.sql_readonly import QueryError, Trust, run_queries
@@ -134,8 +134,7 @@ def test_connections_come_from_the_config_or_the_environment(tmp_path: Path, mon
     (tmp_path / "pdca.toml").write_text('[connections]\nlocal = "sqlite:///data/local.db"\n'
                                         'remote = "env:REMOTE_DB_URL"\n', encoding="utf-8")
     config = load_config(tmp_path / "pdca.toml")
-    remember_for_process("config-test", config)
-    context = StepContext(process_id="config-test", cycle=1)
+    context = StepContext(process_id="config-test", cycle=1, config=config)
     monkeypatch.chdir(tmp_path.parent)  # a relative SQLite path is relative to the config file, not the cwd
     assert query(context, connection="local", scalars={"x": "SELECT x + 1 FROM t"})["x"] == 42
     with pytest.raises(ValueError, match=r"connection 'remote' reads \$REMOTE_DB_URL, which is not set"):

@@ -7,6 +7,7 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 
 from pdcaflow.tasks.data.assertions import Check, assert_data
 from pdcaflow.tasks.data.notify import send
-from pdcaflow.tasks.sdk.project_config import load_config, remember_for_process
+from pdcaflow.tasks.sdk.project_config import load_config
 from pdcaflow.tasks.sdk.registry import StepContext
 from pdcaflow.tasks.data.survey import score
 from pdcaflow.tasks.data.table_aggregate import Filter
@@ -144,9 +145,9 @@ def test_notify_delivers_to_a_webhook_and_smtp_and_keeps_the_outbox(tmp_path: Pa
     (tmp_path / "pdca.toml").write_text(f'[webhooks]\nowners = "http://127.0.0.1:{http_port}/hook"\n'
                                         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsender = "pdca@lab.test"\n',
                                         encoding="utf-8")
-    remember_for_process(CONTEXT.process_id, load_config(tmp_path / "pdca.toml"))
+    context = replace(CONTEXT, config=load_config(tmp_path / "pdca.toml"))
     outbox = tmp_path / "outbox.jsonl"
-    outputs = send(CONTEXT, to="ward.manager@lab.test", subject="Hand hygiene below target",
+    outputs = send(context, to="ward.manager@lab.test", subject="Hand hygiene below target",
                    message="Ward B: 71 %", webhook="owners", email=True, outbox=str(outbox), data={"ward": "B"})
     assert (outputs["delivered"], outputs["failed"]) == (3, 0)
     assert [d["channel"] for d in outputs["deliveries"]] == ["log", "webhook owners", "email"]
@@ -161,14 +162,14 @@ def test_a_failed_delivery_is_recorded_never_fatal(tmp_path: Path, servers: tupl
     _Hook.status = 500
     (tmp_path / "pdca.toml").write_text(f'[webhooks]\nowners = "http://127.0.0.1:{http_port}/hook"\n'
                                         'gone = "http://127.0.0.1:9/nothing-listens"\n', encoding="utf-8")
-    remember_for_process(CONTEXT.process_id, load_config(tmp_path / "pdca.toml"))
+    context = replace(CONTEXT, config=load_config(tmp_path / "pdca.toml"))
     outbox = tmp_path / "outbox.jsonl"
-    outputs = send(CONTEXT, to="quality lead", subject="s", webhook="owners", outbox=str(outbox))
+    outputs = send(context, to="quality lead", subject="s", webhook="owners", outbox=str(outbox))
     assert outputs["failed"] == 1 and outputs["deliveries"][1]["detail"].startswith("HTTPError: HTTP Error 500")
     for webhook, detail in (("gone", "URLError"), ("unknown", "ConfigError: no webhook named 'unknown'")):
-        outputs = send(CONTEXT, to="quality lead", subject="s", webhook=webhook, outbox=str(outbox))
+        outputs = send(context, to="quality lead", subject="s", webhook=webhook, outbox=str(outbox))
         assert outputs["failed"] == 1 and outputs["deliveries"][1]["detail"].startswith(detail)
-    emailed = send(CONTEXT, to="quality lead", subject="s", email=True, outbox=str(outbox))
+    emailed = send(context, to="quality lead", subject="s", email=True, outbox=str(outbox))
     assert emailed["deliveries"][1]["detail"] == f"ValueError: no [smtp] server configured (config {tmp_path / 'pdca.toml'})"
     lines = [json.loads(line) for line in outbox.read_text("utf-8").splitlines()]
     assert len(lines) == 4 and all(not line["deliveries"][1]["ok"] for line in lines)
@@ -178,10 +179,10 @@ def test_notify_writes_an_outbox_table_in_a_named_connection(db_url: str, tmp_pa
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PDCA_CONNECTION_ALERTS", db_url)
     (tmp_path / "pdca.toml").write_text('[webhooks]\ngone = "http://127.0.0.1:9/nothing-listens"\n', "utf-8")
-    remember_for_process(CONTEXT.process_id, load_config(tmp_path / "pdca.toml"))
+    context = replace(CONTEXT, config=load_config(tmp_path / "pdca.toml"))
     outbox = str(tmp_path / "outbox.jsonl")
-    first = send(CONTEXT, to="ipc-lead", subject="one", outbox=outbox, outbox_connection="alerts")
-    second = send(CONTEXT, to="ipc-lead", subject="two", webhook="gone", outbox=outbox, outbox_connection="alerts")
+    first = send(context, to="ipc-lead", subject="one", outbox=outbox, outbox_connection="alerts")
+    second = send(context, to="ipc-lead", subject="two", webhook="gone", outbox=outbox, outbox_connection="alerts")
     assert first["failed"] == 0 and second["failed"] == 1 and second["deliveries"][-1]["ok"]
     engine = sa.create_engine(db_url)
     try:
@@ -193,5 +194,5 @@ def test_notify_writes_an_outbox_table_in_a_named_connection(db_url: str, tmp_pa
     assert [tuple(row) for row in rows] == [(first["notification_id"], "one", "delivered", 3),
                                             (second["notification_id"], "two", "partly", 3)]
     monkeypatch.delenv("PDCA_CONNECTION_ALERTS")
-    unreachable = send(CONTEXT, to="ipc-lead", subject="three", outbox=outbox, outbox_connection="alerts")
+    unreachable = send(context, to="ipc-lead", subject="three", outbox=outbox, outbox_connection="alerts")
     assert unreachable["failed"] == 1 and "no connection named 'alerts'" in unreachable["deliveries"][-1]["detail"]

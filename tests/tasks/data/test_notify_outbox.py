@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from pdcaflow.tasks.data.notify import send
-from pdcaflow.tasks.sdk.project_config import ProjectConfig, remember_for_process
+from pdcaflow.tasks.sdk.project_config import ProjectConfig
 from pdcaflow.tasks.sdk.registry import StepContext
 
 CONTEXT = StepContext(process_id="outbox-test", cycle=2)
@@ -16,8 +17,9 @@ TRICKY = 'ok"}\n{"to": "forged", "subject": "x"}\r\u2028\u2029\x85\x1c\x1d\x1e\x
 
 
 @pytest.fixture(autouse=True)
-def _no_config(tmp_path: Path) -> None:
-    remember_for_process(CONTEXT.process_id, ProjectConfig(root=tmp_path))
+def _no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's context carries an empty project config rooted in its own folder."""
+    monkeypatch.setitem(globals(), "CONTEXT", replace(CONTEXT, config=ProjectConfig(root=tmp_path)))
 
 
 def test_a_subject_or_message_cannot_break_the_line_format(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from pdcaflow.engine.definition.validate import validate_paths
 from pdcaflow.tasks.data.query import query
-from pdcaflow.tasks.sdk.project_config import load_config, remember_for_process
+from pdcaflow.tasks.sdk.project_config import load_config
 from pdcaflow.tasks.sdk.registry import StepContext
 from pdcaflow.tasks.data.sql_readonly import QueryError, Trust, run_queries
 from tests.conftest import REPO
@@ -101,8 +101,7 @@ def _trusted_admin(tmp_path: Path, admin_url: str, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("ADMIN_DB_URL", admin_url)
     (tmp_path / "pdca.toml").write_text('[connections.admin]\nurl = "env:ADMIN_DB_URL"\nallow_superuser = true\n'
                                         "allow_write = true\n", encoding="utf-8")
-    remember_for_process("sql-guard-admin", load_config(tmp_path / "pdca.toml"))
-    return StepContext(process_id="sql-guard-admin", cycle=1)
+    return StepContext(process_id="sql-guard-admin", cycle=1, config=load_config(tmp_path / "pdca.toml"))
 
 
 def test_dblink_and_server_files_stay_out_even_on_a_trusted_superuser_connection(
