@@ -22,8 +22,8 @@ import pytest
 from tests.conftest import REPO
 
 # Left out when the repository is copied to build the wheel: local environments, caches, old build output.
-_NOT_SOURCE = {".git", ".venv", ".venv313", ".ci", ".pdca", "build", "__pycache__", ".pytest_cache",
-               ".hypothesis", "bench", "tests", "docs", "definitions"}
+_NOT_SOURCE = {".git", ".venv", ".venv313", ".ci", ".pdca", ".mypy_cache", "build", ".pytest_cache", ".hypothesis",
+               "bench", "tests", "docs", "definitions"}
 
 
 def _setuptools_packages() -> list[str]:
@@ -56,8 +56,9 @@ def pdcaflow_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pdcaflow's wheel, built by pip from a clean copy of the sources (a stale build/ must not leak in)."""
     folder = tmp_path_factory.mktemp("wheel")
     source = folder / "source"
-    shutil.copytree(REPO, source, ignore=lambda _dir, names: [
-        name for name in names if name in _NOT_SOURCE or name.endswith(".egg-info")])
+    shutil.copytree(REPO, source, ignore=lambda folder, names: [
+        name for name in names if (Path(folder) == REPO and name in _NOT_SOURCE)
+        or name == "__pycache__" or name.endswith(".egg-info")])
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q",
          "-w", folder / "dist", source, cwd=folder)
     (wheel,) = (folder / "dist").glob("pdcaflow-*.whl")
