@@ -29,7 +29,7 @@ from uuid import UUID
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import Pause
-from prefect.states import Cancelled, Paused
+from prefect.states import Cancelled, Paused, State
 from prefect.utilities.engine import propose_state_sync
 
 from pdcaflow.engine.runtime.approval_gate import ApprovalPending
@@ -45,7 +45,7 @@ def _current_flow_run_id() -> UUID | None:
 
 
 def _pause(flow_run_id: UUID, request: ApprovalRequest) -> None:
-    state = Paused(pause_key=f"approval-{request.seq}-{uuid.uuid4().hex[:8]}",
+    state: State[None] = Paused(pause_key=f"approval-{request.seq}-{uuid.uuid4().hex[:8]}",
                    message=f"waiting for the approval of step '{request.step_id}': {request.describe()}")
     try:
         with get_client(sync_client=True) as client:

@@ -22,6 +22,7 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 from prefect.runner import Runner
 
@@ -85,10 +86,11 @@ def main(argv: list[str]) -> int:
         return 2
     db_url = resolve_url(None, Path.cwd())
     runner = Runner(name=f"pdca-serve-{socket.gethostname()}-{os.getpid()}", pause_on_shutdown=False)
-    deployment_ids = {}
+    deployment_ids: dict[str, UUID] = {}
     for path, validated in served:
         deployment = build_deployment(validated, {"definition_path": str(path), "db_url": db_url})
-        deployment_ids[validated.definition.id] = runner.add_deployment(deployment)
+        # add_deployment is async-compatible: called from sync code it returns the UUID, not a coroutine.
+        deployment_ids[validated.definition.id] = runner.add_deployment(deployment)  # type: ignore[assignment]
     deleted = delete_overdue_runs(list(deployment_ids.values()))
     if deleted:
         _say(f"deleted {deleted} overdue scheduled run(s) left from before; the catch-up policy decides instead")

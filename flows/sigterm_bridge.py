@@ -36,7 +36,8 @@ def _bridge(signum: int, frame: Any = None) -> Any:
     return _PREFECT_HANDLER(signum, frame)
 
 
-prefect_engine._prefect_sigterm_handler = _bridge  # noqa: SLF001
+# Prefect types its handler as never returning (it raises); the bridge returns when the outer handler does.
+prefect_engine._prefect_sigterm_handler = _bridge  # type: ignore[assignment]  # noqa: SLF001
 
 
 @contextmanager

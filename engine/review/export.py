@@ -167,7 +167,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise ReviewError(f"corrupt manifest {path}: {exc}") from None
     if not valid:
         raise ReviewError(f"corrupt manifest {path}: not a {FORMAT} manifest (format, encoding, events, files)")
-    return manifest  # type: ignore[no-any-return]
+    return manifest
 
 
 def event_records(folder: Path) -> Iterator[dict[str, Any]]:
@@ -225,7 +225,7 @@ def _read_links(stream: Any, encoding: str, name: str) -> Iterator[Link]:
 
 
 def _link(record: dict[str, Any]) -> Link:
-    return link_of(*(record[column] for column in HASHED_FIELDS), record["hash"])
+    return link_of(*(record[column] for column in (*HASHED_FIELDS, "hash")))
 
 
 def _csv_alternatives(record: dict[str, Any], first: Link) -> Link:

@@ -63,7 +63,7 @@ def chart_data(kpi_id: str, points: Sequence[Mapping[str, Any]]) -> ChartData:
 
 
 def _no_limits_note(points: Sequence[Mapping[str, Any]]) -> str:
-    controls = [point.get("control") for point in points if point.get("control")]
+    controls = [control for point in points if (control := point.get("control"))]
     if not controls:
         return "no control limits: the KPI has no `control:` in the definition it ran"
     return f"no control limits yet: {controls[-1].get('message') or 'too few values'}"

@@ -98,7 +98,7 @@ def check_proof(document: Any, verifier: VerifierKey) -> str:
 def _check_inclusion(document: dict[str, Any], verifier: VerifierKey) -> str:
     checkpoint = open_checkpoint(document["checkpoint"], verifier)
     event = document["event"]
-    link = link_of(*(event[name] for name in HASHED_FIELDS), event["hash"])
+    link = link_of(*(event[name] for name in (*HASHED_FIELDS, "hash")))
     if link.content_hash != event["hash"]:
         raise ReviewError(f"event {event['seq']}'s content does not hash to its hash: it was changed")
     path = [bytes.fromhex(node) for node in document["inclusion_path"]]

@@ -183,7 +183,7 @@ def _value(value: Any) -> str:
         return "null"
     kind = type(value)
     if kind is str:
-        return _encode_text(value)  # type: ignore[no-any-return]
+        return _encode_text(value)
     if kind is int:
         return int.__repr__(value)
     return _ENCODER.encode(value)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, String, Text, cast, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from pdcaflow.engine.store.tables import AuditEvent, CarryOver, Cycle
 from pdcaflow.engine.store.rowdiff import RowProblem, at_text, differences, json_value, loads
@@ -101,7 +101,7 @@ def _cycle(key: Key) -> str:
     return f"{key[0]} cycle {key[1]}"
 
 
-def _ordered(session: Session, column: Any) -> ColumnElement[Any]:
+def _ordered(session: Session, column: InstrumentedAttribute[str]) -> ColumnElement[str] | InstrumentedAttribute[str]:
     """``column`` sorted by bytes, as Python sorts text (PostgreSQL's default collation would not)."""
     return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
 

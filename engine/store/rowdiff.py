@@ -7,6 +7,7 @@ Shared by ``pdcaflow.engine.store.rowcheck`` (the append-only tables) and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from pdcaflow.engine.store.audit import canonical_at
@@ -68,7 +69,8 @@ def json_value(text: Any) -> Any:
         return text
 
 
-_scan = json.JSONDecoder().scan_once
+# JSONDecoder.__init__ sets scan_once; typeshed does not declare it.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def loads(text: str) -> Any:

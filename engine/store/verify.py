@@ -106,7 +106,7 @@ def link_of(seq: Any, at: Any, actor: Any, kind: Any, process_id: Any, cycle_num
 class WalkResult(NamedTuple):
     """Where :func:`walk_links` stopped: the last good event, and the first problem if any."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count(), which no caller of a WalkResult uses
     last_seq: int
     last_hash: str
     bad_seq: int | None

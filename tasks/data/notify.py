@@ -65,7 +65,7 @@ def send(context: StepContext, *, to: str, subject: str, message: str = "", webh
     delivery that fails is recorded in ``deliveries`` and the outbox and never fails the step.
     """
     config = context.project_config()
-    note = {
+    note: dict[str, Any] = {
         "id": uuid.uuid4().hex, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "process": context.process_id, "cycle": context.cycle, "to": to, "subject": subject,
         "message": message, "data": data or {},

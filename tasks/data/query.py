@@ -81,7 +81,7 @@ def check_query(with_values: Mapping[str, Any]) -> list[Problem]:
                          "name a connection from pdca.toml [connections] or $PDCA_CONNECTION_<NAME>"))
     if sql_mode and not with_values.get("sql") and not with_values.get("scalars"):
         problems.append(((), "give `sql` (rows) or `scalars` (named values)", "e.g. scalars: {rate: \"SELECT ...\"}"))
-    statements = [(("sql",), with_values.get("sql"))]
+    statements: list[tuple[tuple[str, ...], Any]] = [(("sql",), with_values.get("sql"))]
     scalars = with_values.get("scalars")
     if isinstance(scalars, Mapping):
         statements.extend((("scalars", name), sql) for name, sql in scalars.items())

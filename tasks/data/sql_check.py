@@ -89,7 +89,7 @@ def literal_refusal(sql: str) -> Refusal | None:
     return next((refusal for refusal in refusals if refusal.kind != "syntax"), refusals[0])
 
 
-def _one_select(sql: str, dialect: str) -> exp.Expression:
+def _one_select(sql: str, dialect: str) -> exp.Expr:
     try:
         trees = [tree for tree in sqlglot.parse(sql, read=dialect) if tree is not None]
     except ParseError as exc:
@@ -110,7 +110,7 @@ def _one_select(sql: str, dialect: str) -> exp.Expression:
     return tree
 
 
-def _check_tree(tree: exp.Expression, dialect: str) -> None:
+def _check_tree(tree: exp.Expr, dialect: str) -> None:
     for node in tree.walk():
         if type(node).__module__ in _WRITING_MODULES or isinstance(node, _WRITING_PARTS):
             raise Refusal("statement", f"a read-only query may not contain {_statement_name(node)}")
@@ -139,7 +139,7 @@ def _check_function(node: exp.Func, dialect: str) -> None:
         raise Refusal("function", f"function {name.lower()} is not allowed in a query")
 
 
-def _statement_name(node: exp.Expression) -> str:
+def _statement_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Command):
         return str(node.this).upper()
     return {"truncatetable": "TRUNCATE", "loaddata": "LOAD DATA"}.get(node.key, node.key.upper())

@@ -67,6 +67,6 @@ def score(context: StepContext, *, file: ProjectFile | None = None, connection: 
     if scale == "0-10":
         promoters = 100.0 * float((valid >= 9).sum()) / count
         detractors = 100.0 * float((valid <= 6).sum()) / count
-        outputs.update(promoters_pct=round(promoters, 2), detractors_pct=round(detractors, 2),
-                       nps=round(promoters - detractors, 2))
+        outputs.update({"promoters_pct": round(promoters, 2), "detractors_pct": round(detractors, 2),
+                        "nps": round(promoters - detractors, 2)})
     return outputs

@@ -87,8 +87,8 @@ def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint],
                          f"Resolve complaint {complaint_id} ({complaint['category']}) of customer "
                          f"{complaint['customer_id']}, waiting {show(complaint['age_hours'])} h past the "
                          "promised time, and confirm with the customer")
-        action.update(complaint_id=complaint_id, customer_id=str(complaint["customer_id"]),
-                      category=str(complaint["category"]), age_hours=float(complaint["age_hours"]))
+        action.update({"complaint_id": complaint_id, "customer_id": str(complaint["customer_id"]),
+                       "category": str(complaint["category"]), "age_hours": float(complaint["age_hours"])})
         opened.append(action)
         decisions.append(Decision(policy=RULE, kpi=None, fired=True, reason=reason, effects=[_opened(action)]))
     unlisted = (total or 0) - len(overdue)

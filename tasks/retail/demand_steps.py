@@ -20,11 +20,11 @@ from pdcaflow.tasks.retail.forecast_accuracy import (FORECAST_COLUMNS, FORECAST_
                                      previous_cycle_accuracy, previous_forecast_file)
 from pdcaflow.tasks.sdk.registry import StepContext
 from pdcaflow.tasks.retail.sales_history import month_name, monthly_series, read_classes, read_sales, source_name
-from pdcaflow.tasks.retail.smoothing import Smoothed, holt, ses
+from pdcaflow.tasks.retail.smoothing import Initialization, Smoothed, holt, ses
 from pdcaflow.tasks.sdk.sources import write_table
 from pdcaflow.tasks.sdk.workspace import output_path
 
-INITIALIZATION = "heuristic"  # the line through a series' first 10 months; the first two for shorter series
+INITIALIZATION: Initialization = "heuristic"  # the line through a series' first 10 months; the first two for shorter series
 
 
 def run_forecast(context: StepContext, *, history: str, method: Literal["ses", "holt"], alpha: float,

@@ -190,7 +190,7 @@ def inspect(
     )
 
 
-def _level_weights(levels: Mapping[str, float] | tuple[str, ...]) -> dict[str, float]:
+def _level_weights(levels: Mapping[InspectionLevel, float] | tuple[InspectionLevel, ...]) -> dict[str, float]:
     weights = dict(levels) if isinstance(levels, Mapping) else dict.fromkeys(levels, 1.0)
     if not weights or any(not weight >= 0 for weight in weights.values()) or not any(weights.values()):
         raise ValueError(f"levels {dict(weights)!r}: name at least one inspection level, weights 0 or more and "

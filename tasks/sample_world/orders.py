@@ -58,7 +58,7 @@ def order_lines(rng: np.random.Generator, demand: np.ndarray, hours_in_month: fl
     quantity = rng.poisson(demand[customer, product] / per_month[customer])
     keep = quantity > 0
     customer, product, slot, quantity = customer[keep], product[keep], slot[keep], quantity[keep]
-    phase = rng.random(customers)
+    phase = rng.random(int(customers))
     order_base = np.concatenate([[0], np.cumsum(per_month)[:-1]])
     day = (slot + phase[customer]) * hours_in_month / per_month[customer] // 24
     at = day * 24 + rng.uniform(8.0, 18.0, len(customer))  # during the working day

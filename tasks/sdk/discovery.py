@@ -107,6 +107,7 @@ def _entry_points() -> list[tuple[str, str]]:
 
 
 def _load(module: str, origin: str, config: ProjectConfig | None, problems: list[TaskProblem]) -> None:
+    problem: TaskProblem | None
     failed = _FAILED.get((module, origin))
     if failed is not None:
         problems.append(failed)
