@@ -27,6 +27,7 @@ from pdcaflow.engine.cli.stop import RunStop
 from pdcaflow.engine.cli.tasks import tasks_app
 from pdcaflow.engine.definition.diagnostic_text import render_github, render_json, render_text, summary
 from pdcaflow.engine.definition.project_tasks import tasks_for
+from pdcaflow.engine.definition.validate import ValidatedDefinition
 
 app = typer.Typer(
     name="pdca",
