@@ -106,19 +106,26 @@ class StepContext:
         return config_in_effect(self.config)
 
 
-def connection_url(context: StepContext, name: str) -> str:
+def connection_url(context: StepContext | str, name: str) -> str:
     """The URL of connection ``name`` for a running cycle's tasks (``pdcaflow.connection_url``).
 
     Args:
-        context: the step's context: its project config names the connections.
+        context: the step's context: its project config names the connections. The older
+            form, a process id (``connection_url("retail-customer-service", "warehouse")``),
+            still works and reads the project config found from the working folder
+            (where ``pdca run`` runs); prefer the context, which carries the config the
+            definition was validated with.
+        name: the connection's name (``[connections.NAME]`` or ``PDCA_CONNECTION_NAME``).
 
     Raises:
         ConfigError: no such connection, or its environment variable is unset.
     """
-    if not isinstance(context, StepContext):
-        raise TypeError("pdcaflow.connection_url(context, name) takes the task's StepContext "
-                        f"(the config it was validated with), not {type(context).__name__}")
-    return context.project_config().connection_url(name)
+    if isinstance(context, StepContext):
+        return context.project_config().connection_url(name)
+    if isinstance(context, str):
+        return config_in_effect(None).connection_url(name)
+    raise TypeError("pdcaflow.connection_url(context, name) takes the task's StepContext, "
+                    f"not {type(context).__name__}")
 
 
 @dataclass(frozen=True)
