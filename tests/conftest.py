@@ -14,8 +14,12 @@ import pytest
 # before anything imports prefect: its database is migrated once, by the first flow run.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdca-test-prefect-"))
 # Under pytest-xdist every worker runs its own embedded Prefect server: give each its own home (and database).
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ["PREFECT_HOME"] = os.path.join(os.environ["PREFECT_HOME"], os.environ["PYTEST_XDIST_WORKER"])
+# Idempotent: test modules import this file's helpers as `tests.conftest`, which may run it a second
+# time beside the copy pytest loaded (--import-mode=importlib).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER and os.path.basename(os.environ["PREFECT_HOME"]) != _WORKER:
+    os.environ["PREFECT_HOME"] = os.path.join(os.environ["PREFECT_HOME"], _WORKER)
+if _WORKER:
     # xdist workers inherit COLUMNS=80/LINES=24, which rich reads once when a module-level Console is made;
     # the CLI tests set the width per call (CliRunner env), as in a plain run.
     for name in ("COLUMNS", "LINES"):

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pdcaflow.engine.store.audit import lock_head
 from pdcaflow.engine.store.errors import StoreError
 from pdcaflow.engine.store.tables import AuditEvent
 from pdcaflow.engine.store.rowcheck_cycles import first_cycle_problem
@@ -42,6 +43,10 @@ def check_before_start(session: Session, process_id: str) -> None:
             from its events, is missing, or has none; or that carry-over's event no longer
             matches its hash.
     """
+    # The chain's lock first (as every writer takes it): a cycle another process completes meanwhile
+    # is then seen whole, its row and its event, never the row's new status beside the event before it
+    # (PostgreSQL's read committed takes a new snapshot per statement).
+    lock_head(session)
     latest = session.execute(select(AuditEvent.seq, AuditEvent.cycle_number).where(
         AuditEvent.process_id == process_id, AuditEvent.kind == "carry_over")
         .order_by(AuditEvent.seq.desc()).limit(1)).first()
