@@ -183,7 +183,9 @@ def _is_chain(steps: list[PlannedStep]) -> bool:
     return all(previous.id in step.waits_for for previous, step in zip(steps, steps[1:], strict=False))
 
 
-def _run_in_order(plan: ExecutionPlan, run: quote[CycleFlowRun], steps: list[PlannedStep]) -> None:
+# Prefect's quote is generic, but mypy does not see its type variable (typing_extensions, infer_variance)
+def _run_in_order(plan: ExecutionPlan, run: quote[CycleFlowRun],  # type: ignore[type-arg]
+                  steps: list[PlannedStep]) -> None:
     """Run a chain of steps as task runs called directly: no thread hand-off where there is no concurrency."""
     for index, step in enumerate(steps):
         state = _step_task(plan, step.id)(run, step.id, return_state=True)
@@ -266,9 +268,11 @@ def run_prepared(cycle_run: CycleRun, observer: Observer | None = None) -> dict[
     def cycle_flow() -> dict[str, Any]:
         return _in_flow(cycle_run, observer)
 
-    named = flow(cycle_flow, name=cycle_run.plan.process_id,
+    named = flow(name=cycle_run.plan.process_id,
                  flow_run_name=f"{cycle_run.plan.process_id}-cycle-{cycle_run.number}", persist_result=False,
-                 log_prints=False, validate_parameters=False, task_runner=ThreadPoolTaskRunner(max_workers=4))
+                 log_prints=False, validate_parameters=False,
+                 # Prefect types task_runner as TaskRunner[PrefectFuture[Any]], invariant: no runner of its own fits
+                 task_runner=ThreadPoolTaskRunner(max_workers=4))(cycle_flow)  # type: ignore[arg-type]
     try:
         return named()
     except Pause as exc:  # the flow ended Paused: a gate waits (pdcaflow.flows.approval_wait.suspension)

@@ -34,8 +34,9 @@ def prepare(plan: ExecutionPlan, store: Store, actor: str, trigger: str, *, reas
     return begin_cycle(plan, store, registry(), actor=actor, trigger=trigger, reason=reason, wait=wait)
 
 
+# Prefect types task_runner as TaskRunner[PrefectFuture[Any]], invariant: no runner of its own fits
 @flow(name="pdca-cycle", persist_result=False, log_prints=False, validate_parameters=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=4))
+      task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
 def pdca_cycle(definition_path: str | None = None, db_url: str | None = None, actor: str = "prefect",
                trigger: str = "schedule", definition_text: str | None = None, scheduled_for: str | None = None,
                wait_seconds: float = 3600.0) -> dict[str, Any]:

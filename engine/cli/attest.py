@@ -67,6 +67,9 @@ def sign(db: Db = None) -> None:
               markup=False)
 
 
+_SEQ_OR_CONSISTENCY = "give either an event SEQ or --consistency OLD NEW"
+
+
 @audit_app.command("prove")
 def prove(
     seq: Annotated[int | None, typer.Argument(min=1, help="the event (sequence number) to prove")] = None,
@@ -87,7 +90,7 @@ def prove(
 
     choice(output_format, ("json", "text"))
     if (seq is None) == (consistency is None):
-        fail("give either an event SEQ or --consistency OLD NEW")
+        fail(_SEQ_OR_CONSISTENCY)
     with one_line_errors(), _sources(export_dir, public_key, checkpoints, db) as (log, leaves, event_at):
         if log.refused is not None:
             err.print(f"BROKEN: {log.refused}", markup=False)
@@ -97,8 +100,10 @@ def prove(
         if consistency is not None:
             old, new = (proofs.by_size(log.checkpoints, size) for size in consistency)
             document = proofs.consistency_document(leaves(), old, new)
+        elif seq is None:  # refused above; this tells the type checker too
+            fail(_SEQ_OR_CONSISTENCY)
         else:
-            document = proofs.inclusion_document(event_at(seq), leaves(), proofs.covering(log.checkpoints, seq or 0))
+            document = proofs.inclusion_document(event_at(seq), leaves(), proofs.covering(log.checkpoints, seq))
         try:
             lines = (proofs.consistency_text if consistency else proofs.inclusion_text)(document, log.verifier)
         except ReviewError as exc:

@@ -164,9 +164,10 @@ def _check_nesting(text: str, loader: Any = _Loader) -> None:
     depth = 0
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, ScalarEvent | AliasEvent | CollectionStartEvent) and depth > MAX_DEPTH:
-            mark = event.start_mark
+            mark = event.start_mark  # the parser always sets it; the stubs allow None
+            span = Span(mark.line + 1, mark.column + 1) if mark else Span(1, 1)
             raise _LoadProblem("PDCA007", f"document is nested more than {MAX_DEPTH} levels deep",
-                               Span(mark.line + 1, mark.column + 1), "flatten the structure")
+                               span, "flatten the structure")
         if isinstance(event, CollectionStartEvent):
             depth += 1
         elif isinstance(event, CollectionEndEvent):

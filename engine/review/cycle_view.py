@@ -132,7 +132,7 @@ def _previous_carry(session: Session, process_id: str, number: int) -> dict[str,
 
 
 def _rebuilt_plan(yaml_text: str, previous: dict[str, Any]) -> dict[str, Any]:
-    from pdcaflow.engine.runtime.cycle import merge_params  # the rule begin_cycle applies (only for old records)
+    from pdcaflow.engine.runtime.starting_values import merge_params  # begin_cycle's rule (only for old records)
     from pdcaflow.engine.definition.loader import load_definition_text
 
     data = load_definition_text(yaml_text).data

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from pdcaflow.engine.runtime import approval_records as approvals
 from pdcaflow.engine.runtime import signing as attest
 from pdcaflow.engine.runtime.approval_gate import ApprovalSettings, open_request, propose
@@ -34,9 +36,9 @@ from pdcaflow.engine.definition.compile import ExecutionPlan, PlannedStep
 from pdcaflow.engine.errors import PdcaError
 from pdcaflow.engine.definition.evaluation import evaluate_condition, render_template
 from pdcaflow.engine.definition.expressions import ExpressionError
-from pdcaflow.engine.definition.model import ProcessDefinition
 from pdcaflow.engine.pdca.action_records import CarryOver
 from pdcaflow.engine.runtime.slots import check_slot
+from pdcaflow.engine.runtime.starting_values import merge_params, starting_values
 from pdcaflow.engine.runtime.step_runner import BeforeTask, StepError, call_task, kpi_actuals, render_value, should_run
 from pdcaflow.engine.runtime import action_cycle
 from pdcaflow.engine.store import repository as repo
@@ -206,10 +208,17 @@ class CycleRun:
         with _WRITE_LOCK, self.store.transaction() as session:
             yield session
 
+    def _cycle_row(self, session: Session) -> Cycle:
+        """This cycle's row, which begin_cycle wrote: a missing one is a malfunction, never a state to handle."""
+        cycle = session.get(Cycle, self.cycle_id)
+        if cycle is None:
+            raise PdcaError(f"internal error: cycle row {self.cycle_id} of '{self.plan.process_id}' is missing")
+        return cycle
+
     def _record(self, step: PlannedStep, status: str, attempt: int, started: datetime,
                 outputs: dict[str, Any] | None, error: str | None) -> None:
         with _WRITE_LOCK, self.store.transaction() as session:
-            cycle = session.get(Cycle, self.cycle_id)
+            cycle = self._cycle_row(session)
             repo.record_step(session, cycle, step.id, status, attempt, started, datetime.now(UTC), outputs, error,
                              self.actor)
             if status == "completed" and step.uses == KPI_CHECK and outputs is not None:
@@ -240,12 +249,12 @@ class CycleRun:
     def flow_run_id(self) -> str | None:
         """The Prefect flow run recorded for this cycle (a resumed cycle's: the one before)."""
         with self.store.read() as session:
-            return session.get(Cycle, self.cycle_id).flow_run_id
+            return self._cycle_row(session).flow_run_id
 
     def attach_flow_run(self, flow_run_id: str) -> None:
         """Record which Prefect flow run executes this cycle."""
         with self.store.transaction() as session:
-            session.get(Cycle, self.cycle_id).flow_run_id = flow_run_id
+            self._cycle_row(session).flow_run_id = flow_run_id
 
     # ----- ending the cycle -------------------------------------------------------------
     def carry_over(self) -> dict[str, Any]:
@@ -260,21 +269,21 @@ class CycleRun:
             targets=applied.get("targets", self.targets),
             kpis=kpi_results,
             decisions=applied.get("decisions", ()),
-            actions=action_cycle.carried_actions(self.open_actions, opened, applied.get("action_updates", [])),
+            actions=tuple(action_cycle.carried_actions(self.open_actions, opened, applied.get("action_updates", []))),
         ).to_json()
 
     def complete(self) -> dict[str, Any]:
         """Record the completion and carry-over, then sign a checkpoint (AttestError if it cannot)."""
         carry_over = self.carry_over()
         with self.store.transaction() as session:
-            repo.complete_cycle(session, session.get(Cycle, self.cycle_id), carry_over, self.actor)
+            repo.complete_cycle(session, self._cycle_row(session), carry_over, self.actor)
         attest.checkpoint_after_cycle(self.store, self.plan.config)
         return carry_over
 
     def fail(self, error: str) -> None:
         """Record the failure; then sign a checkpoint (a problem with it is reported, the failure stays the error)."""
         with self.store.transaction() as session:
-            repo.fail_cycle(session, session.get(Cycle, self.cycle_id), error, self.actor)
+            repo.fail_cycle(session, self._cycle_row(session), error, self.actor)
         try:
             attest.checkpoint_after_cycle(self.store, self.plan.config)
         except PdcaError as exc:
@@ -359,30 +368,6 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
     run.outputs.update(reused)
     run.reused.update(reused)
     return run
-
-
-def starting_values(definition: ProcessDefinition, carry: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The params and KPI targets a cycle starts with: the definition's, overridden by the carry-over."""
-    defaults = {kpi.id: {"min": kpi.target.min, "max": kpi.target.max} for kpi in definition.kpis}
-    targets = {**defaults, **{k: v for k, v in carry.get("targets", {}).items() if k in defaults}}
-    return merge_params(definition.params, carry.get("params", {})), targets
-
-
-def merge_params(declared: Mapping[str, Any], carried: Mapping[str, Any]) -> dict[str, Any]:
-    """The params a cycle starts with: the carried-over value of every param the definition still declares.
-
-    Values ACT changed persist across cycles; a param added to the YAML starts at its
-    declared value; a param removed from the YAML is dropped. Nested mappings merge key by key.
-    """
-    merged: dict[str, Any] = {}
-    for key, value in declared.items():
-        if key not in carried:
-            merged[key] = value
-        elif isinstance(value, dict) and isinstance(carried[key], dict):
-            merged[key] = merge_params(value, carried[key])
-        else:
-            merged[key] = carried[key]
-    return merged
 
 
 def _owner_alive(owner_host: str | None, owner_pid: int | None, host: str, pid: int) -> bool:

@@ -79,7 +79,7 @@ def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint],
                   f"unresolved {show(complaint['age_hours'])} h at the end of the period checked, past the SLA")
         existing = still_open.get(complaint_id)
         if existing is not None:
-            decisions.append(Decision(policy=RULE, kpi=None, fired=True, effects=[],
+            decisions.append(Decision(policy=RULE, kpi=None, fired=True, effects=(),
                                       reason=f"{reason}; action {existing.get('id')} for it is still open, "
                                              "so no second action was opened"))
             continue
@@ -90,18 +90,18 @@ def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint],
         action.update({"complaint_id": complaint_id, "customer_id": str(complaint["customer_id"]),
                        "category": str(complaint["category"]), "age_hours": float(complaint["age_hours"])})
         opened.append(action)
-        decisions.append(Decision(policy=RULE, kpi=None, fired=True, reason=reason, effects=[_opened(action)]))
+        decisions.append(Decision(policy=RULE, kpi=None, fired=True, reason=reason, effects=(_opened(action),)))
     unlisted = (total or 0) - len(overdue)
     if unlisted > 0:
         action = _action(context, "complaints-unlisted", owner, due_days,
                          f"Resolve the {unlisted} other complaints unresolved past the promised time at the end "
                          "of the period (not listed one by one), and confirm with each customer")
         opened.append(action)
-        decisions.append(Decision(policy=RULE, kpi=None, fired=True, effects=[_opened(action)],
+        decisions.append(Decision(policy=RULE, kpi=None, fired=True, effects=(_opened(action),),
                                   reason=f"{total} complaints unresolved past the SLA at the end of the period; "
                                          f"{len(overdue)} listed by CHECK, {unlisted} not listed"))
     elif total == 0 and not overdue:
-        decisions.append(Decision(policy=RULE, kpi=None, fired=False, effects=[],
+        decisions.append(Decision(policy=RULE, kpi=None, fired=False, effects=(),
                                   reason="no complaint unresolved past the SLA at the end of the period checked"))
     return decisions, opened
 

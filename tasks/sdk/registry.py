@@ -33,6 +33,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # TASK_CHECK_CODES (engine/definition/references.py) for problems that have their own (data.query's SQL refusals)
 WithCheck = Callable[[Mapping[str, Any]], Sequence[tuple[tuple[str | int, ...], str, str]
                                                    | tuple[tuple[str | int, ...], str, str, str]]]
+# given a step's literal `with:` values, the task's output names (None when they cannot be known before the run)
+OutputsFor = Callable[[Mapping[str, Any]], tuple[str, ...] | None]
 
 TASK_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")  # what a definition's `uses:` accepts
 
@@ -180,7 +182,7 @@ class TaskSpec:
     doc: str
     context_param: str | None = None  # the parameter the engine passes the StepContext in
     # the outputs a step produces given its literal `with:` values, for tasks whose outputs depend on them
-    outputs_for: Callable[[Mapping[str, Any]], tuple[str, ...] | None] | None = None
+    outputs_for: OutputsFor | None = None
     # the task's own check of its literal `with:` values: (key path under `with`, message, hint) per problem
     check_with: WithCheck | None = None
 
@@ -221,9 +223,17 @@ class TaskClashError(TaskRegistrationError):
 _REGISTRY: dict[str, TaskSpec] = {}
 
 
-def task(name: str | Callable[..., Any] | None = None, *, phases: tuple[str, ...] | None = None,
-         outputs_for: Callable[[Mapping[str, Any]], tuple[str, ...] | None] | None = None,
-         check_with: WithCheck | None = None) -> Any:
+@typing.overload
+def task(name: F, /) -> F: ...
+
+
+@typing.overload
+def task(name: str | None = None, *, phases: tuple[str, ...] | None = None, outputs_for: OutputsFor | None = None,
+         check_with: WithCheck | None = None) -> Callable[[F], F]: ...
+
+
+def task(name: str | F | None = None, *, phases: tuple[str, ...] | None = None, outputs_for: OutputsFor | None = None,
+         check_with: WithCheck | None = None) -> F | Callable[[F], F]:
     """Register a typed function as a task that a definition's ``uses:`` may name.
 
     Usable bare (``@task``: the name is ``<module>.<function>``) or with a name
@@ -262,7 +272,7 @@ def task(name: str | Callable[..., Any] | None = None, *, phases: tuple[str, ...
 
 
 def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | None = None,
-             outputs_for: Callable[[Mapping[str, Any]], tuple[str, ...] | None] | None = None) -> TaskSpec:
+             outputs_for: OutputsFor | None = None) -> TaskSpec:
     """Read a function's signature into a :class:`TaskSpec`."""
     hints = typing.get_type_hints(function)
     marked = typing.get_type_hints(function, include_extras=True)

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from pdcaflow.engine.definition.compile import PlannedStep, compile_plan, planned_step
-from pdcaflow.engine.runtime.cycle import begin_cycle, merge_params
+from pdcaflow.engine.runtime.cycle import begin_cycle
+from pdcaflow.engine.runtime.starting_values import merge_params
 from pdcaflow.engine.definition.model import Step
 from pdcaflow.engine.runtime.step_runner import StepError, call_task, kpi_actuals, render_value, should_run
 from pdcaflow.engine.store import open_store
