@@ -95,7 +95,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="pdca-bench-"))
     os.chdir(workdir)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    import flows  # noqa: F401  (applies pdcaflow's embedded Prefect defaults before Prefect loads)
+    import pdcaflow.flows  # noqa: F401  (applies pdcaflow's embedded Prefect defaults before Prefect loads)
     from pdcaflow.engine.definition.compile import compile_plan
     from pdcaflow.engine.runtime.cycle import begin_cycle
     from pdcaflow.engine.store import open_store
