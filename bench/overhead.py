@@ -154,14 +154,20 @@ def main() -> None:
     print(f"ratio_vs_raw_prefect={ours / raw:.2f}")
 
 
-def _time_first_cycle(workdir: Path) -> float:
+def _time_first_cycle(parent: Path) -> float:
+    # A folder of its own: two SQLite stores in one folder share its checkpoints/ log (see the session notes).
+    workdir = parent / "first"
+    workdir.mkdir()
     path = workdir / "first.yaml"
     path.write_text(noop_definition(FLAGSHIP_STEPS).replace("bench-cycle", "bench-first"), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'bench'}", "PDCA_TASK_MODULES": "bench_tasks"}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pdcaflow.engine.cli.app", "run", str(path), "--db", f"sqlite:///{workdir / 'first.db'}",
-                    "--reason", "bench/overhead.py: first cycle in a new process"],
-                   cwd=workdir, env=env, capture_output=True, check=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "pdcaflow.engine.cli.app", "run", str(path),
+                           "--db", f"sqlite:///{workdir / 'first.db'}",
+                           "--reason", "bench/overhead.py: first cycle in a new process"],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:  # say why, not only that it failed
+        raise SystemExit(f"`pdca run` of the first cycle exited {done.returncode}:\n{done.stdout}{done.stderr}")
     return time.perf_counter() - started
 
 
