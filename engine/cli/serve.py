@@ -36,7 +36,8 @@ def _scheduled_files(paths: list[Path]) -> list[Path]:
     report = validation_report(paths)
     if report.diagnostics:
         err.print(render_text(report.diagnostics, context=False), markup=False)
-        err.print(summary(report.diagnostics, report.files) + "; serving the valid ones", markup=False)
+        err.print(summary(report.diagnostics, report.files) + ("" if report.ok else "; serving the valid ones"),
+                  markup=False)
     scheduled = [Path(v.document.path) for v in report.valid if v.definition.schedule is not None]
     for validated in report.valid:
         if validated.definition.schedule is None:
