@@ -37,7 +37,7 @@ _STATED = (
     re.compile(rf"\b(?:one\s+|a\s+)?{_NOUN}\s+(?:once\s+)?(?:a|per|each|every)\s+"
                r"(day|week|fortnight|month|quarter|year)\b", re.IGNORECASE),
 )
-FAR_OFF = 3.0  # a schedule this many times faster or slower than the stated period is reported
+FAR_OFF = 2.5  # a schedule this many times faster or slower than the stated period is reported
 _SAMPLE_RUNS = 400
 _MONTHS = list(calendar.month_name)
 

@@ -79,7 +79,7 @@ def _stuck_change(checker: Checker, base: tuple[Any, ...], policy_id: str, chang
         return
     what = f"{'adds ' + format(change.add, 'g') + ' to' if change.add is not None else 'multiplies'} " \
            f"{change.param}{'' if change.multiply is None else ' by ' + format(change.multiply, 'g')}"
-    effect = "it can never change it" if bound == current else \
+    effect = f"it can never {verb} it" if bound == current else \
         f"it would {'lower' if verb == 'raise' else 'raise'} it to {bound:g} instead"
     checker.warn("PDCA311", f"policy '{policy_id}' {what} (now {current:g}) but its `{key}` is {bound:g}: {effect}",
                  (*base, key), f"set `{key}` beyond {current:g}, the param's value in `params:`")
@@ -121,7 +121,7 @@ def _approval_outlasts(checker: Checker, index: int, step: Step, gap_seconds: fl
 
 def _span(seconds: float) -> str:
     for size, unit in ((7 * DAY, "week"), (DAY, "day"), (3600.0, "hour"), (60.0, "minute")):
-        if seconds >= size:
+        if seconds >= size and (unit != "week" or abs(seconds / size - round(seconds / size)) < 0.05):
             amount = seconds / size
             shown = f"{amount:.0f}" if abs(amount - round(amount)) < 0.05 else f"{amount:.1f}"
             return f"{shown} {unit}{'' if shown == '1' else 's'}"
