@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pdcaflow.engine.cli.common import ExitCode, err, existing_paths, fail, out, validated_one, validation_report
+from pdcaflow.engine.cli.common import (ExitCode, err, existing_paths, fail, out, show_warnings, validated_one,
+                                        validation_report)
 from pdcaflow.engine.definition.diagnostic_text import render_text, summary
 
 if TYPE_CHECKING:
@@ -176,6 +177,7 @@ def deploy(
     if not report.ok:  # deploy all or nothing: a half-deployed set is harder to reason about
         err.print(render_text(report.diagnostics, context=False), markup=False)
         fail(summary(report.diagnostics, report.files) + "; nothing deployed")
+    show_warnings(report)
     # start-up speed: loaded only when this command runs
     from pdcaflow.engine.runtime.schedule import ScheduleError, describe
 

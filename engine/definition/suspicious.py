@@ -34,10 +34,12 @@ def check_suspicious(checker: Checker) -> None:
             base = ("policies", index, "change", position) if len(policy.change) > 1 else ("policies", index, "change")
             _stuck_change(checker, base, policy.id, change)
         _stuck_limit(checker, index)
-    if checker.definition.schedule is not None:
+    timed = [index for index, step in enumerate(checker.definition.steps)
+             if step.approval is not None and step.approval.timeout is not None]
+    if checker.definition.schedule is not None and timed:
         gap = typical_gap_days(checker.definition.schedule) * DAY
-        for index, step in enumerate(checker.definition.steps):
-            _approval_outlasts(checker, index, step, gap)
+        for index in timed:
+            _approval_outlasts(checker, index, checker.definition.steps[index], gap)
 
 
 def _unit_range(checker: Checker, index: int, kpi: Kpi) -> None:
