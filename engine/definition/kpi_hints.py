@@ -56,21 +56,21 @@ def _unit_text(kpi: dict[str, Any] | None) -> str:
     return unit.strip() if isinstance(unit, str) else ""
 
 
-def target_choices(kpi: dict[str, Any] | None, number: str = "N", *, quote: str = "") -> str:
+def target_choices(kpi: dict[str, Any] | None, number: str = "N", *, quote: str = "", key: str = "") -> str:
     """``{max: 14} (at most 14 days)``, or both bounds when the KPI's direction is unknown.
 
-    ``quote`` wraps each mapping (a backtick in a hint: ```{max: 14}` (at most 14 days)``).
+    ``quote`` and ``key`` wrap each mapping for a hint: ```target: {max: 14}` (at most 14 days)``.
     """
     unit = _unit_text(kpi)
-    at_most = f"{quote}{{max: {number}}}{quote} (at most {_amount(number, unit)})"
-    at_least = f"{quote}{{min: {number}}}{quote} (at least {_amount(number, unit)})"
+    at_most = f"{quote}{key}{{max: {number}}}{quote} (at most {_amount(number, unit)})"
+    at_least = f"{quote}{key}{{min: {number}}}{quote} (at least {_amount(number, unit)})"
     bound = bound_of(kpi)
     if bound == "max":
         return at_most
     if bound == "min":
         return at_least
     if bound == "band":
-        return f"{quote}{{min: LOW, max: HIGH}}{quote} (between LOW and HIGH{' ' + unit if unit else ''})"
+        return f"{quote}{key}{{min: LOW, max: HIGH}}{quote} (between LOW and HIGH{' ' + unit if unit else ''})"
     return f"{at_most} or {at_least}"
 
 
@@ -81,7 +81,7 @@ def bare_target_message(where: str, value: Any, kpi: dict[str, Any] | None) -> s
 
 
 def missing_target_hint(kpi: dict[str, Any] | None) -> str:
-    return f"add `target:` {target_choices(kpi, quote='`')}, N being the value that still meets the target"
+    return f"add {target_choices(kpi, quote='`', key='target: ')}, N being the value that still meets the target"
 
 
 def missing_unit_hint(kpi: dict[str, Any] | None) -> str:

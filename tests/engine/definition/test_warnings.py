@@ -118,7 +118,7 @@ def test_hints_for_a_max_kpi_in_days_suggest_a_max_in_days(write_definition) -> 
     report = _kpi(write_definition, "    unit: days\n    direction: lower_is_better\n")
     (missing,) = report.diagnostics
     assert missing.code == "PDCA102"
-    assert missing.hint == "add `target:` `{max: N}` (at most N days), N being the value that still meets the target"
+    assert missing.hint == "add `target: {max: N}` (at most N days), N being the value that still meets the target"
     assert "%" not in missing.hint and "min" not in missing.hint
     no_unit = _kpi(write_definition, "    target: {max: 14}\n").diagnostics[0]
     assert (no_unit.code, no_unit.hint) == ("PDCA102", "add `unit:` naming what the KPI's value counts, e.g. "
