@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 KeyPath = tuple[str | int, ...]
+Severity = Literal["error", "warning"]
 
 
 class PdcaError(Exception):
@@ -15,6 +17,9 @@ class PdcaError(Exception):
 class Diagnostic:
     """One problem found in a definition, located in its source file.
 
+    An ``error`` makes the definition invalid; a ``warning`` points at something valid but
+    probably not meant (e.g. a cron whose fields look swapped) and leaves it valid.
+
     Attributes:
         code: stable identifier, e.g. ``PDCA203`` (documented in docs/errors.md).
         message: what is wrong, in one sentence.
@@ -24,6 +29,7 @@ class Diagnostic:
         key_path: where in the document, e.g. ``("steps", 2, "uses")``.
         hint: how to fix it.
         length: how many characters to underline at line:column.
+        severity: ``error`` or ``warning``.
     """
 
     code: str
@@ -34,6 +40,11 @@ class Diagnostic:
     key_path: KeyPath = ()
     hint: str = ""
     length: int = 1
+    severity: Severity = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     @property
     def location(self) -> str:
@@ -55,6 +66,7 @@ class Diagnostic:
             "line": self.line,
             "column": self.column,
             "code": self.code,
+            "severity": self.severity,
             "message": self.message,
             "hint": self.hint,
             "key": self.dotted_key,
@@ -62,11 +74,12 @@ class Diagnostic:
 
 
 class DefinitionError(PdcaError):
-    """A definition could not be loaded or is invalid; carries every problem found."""
+    """A definition could not be loaded or is invalid; carries every problem found (warnings too)."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics = sorted(diagnostics, key=lambda d: (d.path, d.line, d.column, d.code))
-        first = self.diagnostics[0] if self.diagnostics else None
+        errors = [diagnostic for diagnostic in self.diagnostics if diagnostic.is_error]
+        first = errors[0] if errors else (self.diagnostics[0] if self.diagnostics else None)
         summary = f"{first.location}: {first.code} {first.message}" if first else "invalid definition"
         more = len(self.diagnostics) - 1
         super().__init__(summary + (f" (and {more} more)" if more > 0 else ""))

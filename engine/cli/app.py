@@ -57,6 +57,8 @@ def validate(
     output_format: Annotated[str, typer.Option(
         "--format", "-f", help="text, json, or github (workflow-command annotations for GitHub Actions)")] = "text",
     context: Annotated[bool, typer.Option(help="show the source lines around each problem")] = True,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 2 on warnings too (valid but probably "
+                                                          "not meant, e.g. a cron with swapped fields)")] = False,
 ) -> None:
     """Check definitions without running anything; report every problem with file:line:col."""
     choice(output_format, ("text", "json", "github"))
@@ -76,7 +78,7 @@ def validate(
                 (definition.steps, "step"), (definition.kpis, "KPI"), (definition.policies, "policy")))
             out.print(f"ok  {validated.document.path}  ({definition.id}: {counts})", markup=False)
         (err if report.diagnostics else out).print(summary(report.diagnostics, report.files), markup=False)
-    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.BAD_INPUT)
+    raise typer.Exit(ExitCode.OK if report.ok and not (strict and report.warnings) else ExitCode.BAD_INPUT)
 
 
 @app.command()

@@ -132,4 +132,12 @@ def validated_one(path: Path) -> ValidatedDefinition:
     report = validate_paths([path])
     if not report.ok:
         fail_with_diagnostics(report.diagnostics, report.files)
+    show_warnings(report)
     return report.valid[0]
+
+
+def show_warnings(report: ValidationReport) -> None:
+    """Print the warnings of valid definitions (valid but probably not meant); they never stop a command."""
+    if report.warnings:
+        err.print(render_text(report.warnings, context=False), markup=False)
+        err.print(summary(report.warnings, report.files), markup=False)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pdcaflow.engine.cli.common import ExitCode, err, existing_paths, fail, out, validated_one, validation_report
+from pdcaflow.engine.cli.common import (ExitCode, err, existing_paths, fail, out, show_warnings, validated_one,
+                                        validation_report)
 from pdcaflow.engine.definition.diagnostic_text import render_text, summary
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ def _scheduled_files(paths: list[Path]) -> list[Path]:
     report = validation_report(paths)
     if report.diagnostics:
         err.print(render_text(report.diagnostics, context=False), markup=False)
-        err.print(summary(report.diagnostics, report.files) + "; serving the valid ones", markup=False)
+        err.print(summary(report.diagnostics, report.files) + ("" if report.ok else "; serving the valid ones"),
+                  markup=False)
     scheduled = [Path(v.document.path) for v in report.valid if v.definition.schedule is not None]
     for validated in report.valid:
         if validated.definition.schedule is None:
@@ -175,6 +177,7 @@ def deploy(
     if not report.ok:  # deploy all or nothing: a half-deployed set is harder to reason about
         err.print(render_text(report.diagnostics, context=False), markup=False)
         fail(summary(report.diagnostics, report.files) + "; nothing deployed")
+    show_warnings(report)
     # start-up speed: loaded only when this command runs
     from pdcaflow.engine.runtime.schedule import ScheduleError, describe
 

@@ -2,7 +2,9 @@
 
 Codes are stable product surface: editors and CI match on them. ``PDCA0xx`` are
 file and YAML problems, ``PDCA1xx`` the shape of a key or value, ``PDCA2xx``
-problems that span the definition. docs/errors.md is generated from this table.
+problems that span the definition: all of them errors. ``PDCA3xx`` are warnings:
+valid but probably not meant (the definition stays valid and runs; ``pdca validate
+--strict`` fails on them). docs/errors.md is generated from this table.
 """
 
 from __future__ import annotations
@@ -85,6 +87,18 @@ CODES: dict[str, str] = {
     "PDCA266": "data.query / data.assert SQL calls a function not on the allowlist (e.g. pg_read_file, dblink)",
     "PDCA267": "data.query / data.assert SQL does not parse",
 }
+# Warnings (PDCA3xx): valid but probably not what was meant (engine/definition/schedule_checks.py, suspicious.py).
+WARNING_CODES: dict[str, str] = {
+    "PDCA301": "warning: cron fields look swapped or left at `*`: cycles come in a burst (every day of a month, every minute of an hour)",
+    "PDCA302": "warning: cron day of the month that some months lack (29, 30, 31): those months get no cycle",
+    "PDCA303": "warning: cron sets both day of the month and day of the week: it runs when either matches",
+    "PDCA304": "warning: schedule runs far more or less often than the process's title or description says (\"monthly\")",
+    "PDCA311": "warning: policy param change whose `min`/`max` stops it the moment it applies",
+    "PDCA312": "warning: ratchet or target change whose `limit` is the current target: it never moves",
+    "PDCA313": "warning: KPI target outside the range its unit states (`score (1-5)`, `%`): it can never be met",
+    "PDCA314": "warning: approval may wait longer than the time between two scheduled cycles",
+}
+CODES.update(WARNING_CODES)
 
 
 def errors_markdown() -> str:
@@ -97,11 +111,16 @@ def errors_markdown() -> str:
         "PDCA009 and PDCA010, which concern the file itself, and PDCA011-PDCA014, which concern a",
         "project's task modules (their tests build real project folders: `tests/engine/definition/test_project_tasks.py`).",
         "",
+        "PDCA3xx are warnings: the definition is valid but probably not what was meant. `pdca validate`",
+        "prints them and exits 0 (2 with `--strict`); `pdca run` prints them and runs. Their examples",
+        "are in `tests/fixtures/warnings/`.",
+        "",
         "| code | meaning | example |",
         "|---|---|---|",
     ]
     for code, meaning in CODES.items():
-        lines.append(f"| {code} | {meaning} | `tests/fixtures/invalid/{code}-*.yaml` |")
+        folder = "warnings" if code in WARNING_CODES else "invalid"
+        lines.append(f"| {code} | {meaning} | `tests/fixtures/{folder}/{code}-*.yaml` |")
     return "\n".join(lines) + "\n"
 
 

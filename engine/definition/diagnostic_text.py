@@ -1,4 +1,7 @@
-"""How diagnostics look: ``path:line:col: CODE message``, the numbered lines around it, a caret, a hint."""
+"""How diagnostics look: ``path:line:col: CODE message``, the numbered lines around it, a caret, a hint.
+
+A warning reads ``path:line:col: warning CODE message``: the definition stays valid.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ def render_text(diagnostics: Sequence[Diagnostic], *, context: bool = True) -> s
     blocks = []
     sources: dict[str, list[str] | None] = {}
     for diagnostic in diagnostics:
-        lines = [f"{diagnostic.location}: {diagnostic.code} {diagnostic.message}"]
+        label = "" if diagnostic.is_error else "warning "
+        lines = [f"{diagnostic.location}: {label}{diagnostic.code} {diagnostic.message}"]
         if context and diagnostic.line > 0:
             if diagnostic.path not in sources:
                 sources[diagnostic.path] = _read_lines(diagnostic.path)
@@ -31,8 +35,10 @@ def render_text(diagnostics: Sequence[Diagnostic], *, context: bool = True) -> s
 def render_json(diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> str:
     """Machine-readable diagnostics for editors and CI."""
     problems = [diagnostic.as_dict() for diagnostic in diagnostics]
-    invalid = sorted({diagnostic.path for diagnostic in diagnostics})
-    payload = {"ok": not problems, "files": list(files), "invalid_files": invalid, "diagnostics": problems}
+    errors = [diagnostic for diagnostic in diagnostics if diagnostic.is_error]
+    invalid = sorted({diagnostic.path for diagnostic in errors})
+    payload = {"ok": not errors, "files": list(files), "invalid_files": invalid, "errors": len(errors),
+               "warnings": len(problems) - len(errors), "diagnostics": problems}
     return json.dumps(payload, ensure_ascii=False, indent=2)
 
 
@@ -44,19 +50,27 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> list[str]:
         return text.replace(":", "%3A").replace(",", "%2C") if in_property else text
 
     return [
-        f"::error file={escape(d.path, in_property=True)},line={d.line},col={d.column},"
+        f"::{d.severity} file={escape(d.path, in_property=True)},line={d.line},col={d.column},"
         f"title={escape(d.code, in_property=True)}::{escape(d.message)}%0Ahint: {escape(d.hint)}"
         for d in diagnostics
     ]
 
 
 def summary(diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> str:
-    invalid = len({diagnostic.path for diagnostic in diagnostics})
+    """One line: ``2 errors in 1 of 3 files, 1 warning`` or ``3 files valid, 1 warning``."""
+    errors = [diagnostic for diagnostic in diagnostics if diagnostic.is_error]
+    warnings = len(diagnostics) - len(errors)
     noun = "file" if len(files) == 1 else "files"
-    if not diagnostics:
-        return f"{len(files)} {noun} valid"
-    problems = "problem" if len(diagnostics) == 1 else "problems"
-    return f"{len(diagnostics)} {problems} in {invalid} of {len(files)} {noun}"
+    if errors:
+        invalid = len({diagnostic.path for diagnostic in errors})
+        text = f"{_count(len(errors), 'error')} in {invalid} of {len(files)} {noun}"
+    else:
+        text = f"{len(files)} {noun} valid"
+    return text + (f", {_count(warnings, 'warning')}" if warnings else "")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _blank(char: str) -> str:

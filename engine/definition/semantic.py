@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pdcaflow.engine.errors import Diagnostic, KeyPath
+from pdcaflow.engine.errors import Diagnostic, KeyPath, Severity
 from pdcaflow.engine.definition.loader import LoadedDocument
 from pdcaflow.engine.definition.model import NAME_PATTERN, PHASES, ProcessDefinition, Step
 from pdcaflow.tasks.sdk.project_config import ProjectConfig
@@ -34,16 +34,24 @@ class Checker:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     project: ProjectConfig | None = None  # the config in effect, once a path check needed it (pdcaflow.engine.definition.path_checks)
 
-    def report(self, code: str, message: str, key_path: KeyPath, hint: str, *,
-               at_key: bool = False, offset: int | None = None, length: int | None = None) -> None:
+    def report(self, code: str, message: str, key_path: KeyPath, hint: str, *, at_key: bool = False,
+               offset: int | None = None, length: int | None = None, severity: Severity = "error") -> None:
         span = self.document.source_map.locate(key_path, at_key=at_key)
         column = span.column
         if offset is not None:
             column += offset + self._quote_width(span.line, span.column)
         diagnostic = Diagnostic(code, message, self.document.path, span.line, column, key_path, hint,
-                                length if length is not None else span.length)
+                                length if length is not None else span.length, severity)
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
+
+    def warn(self, code: str, message: str, key_path: KeyPath, hint: str, *, at_key: bool = False) -> None:
+        """Report something valid but probably not meant: the definition stays valid."""
+        self.report(code, message, key_path, hint, at_key=at_key, severity="warning")
+
+    @property
+    def has_errors(self) -> bool:
+        return any(diagnostic.is_error for diagnostic in self.diagnostics)
 
     def _quote_width(self, line: int, column: int) -> int:
         lines = self.document.lines

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pdcaflow.engine.errors import Diagnostic, KeyPath
+from pdcaflow.engine.definition.kpi_hints import (bare_target_message, kpi_at, missing_target_hint, missing_unit_hint,
+                                                  not_a_number_hint)
 from pdcaflow.engine.definition.loader import LoadedDocument
 
 CUSTOM_CODES = {
@@ -39,7 +41,7 @@ CUSTOM_HINTS = {
     "PDCA106": "write seconds as a number, or a number and a unit: '30s', '5m', '2h', '7d', '1w'",
     "PDCA107": "five fields: minute hour day-of-month month day-of-week, e.g. '0 6 1 * *' for 06:00 on the 1st",
     "PDCA108": "use an IANA name such as 'Asia/Shanghai', 'Europe/Berlin' or 'UTC'",
-    "PDCA109": "write the number alone and put the unit in `unit:` (e.g. `min: 95` with `unit: '%'`)",
+    "PDCA109": "write the number alone; a KPI's unit belongs in its `unit:` (e.g. `max: 14` with `unit: days`)",
     "PDCA110": "a target is `{min: N}`, `{max: N}` or `{min: LOW, max: HIGH}` with LOW <= HIGH",
     "PDCA111": "use `cron: '0 6 1 * *'` or `interval: 7d`, not both",
     "PDCA112": "e.g. `when: {kpi: satisfaction, missed: true, cycles: 2}`",
@@ -90,6 +92,9 @@ def _translate(item: Any, loc: KeyPath, document: LoadedDocument, root: type[Bas
     kind: str = item["type"]
     where = _where(loc)
     value = item.get("input")
+    if kind == "pdca_not_number" and kpi_at(document, loc) is not None and loc:  # in the KPI's own unit
+        return _at(document, loc, "PDCA109", f"{where}: {item['msg']}",
+                   not_a_number_hint(str(loc[-1]), value, kpi_at(document, loc)))
     if kind in CUSTOM_CODES:
         code = CUSTOM_CODES[kind]
         # a rule about a whole mapping (e.g. `schedule`) points at its key, a rule about a value at the value
@@ -104,7 +109,13 @@ def _translate(item: Any, loc: KeyPath, document: LoadedDocument, root: type[Bas
         key = str(loc[-1])
         parent = loc[:-1]
         return _at(document, parent, "PDCA102", f"missing required key '{key}' in {_where(parent)}",
-                   _missing_hint(key), at_key=True)
+                   _missing_hint(key, kpi_at(document, loc)), at_key=True)
+    if kind == "model_type" and loc and loc[-1] == "target":  # `target: 14`: say what to write
+        return _at(document, loc, "PDCA103", bare_target_message(where, value, kpi_at(document, loc)),
+                   "a target is a mapping: {min: N} (at least N), {max: N} (at most N) or both (a band)")
+    if kind == "model_type":
+        return _at(document, loc, "PDCA103", f"{where}: expected a mapping (key: value), got {_show(value)}",
+                   "see the YAML reference in the README")
     if kind == "string_pattern_mismatch":
         field = str(loc[-1]) if loc else ""
         return _at(document, loc, "PDCA105", f"{where}: '{value}' is not in the expected form",
@@ -142,9 +153,13 @@ def _show(value: Any) -> str:
     return f"{value!r}"
 
 
-def _missing_hint(key: str) -> str:
+def _missing_hint(key: str, kpi: dict[str, Any] | None = None) -> str:
+    if key == "unit" and kpi is not None:
+        return missing_unit_hint(kpi)
+    if key == "target" and kpi is not None:
+        return missing_target_hint(kpi)
     examples = {"id": "id: know_customers", "phase": "phase: plan   # plan, do, check or act",
-                "uses": "uses: <task name>` (`pdca tasks` lists them)", "unit": "unit: '%'", "target": "target: {min: 95}",
+                "uses": "uses: <task name>` (`pdca tasks` lists them)",
                 "source": "source: check_feedback.satisfaction_mean", "steps": "steps: [...]",
                 "title": "title: Retail customer service", "owner": "owner: customer-service"}
     return f"add `{examples.get(key, key + ': ...')}`"

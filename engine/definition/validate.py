@@ -19,6 +19,8 @@ from pdcaflow.engine.definition.kpi_checks import check_kpis, check_policies
 from pdcaflow.engine.definition.loader import LoadedDocument, load_definition_file
 from pdcaflow.engine.definition.model import ProcessDefinition
 from pdcaflow.engine.definition.references import check_policy_expressions, check_steps
+from pdcaflow.engine.definition.schedule_checks import check_schedule
+from pdcaflow.engine.definition.suspicious import check_suspicious
 from pdcaflow.engine.definition.semantic import Checker, check_cycles, check_structure
 from pdcaflow.engine.definition.shape_errors import shape_diagnostics
 from pdcaflow.engine.definition.project_tasks import tasks_for
@@ -38,6 +40,8 @@ class ValidatedDefinition:
     # the project config it was validated with (what its tasks read at run time); None when the caller
     # named the tasks itself: then the config found from the working folder applies
     config: ProjectConfig | None = None
+    # what is valid but probably not meant (severity "warning"): shown, never in the way of a run
+    warnings: tuple[Diagnostic, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -46,7 +50,7 @@ class ValidatedDefinition:
 
 @dataclass
 class ValidationReport:
-    """The outcome of validating several files."""
+    """The outcome of validating several files: ``diagnostics`` holds the errors and the warnings."""
 
     valid: list[ValidatedDefinition] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -54,7 +58,16 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        return not self.diagnostics
+        """No errors (warnings leave a definition valid)."""
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [diagnostic for diagnostic in self.diagnostics if diagnostic.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [diagnostic for diagnostic in self.diagnostics if not diagnostic.is_error]
 
 
 def parse_definition(document: LoadedDocument) -> ProcessDefinition:
@@ -80,7 +93,7 @@ def validate_document(document: LoadedDocument, tasks: Mapping[str, TaskSpec] | 
         processes: other definitions by id, for ``uses: process:<id>``.
 
     Raises:
-        DefinitionError: carrying every problem found.
+        DefinitionError: carrying every problem found (and the warnings, if any).
     """
     project = None
     if tasks is None:  # the project's tasks: its config from the document's folder (text: the working folder)
@@ -98,10 +111,13 @@ def validate_document(document: LoadedDocument, tasks: Mapping[str, TaskSpec] | 
     check_policies(checker)
     check_control(checker)
     check_policy_expressions(checker)
-    if checker.diagnostics:
+    if checker.has_errors:
         raise DefinitionError(checker.diagnostics)
+    check_schedule(checker)  # warnings: only of a definition that is valid otherwise (no noise on a broken one)
+    check_suspicious(checker)
     frozen = {name: frozenset(targets) for name, targets in depends_on.items()}
-    return ValidatedDefinition(document, definition, frozen, project.config if project is not None else None)
+    return ValidatedDefinition(document, definition, frozen, project.config if project is not None else None,
+                               tuple(checker.diagnostics))
 
 
 def validate_file(path: str | Path, tasks: Mapping[str, TaskSpec] | None = None) -> ValidatedDefinition:
@@ -143,6 +159,7 @@ def validate_paths(paths: Iterable[Path], tasks: Mapping[str, TaskSpec] | None =
             if isinstance(document, DefinitionError):
                 raise document
             validated = validate_document(document, project.discovery.tasks if project else tasks, processes)
+            report.diagnostics.extend(validated.warnings)
             if project is not None and not project.diagnostics:
                 report.valid.append(replace(validated, config=project.config))  # what its tasks read at run time
             elif project is None:

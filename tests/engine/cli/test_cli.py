@@ -46,7 +46,7 @@ def test_shape_and_semantic_problems_of_different_files_are_all_reported(tmp_pat
     assert "a.yaml:22:11: PDCA202 step 'check_feedback' uses unknown task 'feedback.inspct'" in result.stderr
     assert "hint: did you mean 'feedback.inspect'?" in result.stderr
     assert "b.yaml:14:12: PDCA104" in result.stderr
-    assert "2 problems in 2 of 2 files" in result.stderr
+    assert "2 errors in 2 of 2 files" in result.stderr
 
 
 def test_bad_arguments_exit_2_without_traceback(tmp_path: Path) -> None:
