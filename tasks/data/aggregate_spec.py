@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null"]
 OPERATORS: tuple[str, ...] = Operator.__args__  # type: ignore[attr-defined]
@@ -37,10 +38,13 @@ FUNCTIONS = (*COLUMN_FUNCTIONS, "percentile", *CONDITION_FUNCTIONS)
 _SHORT_PERCENTILE = re.compile(r"p([1-9][0-9]?)")  # p1 ... p99: {p90: column}
 DIFFERENCES = {"days_between": 86_400.0, "hours_between": 3_600.0}  # seconds per unit
 
-FUNCTION_HINT = ("functions: count, sum, mean, min, max, median, nunique, percentile (or p50, p90, p95, ...), "
-                 "count_if, share_if")
-COLUMN_HINT = "a column's name, or {days_between: {start: opened_at, end: closed_at}} (or hours_between)"
-CONDITION_HINT = "a condition as in `where`: {column: status, op: \"==\", value: closed}, or a list of them"
+FUNCTION_HINT = "count sum mean min max median nunique p90 percentile count_if share_if"
+COLUMN_HINT = "a column, or {days_between: {start: opened_at, end: closed_at}}"
+CONDITION_HINT = "like a `where` filter: {column: status, op: \"==\", value: closed}"
+# what people coming from SQL or spreadsheets write for a function of ours
+_SYNONYMS = {"avg": "mean", "average": "mean", "total": "sum", "distinct": "nunique", "count_distinct": "nunique",
+             "quantile": "percentile", "countif": "count_if", "share": "share_if", "percent_if": "share_if",
+             "rate_if": "share_if", "minimum": "min", "maximum": "max"}
 
 
 class Span(BaseModel):
@@ -75,6 +79,17 @@ class Filter(BaseModel):
     column: Column
     op: Operator = "=="
     value: Any = None
+
+    @field_validator("column", mode="before")
+    @classmethod
+    def _column_shape(cls, value: Any) -> Any:
+        """A plain message for a malformed column (pydantic's own names the union's branches)."""
+        if isinstance(value, DaysBetween | HoursBetween):
+            return value
+        try:
+            return _column("where", value, ("column",), "a filter")
+        except SpecError as error:
+            raise PydanticCustomError("pdca_column", "{message}", {"message": error.problem.message}) from error
 
 
 @dataclass(frozen=True)
@@ -132,7 +147,8 @@ def parse_aggregate(name: str, spec: Any) -> Aggregate:
     if function in CONDITION_FUNCTIONS:
         return Aggregate(name, str(function), conditions=_conditions(name, argument, (function,)))
     if function not in COLUMN_FUNCTIONS:
-        close = difflib.get_close_matches(str(function), [*FUNCTIONS, "p90"], n=1, cutoff=0.6)
+        close = [_SYNONYMS[str(function)]] if str(function) in _SYNONYMS else \
+            difflib.get_close_matches(str(function), [*FUNCTIONS, "p90"], n=1, cutoff=0.6)
         raise SpecError(name, SpecProblem((function,), f"unknown function '{function}'"
                                           + (f" (did you mean '{close[0]}'?)" if close else ""), FUNCTION_HINT))
     if argument == "*":

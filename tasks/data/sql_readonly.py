@@ -137,6 +137,7 @@ def read_table_columns(url: str, table: str, columns: Sequence[str] | None, *, m
             if missing:
                 raise QueryError(f"{where}, table {table!r}: no column {', '.join(map(repr, missing))} "
                                  f"(columns: {', '.join(present)})")
+            wanted = wanted or present[:1]  # rows are counted: a SELECT needs one column at least
             statement = select(*map(column, wanted)).select_from(table_clause(name, schema=schema or None))
             if connection.dialect.name == "postgresql":
                 statement = statement.execution_options(stream_results=True, max_row_buffer=10_000)
