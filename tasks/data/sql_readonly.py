@@ -17,6 +17,10 @@ Layers, because no single one is enough everywhere:
    the driver's cursor (a server-side cursor on PostgreSQL) and no further than
    ``max_rows + 1``, so memory follows ``max_rows``, not the result's size.
 
+:func:`read_table_columns` reads a table without SQL text (``data.query`` with a
+``table``): the table and its columns are identifiers quoted by SQLAlchemy, read
+in the same read-only transaction (layers 2, 3 and 5).
+
 SQLAlchemy is imported when a query runs, not when this module is imported.
 """
 
