@@ -133,25 +133,28 @@ def query(context: StepContext, *, connection: str | None = None, sql: str | Non
           file: ProjectFile | None = None, table: str | None = None, where: list[Filter] | None = None,
           group_by: list[str] | None = None, aggregate: dict[str, dict[str, Any]] | None = None,
           max_rows: int = 100, max_table_rows: int = 1_000_000, timeout_seconds: float = 30.0) -> dict[str, Any]:
-    """Read KPIs from a database (read-only SQL, or a table aggregated without SQL) or from a CSV/Parquet file.
+    """KPIs from a file or a database: read-only SQL, or aggregates without SQL.
 
     SQL: ``connection`` is a name from the project config (``[connections]`` in
-    pdca.toml) or ``$PDCA_CONNECTION_<NAME>``; ``sql`` returns rows; ``scalars`` maps
-    output names to queries whose first row's first column is the value; values go
-    in ``params`` and are bound to ``:name`` placeholders, never formatted into SQL.
-    Only one SELECT runs per query, functions from an allowlist, in a read-only
-    transaction, on a role that may only read (unless the project config trusts it).
+    pdca.toml) or ``$PDCA_CONNECTION_<NAME>``; ``sql`` returns rows; ``scalars``
+    maps output names to queries whose first row's first column is the value;
+    values go in ``params`` and are bound to ``:name`` placeholders, never
+    formatted into SQL. Only one SELECT runs per query, functions from an
+    allowlist, in a read-only transaction, on a role that may only read (unless
+    the project config trusts it).
 
-    Without SQL: a ``file`` (CSV/Parquet, or a folder with ``table``) or a ``connection``
-    with a ``table`` (``schema.table`` too; at most ``max_table_rows`` rows are read, only
-    the columns named), optional ``where`` filters (``{column, op, value}``), ``group_by``
-    columns, and ``aggregate``: name -> ``{count|sum|mean|min|max|median|nunique: column}``
-    (``count: "*"`` counts rows), ``{p90: column}`` or ``{percentile: {column, q}}``,
-    ``{count_if: condition}``, ``{share_if: condition}`` (percent of rows); a column may be
-    ``{days_between: {start, end}}`` or ``{hours_between: {start, end}}`` (docs/kpis-without-sql.md).
+    Without SQL: a ``file`` (CSV/Parquet, or a folder with ``table``) or a
+    ``connection`` with a ``table`` (``schema.table`` too; only the columns named
+    are read, at most ``max_table_rows`` rows), optional ``where`` filters
+    (``{column, op, value}``), ``group_by`` columns, and ``aggregate``: name ->
+    ``{count|sum|mean|min|max|median|nunique: column}`` (``count: "*"``: rows),
+    ``{p90: column}``, ``{percentile: {column, q}}``, ``{count_if: condition}``,
+    ``{share_if: condition}`` (percent of rows); a column may be
+    ``{days_between: {start, end}}`` or ``{hours_between: {start, end}}``.
+    Examples: docs/kpis-without-sql.md.
 
-    Outputs: ``rows`` (at most ``max_rows``), ``row_count``, ``truncated``, and one
-    output per ``scalars`` key, or per ``aggregate`` key when there is no ``group_by``.
+    Outputs: ``rows`` (at most ``max_rows``), ``row_count``, ``truncated``, and
+    one output per ``scalars`` key, or per ``aggregate`` key without ``group_by``.
     """
     if file is not None:
         from pdcaflow.tasks.sdk.sources import read_table  # start-up speed: only when the task runs
