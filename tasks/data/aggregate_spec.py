@@ -24,13 +24,13 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null"]
-OPERATORS: tuple[str, ...] = Operator.__args__  # type: ignore[attr-defined]
+OPERATORS: tuple[str, ...] = get_args(Operator)
 COLUMN_FUNCTIONS = ("count", "sum", "mean", "min", "max", "median", "nunique")
 NUMBER_FUNCTIONS = ("sum", "mean", "median", "percentile")  # these read numbers (text such as "12" is converted)
 CONDITION_FUNCTIONS = ("count_if", "share_if")

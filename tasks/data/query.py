@@ -72,8 +72,7 @@ def check_query(with_values: Mapping[str, Any]) -> list[Problem]:
     sources = [key for key in ("connection", "file") if key in with_values]
     if len(sources) != 1:
         problems.append(((), "give either `connection` (with `sql`, `scalars` or a `table`) or `file`",
-                         "SQL: {connection: quality, sql: \"SELECT ...\"}; a table: {connection: quality, table: "
-                         "claims, aggregate: ...}; a file: {file: data/claims.csv, aggregate: ...}"))
+                         "a file: {file: data/claims.csv, aggregate: ...}; SQL: {connection: db, sql: ...}"))
         return problems
     connection = with_values.get("connection")
     if isinstance(connection, str) and "://" in connection:
@@ -107,7 +106,7 @@ def _mode_problems(with_values: Mapping[str, Any], sql_mode: bool, source: str) 
                  "e.g. {connection: claims_db, table: claims, aggregate: {cases: {count: \"*\"}}}")]
     if sql_mode and ("table" in with_values or table_keys):
         keys = ", ".join(f"`{key}`" for key in ["table", *table_keys] if key in with_values)
-        return [((), f"{keys} read a table without SQL: give them or `sql`/`scalars`, not both",
+        return [((), f"`sql`/`scalars` cannot go with {keys} (those read a table without SQL)",
                  "name a `table` and aggregate it, or write the whole query in `sql`/`scalars`")]
     if sql_mode and not with_values.get("sql") and not with_values.get("scalars"):
         return [((), "give `sql` (rows) or `scalars` (named values)", "e.g. scalars: {rate: \"SELECT ...\"}")]

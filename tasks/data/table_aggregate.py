@@ -28,20 +28,11 @@ from typing import Any
 from pdcaflow.tasks.data.aggregate_spec import (DIFFERENCES, NUMBER_FUNCTIONS, Aggregate, Column, DaysBetween,
                                                 Filter, SpecError, columns_read, label, parse_aggregate)
 
-__all__ = ["AggregateError", "Filter", "aggregate_problem", "aggregate_table", "filter_rows", "needed_columns"]
+__all__ = ["AggregateError", "Filter", "aggregate_table", "filter_rows", "needed_columns"]
 
 
 class AggregateError(ValueError):
     """The spec names a column the table does not have, an unknown function, or values it cannot read."""
-
-
-def aggregate_problem(name: str, spec: Any) -> str | None:
-    """Why one ``aggregate`` entry is malformed, or ``None`` (validation reports it in full: aggregate_spec)."""
-    try:
-        parse_aggregate(name, spec)
-    except SpecError as error:
-        return str(error)
-    return None
 
 
 def needed_columns(where: Sequence[Filter], group_by: Sequence[str], aggregate: Mapping[str, Any]) -> list[str]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -39,7 +40,7 @@ import sqlalchemy as sa
 from psycopg import sql
 
 from pdcaflow.engine.definition.validate import validate_paths
-from pdcaflow.tasks.data.query import query
+from pdcaflow.tasks.data.query import check_query, query
 from pdcaflow.tasks.data.table_aggregate import Filter
 from pdcaflow.tasks.sdk.registry import StepContext
 from tests.engine.store.conftest import PgDatabases, pg_database  # noqa: F401  (real PostgreSQL)
@@ -305,3 +306,16 @@ def test_every_function_validates(tmp_path: Path) -> None:
     path = tmp_path / "process.yaml"
     path.write_text(VALIDATED.format(entry=entries), encoding="utf-8")
     assert validate_paths([path]).diagnostics == []
+
+
+@pytest.mark.parametrize(("with_", "message"), [
+    ({"connection": "claims_db", "table": "reporting.claims", "aggregate": {"n": {"count": "*"}}}, None),
+    ({"connection": "claims_db", "aggregate": {"n": {"count": "*"}}},
+     "a `connection` needs `sql`, `scalars` or a `table`"),
+    ({"connection": "claims_db", "table": "claims", "sql": "SELECT 1", "where": [{"column": "a"}]},
+     "`sql`/`scalars` cannot go with `table`, `where` (those read a table without SQL)"),
+    ({"file": "claims.csv", "scalars": {"n": "SELECT 1"}}, "`sql`/`scalars` need a `connection` name, not a `file`"),
+    ({"aggregate": {"n": {"count": "*"}}}, "give either `connection` (with `sql`, `scalars` or a `table`) or `file`"),
+], ids=["table", "connection-alone", "sql-and-table", "sql-on-a-file", "no-source"])
+def test_validation_knows_the_table_mode(with_: dict[str, Any], message: str | None) -> None:
+    assert [problem[1] for problem in check_query(with_)] == ([message] if message else [])
