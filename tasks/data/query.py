@@ -11,8 +11,10 @@ allowlisted functions, checked by a SQL parser (:mod:`pdcaflow.tasks.data.sql_ch
 in a read-only, rolled-back transaction on a role that may only read unless the
 project config trusts it (see :mod:`pdcaflow.tasks.data.sql_readonly`).
 
-File mode (``file`` + ``aggregate``): filter, group and aggregate a table from a
-YAML spec (see :mod:`pdcaflow.tasks.data.table_aggregate`).
+Table mode (``file``, or ``connection`` + ``table``, with ``aggregate``): filter,
+group and aggregate a table from a YAML spec, no SQL (see
+:mod:`pdcaflow.tasks.data.table_aggregate`); a connection's table is read by name,
+only the columns the spec names, in the same read-only transaction.
 
 Outputs: ``rows`` (at most ``max_rows``), ``row_count``, ``truncated``, and one
 output per ``scalars`` key (SQL: the first column of the query's first row) or
@@ -29,8 +31,9 @@ from typing import Any
 
 from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
 from pdcaflow.tasks.data.sql_check import literal_refusal
-from pdcaflow.tasks.data.sql_readonly import QueryError, Trust, run_queries
-from pdcaflow.tasks.data.table_aggregate import Filter, aggregate_problem, aggregate_table
+from pdcaflow.tasks.data.aggregate_spec import aggregate_problems
+from pdcaflow.tasks.data.sql_readonly import QueryError, Trust, read_table_columns, run_queries
+from pdcaflow.tasks.data.table_aggregate import Filter, aggregate_table, filter_rows, needed_columns
 
 BASE_OUTPUTS = ("rows", "row_count", "truncated")
 Scalar = str | int | float | bool | None
@@ -63,39 +66,51 @@ REFUSAL_HINTS = {
 
 
 def check_query(with_values: Mapping[str, Any]) -> list[Problem]:
-    """Validation of a step's literal ``with:``: one mode, read-only SQL with no expression in it."""
+    """Validation of a step's literal ``with:``: one mode, read-only SQL with no expression in it, sound aggregates."""
     problems: list[Problem] = []
-    sql_mode = any(key in with_values for key in ("connection", "sql", "scalars"))
-    file_mode = any(key in with_values for key in ("file", "aggregate"))
-    if sql_mode == file_mode:
-        problems.append(((), "give either `connection` with `sql`/`scalars`, or `file` with `aggregate`",
-                         "SQL: {connection: quality, sql: \"SELECT ...\"}; file: {file: data.csv, aggregate: ...}"))
+    sql_mode = any(key in with_values for key in ("sql", "scalars"))
+    sources = [key for key in ("connection", "file") if key in with_values]
+    if len(sources) != 1:
+        problems.append(((), "give either `connection` (with `sql`, `scalars` or a `table`) or `file`",
+                         "a file: {file: data/claims.csv, aggregate: ...}; SQL: {connection: db, sql: ...}"))
         return problems
     connection = with_values.get("connection")
     if isinstance(connection, str) and "://" in connection:
         problems.append((("connection",), "`connection` is the NAME of a connection, not a URL",
                          "put the URL in pdca.toml [connections] (a password via \"env:VARIABLE\") or in "
                          "$PDCA_CONNECTION_<NAME>, and write its name here"))
-    if sql_mode and "connection" not in with_values:
-        problems.append(((), "`sql`/`scalars` need a `connection` name",
-                         "name a connection from pdca.toml [connections] or $PDCA_CONNECTION_<NAME>"))
-    if sql_mode and not with_values.get("sql") and not with_values.get("scalars"):
-        problems.append(((), "give `sql` (rows) or `scalars` (named values)", "e.g. scalars: {rate: \"SELECT ...\"}"))
+    problems.extend(_mode_problems(with_values, sql_mode, sources[0]))
     statements: list[tuple[tuple[str, ...], Any]] = [(("sql",), with_values.get("sql"))]
     scalars = with_values.get("scalars")
     if isinstance(scalars, Mapping):
         statements.extend((("scalars", name), sql) for name, sql in scalars.items())
     for key_path, sql in statements:
         problems.extend(sql_problems(key_path, sql))
-    if file_mode and "file" not in with_values:
-        problems.append(((), "`aggregate` needs a `file`", "a CSV or Parquet file (or a folder and `table`)"))
     aggregate = with_values.get("aggregate")
     if isinstance(aggregate, Mapping):
-        for name, spec in aggregate.items():
-            problem = aggregate_problem(name, spec)
-            if problem:
-                problems.append((("aggregate", name), problem, "e.g. {mean: compliant} or {count: \"*\"}"))
+        problems.extend((("aggregate", *problem.path), problem.message, problem.hint)
+                        for problem in aggregate_problems(aggregate))
     return problems
+
+
+def _mode_problems(with_values: Mapping[str, Any], sql_mode: bool, source: str) -> list[Problem]:
+    """What does not fit the step's mode: SQL on a connection, a connection's table, or a file."""
+    table_keys = [key for key in ("where", "group_by", "aggregate") if key in with_values]
+    if source == "file" and sql_mode:
+        return [((), "`sql`/`scalars` need a `connection` name, not a `file`",
+                 "a file is read with `where`, `group_by` and `aggregate`; SQL runs on a named connection")]
+    if source == "file":
+        return []
+    if not sql_mode and "table" not in with_values:
+        return [((), "a `connection` needs `sql`, `scalars` or a `table`",
+                 "e.g. {connection: claims_db, table: claims, aggregate: {cases: {count: \"*\"}}}")]
+    if sql_mode and ("table" in with_values or table_keys):
+        keys = ", ".join(f"`{key}`" for key in ["table", *table_keys] if key in with_values)
+        return [((), f"`sql`/`scalars` cannot go with {keys} (those read a table without SQL)",
+                 "name a `table` and aggregate it, or write the whole query in `sql`/`scalars`")]
+    if sql_mode and not with_values.get("sql") and not with_values.get("scalars"):
+        return [((), "give `sql` (rows) or `scalars` (named values)", "e.g. scalars: {rate: \"SELECT ...\"}")]
+    return []
 
 
 def sql_problems(key_path: tuple[str | int, ...], sql: Any) -> list[Problem]:
@@ -115,30 +130,43 @@ def sql_problems(key_path: tuple[str | int, ...], sql: Any) -> list[Problem]:
 def query(context: StepContext, *, connection: str | None = None, sql: str | None = None,
           scalars: dict[str, str] | None = None, params: dict[str, Scalar] | None = None,
           file: ProjectFile | None = None, table: str | None = None, where: list[Filter] | None = None,
-          group_by: list[str] | None = None, aggregate: dict[str, dict[str, str]] | None = None,
-          max_rows: int = 100, timeout_seconds: float = 30.0) -> dict[str, Any]:
-    """Read KPIs from a database (read-only SQL on a named connection) or aggregate a CSV/Parquet file.
+          group_by: list[str] | None = None, aggregate: dict[str, dict[str, Any]] | None = None,
+          max_rows: int = 100, max_table_rows: int = 1_000_000, timeout_seconds: float = 30.0) -> dict[str, Any]:
+    """KPIs from a file or a database: read-only SQL, or aggregates without SQL.
 
     SQL: ``connection`` is a name from the project config (``[connections]`` in
-    pdca.toml) or ``$PDCA_CONNECTION_<NAME>``; ``sql`` returns rows; ``scalars`` maps
-    output names to queries whose first row's first column is the value; values go
-    in ``params`` and are bound to ``:name`` placeholders, never formatted into SQL.
-    Only one SELECT runs per query, functions from an allowlist, in a read-only
-    transaction, on a role that may only read (unless the project config trusts it).
+    pdca.toml) or ``$PDCA_CONNECTION_<NAME>``; ``sql`` returns rows; ``scalars``
+    maps output names to queries whose first row's first column is the value;
+    values go in ``params`` and are bound to ``:name`` placeholders, never
+    formatted into SQL. Only one SELECT runs per query, functions from an
+    allowlist, in a read-only transaction, on a role that may only read (unless
+    the project config trusts it).
 
-    File: ``file`` (CSV/Parquet, or a folder with ``table``), optional ``where``
-    filters (``{column, op, value}``), ``group_by`` columns, and ``aggregate``
-    (name -> ``{count|sum|mean|min|max|median|nunique: column}``, ``count: "*"`` counts rows).
+    Without SQL: a ``file`` (CSV/Parquet, or a folder with ``table``) or a
+    ``connection`` with a ``table`` (``schema.table`` too; only the columns named
+    are read, at most ``max_table_rows`` rows), optional ``where`` filters
+    (``{column, op, value}``), ``group_by`` columns, and ``aggregate``: name ->
+    ``{count|sum|mean|min|max|median|nunique: column}`` (``count: "*"``: rows),
+    ``{p90: column}``, ``{percentile: {column, q}}``, ``{count_if: condition}``,
+    ``{share_if: condition}`` (percent of rows); a column may be
+    ``{days_between: {start, end}}`` or ``{hours_between: {start, end}}``.
+    Examples: docs/kpis-without-sql.md.
 
-    Outputs: ``rows`` (at most ``max_rows``), ``row_count``, ``truncated``, and one
-    output per ``scalars`` key, or per ``aggregate`` key when there is no ``group_by``.
+    Outputs: ``rows`` (at most ``max_rows``), ``row_count``, ``truncated``, and
+    one output per ``scalars`` key, or per ``aggregate`` key without ``group_by``.
     """
     if file is not None:
-        return _from_file(file, table, where or [], group_by or [], aggregate or {}, max_rows)
+        from pdcaflow.tasks.sdk.sources import read_table  # start-up speed: only when the task runs
+
+        return _table_outputs(read_table(file, table), where or [], group_by or [], aggregate or {}, max_rows)
     if connection is None:
-        raise ValueError("data.query needs `connection` (SQL) or `file`")
+        raise ValueError("data.query needs `connection` (SQL or a table) or `file`")
     config = context.project_config()
     url = config.connection_url(connection)
+    if table and not sql and not scalars:
+        frame = _connection_table(url, connection, table, where or [], group_by or [], aggregate or {},
+                                  max_table_rows, timeout_seconds, trust_of(config, connection))
+        return _table_outputs(frame, where or [], group_by or [], aggregate or {}, max_rows)
     queries = ({"sql": sql} if sql else {}) | {f"scalars.{name}": text for name, text in (scalars or {}).items()}
     try:
         results = run_queries(url, queries, params or {}, max_rows=max_rows, timeout_seconds=timeout_seconds,
@@ -160,13 +188,26 @@ def trust_of(config: Any, connection: str) -> Trust:
                  superuser=config.connection_allows(connection, "allow_superuser"))
 
 
-def _from_file(file: str, table: str | None, where: list[Filter], group_by: list[str],
-               aggregate: dict[str, dict[str, str]], max_rows: int) -> dict[str, Any]:
-    from pdcaflow.tasks.sdk.sources import read_table  # start-up speed: only when the task runs
+def _connection_table(url: str, connection: str, table: str, where: list[Filter], group_by: list[str],
+                      aggregate: dict[str, dict[str, Any]], max_table_rows: int, timeout_seconds: float,
+                      trust: Trust) -> Any:
+    """The columns the spec reads (all without ``aggregate``) of a connection's table, read-only."""
+    import pandas as pd  # pandas only when the task runs (start-up speed of `pdca validate`)
 
-    frame = read_table(file, table)
+    columns = needed_columns(where, group_by, aggregate) if aggregate else None
+    try:
+        read = read_table_columns(url, table, columns, max_rows=max_table_rows, timeout_seconds=timeout_seconds,
+                                  where=f"connection '{connection}'", trust=trust)
+    except QueryError as exc:
+        raise ValueError(str(exc)) from exc
+    return pd.DataFrame.from_records(read.rows, columns=read.columns)
+
+
+def _table_outputs(frame: Any, where: list[Filter], group_by: list[str], aggregate: dict[str, dict[str, Any]],
+                   max_rows: int) -> dict[str, Any]:
+    """The outputs of a table read without SQL: its aggregate (and each value by name), or its filtered rows."""
     rows = aggregate_table(frame, where, group_by, aggregate) if aggregate else [
-        plain_row(row) for row in frame.head(max_rows + 1).to_dict(orient="records")]
+        plain_row(row) for row in filter_rows(frame, where).head(max_rows + 1).to_dict(orient="records")]
     outputs: dict[str, Any] = {"rows": rows[:max_rows], "row_count": min(len(rows), max_rows),
                                "truncated": len(rows) > max_rows}
     if aggregate and not group_by:

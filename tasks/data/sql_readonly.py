@@ -17,13 +17,17 @@ Layers, because no single one is enough everywhere:
    the driver's cursor (a server-side cursor on PostgreSQL) and no further than
    ``max_rows + 1``, so memory follows ``max_rows``, not the result's size.
 
+:func:`read_table_columns` reads a table without SQL text (``data.query`` with a
+``table``): the table and its columns are identifiers quoted by SQLAlchemy, read
+in the same read-only transaction (layers 2, 3 and 5).
+
 SQLAlchemy is imported when a query runs, not when this module is imported.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +101,78 @@ def run_queries(url: str, queries: Mapping[str, str], params: Mapping[str, Any],
     finally:
         engine.dispose()
     return results
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """The columns read from a table, in order, and its rows as tuples."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def read_table_columns(url: str, table: str, columns: Sequence[str] | None, *, max_rows: int,
+                       timeout_seconds: float, where: str, trust: Trust = Trust()) -> TableRead:
+    """Read ``columns`` (all when ``None``) of ``table`` by name, in the read-only transaction :func:`run_queries` uses.
+
+    No SQL text is written by anyone: the table and the columns are identifiers,
+    quoted by SQLAlchemy, and checked against the table's own columns first.
+
+    Args:
+        table: the table's name, ``schema.table`` for a table in another schema.
+        max_rows: rows read at most; a table with more is refused (no row is left off silently).
+
+    Raises:
+        QueryError: no such table or column, more than ``max_rows`` rows, a role that may do more
+            than the config trusts, the time ran out, or the database refused.
+    """
+    from sqlalchemy import column, inspect, select
+    from sqlalchemy import table as table_clause
+    from sqlalchemy.exc import SQLAlchemyError
+
+    schema, _, name = table.rpartition(".")
+    engine = _engine(url, where)
+    try:
+        with engine.connect() as connection:
+            _read_only(connection, engine.dialect.name, timeout_seconds, trust, where)
+            present = _columns_of(inspect(connection), name, schema or None, where)
+            wanted = list(columns) if columns is not None else present
+            missing = [item for item in wanted if item not in present]
+            if missing:
+                raise QueryError(f"{where}, table {table!r}: no column {', '.join(map(repr, missing))} "
+                                 f"(columns: {', '.join(present)})")
+            wanted = wanted or present[:1]  # rows are counted: a SELECT needs one column at least
+            statement = select(*map(column, wanted)).select_from(table_clause(name, schema=schema or None))
+            if connection.dialect.name == "postgresql":
+                statement = statement.execution_options(stream_results=True, max_row_buffer=10_000)
+            with _deadline(connection, timeout_seconds) as stopped:
+                try:
+                    result = connection.execute(statement)
+                    rows = [tuple(row) for row in result.fetchmany(max_rows + 1)]
+                    result.close()
+                except SQLAlchemyError as exc:
+                    if stopped():
+                        raise QueryError(f"{where}, table {table!r}: stopped after timeout_seconds="
+                                         f"{timeout_seconds:g}") from exc
+                    raise
+            connection.rollback()
+    except SQLAlchemyError as exc:
+        raise QueryError(f"{where}, table {table!r}: {_first_line(exc)}") from exc
+    finally:
+        engine.dispose()
+    if len(rows) > max_rows:
+        raise QueryError(f"{where}, table {table!r} has more than {max_rows:,} rows: raise `max_table_rows` "
+                         "or aggregate it in SQL (`scalars`)")
+    return TableRead(wanted, rows)
+
+
+def _columns_of(inspector: Any, name: str, schema: str | None, where: str) -> list[str]:
+    if not inspector.has_table(name, schema=schema):
+        known = sorted(inspector.get_table_names(schema=schema))
+        shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+        raise QueryError(f"{where}: no table {name!r}" + (f" in schema {schema!r}" if schema else "")
+                         + f" (tables: {shown or 'none'})")
+    return [str(item["name"]) for item in inspector.get_columns(name, schema=schema)]
 
 
 def _engine(url: str, where: str) -> Any:

@@ -71,9 +71,10 @@ class StepContext:
         kpis: this cycle's KPI results once ``kpi.check`` ran (KPI id -> result).
         kpi_specs: KPI id -> ``{"unit", "direction", "source", "control", "target": {"min", "max"},
             "actual"}``: the declared KPI with the target in force this cycle and the value the
-            engine read from its source (``None`` when the source produced none).
+            engine read from its source (``None`` when the source produced none); ``kpi.check`` only.
         history: KPI id -> results of earlier completed cycles, oldest first (this cycle excluded).
-        policies: the definition's policies as plain mappings (``model_dump(mode="json", exclude_none=True)``).
+        policies: the definition's policies as plain mappings (``model_dump(mode="json", exclude_none=True)``);
+            ``improve.apply_policies`` only, as ``conditions`` and ``action_titles``.
         targets: KPI id -> ``{"min", "max"}`` in force this cycle.
         actions: corrective actions open before this cycle (mappings, see ``improve.apply_policies``).
         conditions: policy id -> the value of its ``when: {expr: ...}``, evaluated by the engine.
