@@ -23,6 +23,7 @@ from pdcaflow.engine.cli.common import (Db, ExitCode, choice, err, exit_code_for
                                         validated_one, validation_report)
 from pdcaflow.engine.cli.db import db_app
 from pdcaflow.engine.cli.demo import demo
+from pdcaflow.engine.cli.init_project import init
 from pdcaflow.engine.cli.stop import RunStop
 from pdcaflow.engine.cli.tasks import tasks_app
 from pdcaflow.engine.definition.diagnostic_text import render_github, render_json, render_text, summary
@@ -213,6 +214,7 @@ def status(
         out.print(renderable)
 
 
+app.command("init")(init)
 app.command("demo")(demo)
 app.add_typer(actions_app, name="actions")
 app.command("override")(override)
