@@ -40,6 +40,7 @@ app = typer.Typer(
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.command("init")(init)  # first in `pdca --help`: where a new user starts
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="definition files or folders [default: definitions/]")]
 
@@ -214,7 +215,6 @@ def status(
         out.print(renderable)
 
 
-app.command("init")(init)
 app.command("demo")(demo)
 app.add_typer(actions_app, name="actions")
 app.command("override")(override)
