@@ -55,7 +55,8 @@ def init(directory: Annotated[Path, typer.Argument(
     try:
         for name in files:
             (directory / name).parent.mkdir(parents=True, exist_ok=True)
-            (directory / name).write_bytes((TEMPLATE / name).read_bytes())
+            with (directory / name).open("xb") as handle:  # "x": a file made meanwhile is not overwritten either
+                handle.write((TEMPLATE / name).read_bytes())
         _write_schema(directory)
     except OSError as exc:
         fail(f"cannot write {exc.filename or directory}: {exc.strerror}")
@@ -69,7 +70,8 @@ def _write_schema(directory: Path) -> None:
     project = tasks_for(directory.resolve(), report_at=str(directory / SCHEMA))
     if project.diagnostics:
         fail_with_diagnostics(project.diagnostics)
-    (directory / SCHEMA).write_text(schema_text(project.discovery.tasks), encoding="utf-8")
+    with (directory / SCHEMA).open("x", encoding="utf-8") as handle:
+        handle.write(schema_text(project.discovery.tasks))
 
 
 def _print_summary(directory: Path, written: list[str]) -> None:
