@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from pdcaflow.engine.cli.init_project import template_files
 from tests.conftest import REPO
 
 # Left out when the repository is copied to build the wheel: local environments, caches, old build output.
@@ -137,3 +138,21 @@ def test_a_user_tasks_package_installs_beside_pdcaflow(pdcaflow_wheel: Path, tmp
     assert _run(python, "-c", _NO_STAGE_PACKAGES, cwd=tmp_path).stdout == "ok\n"
     _pip_install(python, _write_user_project(tmp_path / "acme"), cwd=tmp_path)
     assert _run(python, "-c", _BESIDE_A_USER_TASKS_PACKAGE, cwd=tmp_path).stdout == "ok\n"
+
+
+def test_wheel_ships_the_project_pdca_init_copies(pdcaflow_wheel: Path) -> None:
+    with zipfile.ZipFile(pdcaflow_wheel) as archive:
+        names = set(archive.namelist())
+    assert template_files()  # engine/cli/project_template/ holds the project
+    assert {f"pdcaflow/engine/cli/project_template/{name}" for name in template_files()} <= names
+
+
+@pytest.mark.slow
+def test_pdca_init_from_the_installed_wheel_writes_a_project_that_validates(pdcaflow_wheel: Path,
+                                                                            tmp_path: Path) -> None:
+    python = _fresh_venv(tmp_path / "venv")
+    _pip_install(python, pdcaflow_wheel, cwd=tmp_path)
+    _run(python, "-m", "pdcaflow.engine.cli.app", "init", "demo-project", cwd=tmp_path)
+    checked = _run(python, "-m", "pdcaflow.engine.cli.app", "validate", "support-requests.yaml",
+                   cwd=tmp_path / "demo-project")
+    assert "1 file valid" in checked.stdout

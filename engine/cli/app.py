@@ -23,6 +23,7 @@ from pdcaflow.engine.cli.common import (Db, ExitCode, choice, err, exit_code_for
                                         validated_one, validation_report)
 from pdcaflow.engine.cli.db import db_app
 from pdcaflow.engine.cli.demo import demo
+from pdcaflow.engine.cli.init_project import init
 from pdcaflow.engine.cli.stop import RunStop
 from pdcaflow.engine.cli.tasks import tasks_app
 from pdcaflow.engine.definition.diagnostic_text import render_github, render_json, render_text, summary
@@ -39,6 +40,7 @@ app = typer.Typer(
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.command("init")(init)  # first in `pdca --help`: where a new user starts
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="definition files or folders [default: definitions/]")]
 

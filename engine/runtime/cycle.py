@@ -38,7 +38,7 @@ from pdcaflow.engine.definition.evaluation import evaluate_condition, render_tem
 from pdcaflow.engine.definition.expressions import ExpressionError
 from pdcaflow.engine.pdca.action_records import CarryOver
 from pdcaflow.engine.runtime.slots import check_slot
-from pdcaflow.engine.runtime.starting_values import merge_params, starting_values
+from pdcaflow.engine.runtime.starting_values import declared_values, merge_params, starting_values
 from pdcaflow.engine.runtime.step_runner import BeforeTask, StepError, call_task, kpi_actuals, render_value, should_run
 from pdcaflow.engine.runtime import action_cycle
 from pdcaflow.engine.store import repository as repo
@@ -330,7 +330,9 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
         version = repo.record_definition_version(session, plan.process_id, plan.yaml_text, plan.sha256, actor)
         last = repo.latest_cycle(session, plan.process_id)
         carry = repo.latest_carry_over(session, plan.process_id) or {}
-        params, targets = starting_values(definition, carry)
+        # a value edited in the YAML since the carrying cycle wins over the carried one
+        declared_before = declared_values(repo.definition_text_of_cycle(session, plan.process_id, carry.get("cycle")))
+        params, targets = starting_values(definition, carry, declared_before)
         manual = action_cycle.apply_overrides(session, plan.process_id, params, targets)
         params = merge_params(params, overrides or {})
         inputs = {"params": params, "targets": targets, "carried_from_cycle": carry.get("cycle"),

@@ -42,7 +42,8 @@ from pdcaflow.engine.store.results import (
 )
 
 __all__ = [
-    "completed_steps", "complete_cycle", "fail_cycle", "kpi_history", "latest_carry_over", "latest_cycle",
+    "completed_steps", "complete_cycle", "definition_text_of_cycle", "fail_cycle", "kpi_history",
+    "latest_carry_over", "latest_cycle",
     "mark_cycle_resumed", "open_actions", "record_actions_opened", "record_decisions", "record_definition_version",
     "record_kpi_results", "record_step", "start_cycle", "update_action_status",
 ]
@@ -228,6 +229,16 @@ def latest_carry_over(session: Session, process_id: str) -> dict[str, Any] | Non
                  .order_by(Cycle.number.desc()).limit(1))
     payload: dict[str, Any] | None = session.scalars(statement).first()
     return payload
+
+
+def definition_text_of_cycle(session: Session, process_id: str, number: object) -> str | None:
+    """The YAML text cycle ``number`` of the process ran, or ``None`` (no such cycle, or no number)."""
+    if isinstance(number, bool) or not isinstance(number, int):
+        return None
+    text: str | None = session.scalar(
+        select(DefinitionVersion.yaml_text).join(Cycle, Cycle.definition_version_id == DefinitionVersion.id)
+        .where(Cycle.process_id == process_id, Cycle.number == number))
+    return text
 
 
 def _has_completed(session: Session, cycle: Cycle, step_id: str) -> bool:
