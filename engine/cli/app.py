@@ -23,6 +23,7 @@ from pdcaflow.engine.cli.common import (Db, ExitCode, choice, err, exit_code_for
                                         validated_one, validation_report)
 from pdcaflow.engine.cli.db import db_app
 from pdcaflow.engine.cli.demo import demo
+from pdcaflow.engine.cli.plain_help import PlainHelpGroup
 from pdcaflow.engine.cli.stop import RunStop
 from pdcaflow.engine.cli.tasks import tasks_app
 from pdcaflow.engine.definition.diagnostic_text import render_github, render_json, render_text, summary
@@ -31,6 +32,7 @@ from pdcaflow.engine.definition.validate import ValidatedDefinition
 
 app = typer.Typer(
     name="pdca",
+    cls=PlainHelpGroup,  # help texts as written: no bracketed word swallowed as rich markup
     help="pdcaflow: run business processes as plan-do-check-act cycles defined in YAML.",
     no_args_is_help=True,
     add_completion=False,

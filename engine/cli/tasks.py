@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pdcaflow.engine.cli.common import fail, fail_with_diagnostics, out
 from pdcaflow.engine.definition.project_tasks import ProjectTasks, tasks_for
@@ -36,7 +37,7 @@ def tasks_list(ctx: typer.Context, project: ProjectOption = None) -> None:
     for name, spec in sorted(found.discovery.tasks.items()):
         phases = "/".join(spec.phases) + " phase" if spec.phases else "any phase"
         origin = found.discovery.origins[name]
-        out.print(f"[bold]{name}[/bold]  [dim]({origin}: {spec.module}, {phases})[/dim]")
+        out.print(f"[bold]{name}[/bold]  [dim]({escape(f'{origin}: {spec.module}, {phases}')})[/dim]")
         out.print(f"  {spec.summary}", markup=False)
         params = ", ".join(p.name + ("" if p.required else "?") for p in spec.params) or "(none)"
         out.print(f"  with: {params}", markup=False)
