@@ -21,6 +21,7 @@ from pdcaflow.engine.cli.audit import audit_app
 from pdcaflow.engine.cli.common import (Db, ExitCode, choice, err, exit_code_for, existing_paths, fail,
                                         fail_with_diagnostics, one_line_errors, out, quiet_prefect, resolve_actor,
                                         validated_one, validation_report)
+from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.cli.db import db_app
 from pdcaflow.engine.cli.demo import demo
 from pdcaflow.engine.cli.plain_help import PlainHelpGroup
@@ -110,7 +111,7 @@ def schema(
     if check:
         current = output.read_text(encoding="utf-8") if output.is_file() else ""
         if current != text:
-            err.print(f"{output} is stale: run `pdca schema` to regenerate it", markup=False)
+            err.print(f"{output} is stale: run `{pdca_command()} schema` to regenerate it", markup=False)
             raise typer.Exit(ExitCode.FAILED)
         out.print(f"{output} is up to date", markup=False)
         return

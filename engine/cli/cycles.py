@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from pdcaflow.engine.cli.approve import approvals_table
+from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.runtime import approval_records
 from pdcaflow.engine.runtime.action_cycle import follow_up_actions
 from pdcaflow.engine.review.cycle_report import kpi_rows
@@ -151,7 +152,7 @@ def actions_table(actions: list[Mapping[str, Any]], limit: int = ACTIONS_SHOWN) 
     hidden = len(ordered) - limit
     title = "Actions until closed (open, in progress, done waiting for verification)"
     if hidden > 0:
-        title += f": {limit} of {len(ordered)} shown, `pdca actions list` lists them all"
+        title += f": {limit} of {len(ordered)} shown, `{pdca_command()} actions list` lists them all"
     table = Table(title=title, title_justify="left")
     for column in ("action", "status", "owner", "due", "title"):
         # the id is what `pdca actions update` takes: folded onto more lines when narrow, never cut short

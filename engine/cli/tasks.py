@@ -16,6 +16,7 @@ import typer
 from rich.markup import escape
 
 from pdcaflow.engine.cli.common import fail, fail_with_diagnostics, out
+from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.definition.project_tasks import ProjectTasks, tasks_for
 from pdcaflow.engine.definition.shape_errors import models_in
 from pdcaflow.tasks.sdk.registry import TaskParam
@@ -43,7 +44,8 @@ def tasks_list(ctx: typer.Context, project: ProjectOption = None) -> None:
         out.print(f"  with: {params}", markup=False)
         out.print(f"  outputs: {_outputs_text(spec.outputs_given({}), spec.outputs_for is not None)}", markup=False)
     config = found.config.path or "none found (pdca.toml or [tool.pdca] in pyproject.toml)"
-    out.print(f"\n? = optional.  `pdca tasks show NAME` describes one task.  Project config: {config}", markup=False)
+    out.print(f"\n? = optional.  `{pdca_command()} tasks show NAME` describes one task.  Project config: {config}",
+              markup=False)
     _exit_on_problems(found)
 
 
@@ -55,7 +57,7 @@ def tasks_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="a t
     spec = found.discovery.tasks.get(name)
     if spec is None:
         _exit_on_problems(found)
-        fail(f"no task named '{name}'; `pdca tasks` lists them")
+        fail(f"no task named '{name}'; `{pdca_command()} tasks` lists them")
     out.print(f"{spec.name}  ({spec.module})", markup=False)
     out.print(f"from: {found.discovery.origins[name]}", markup=False)
     out.print(f"phases: {', '.join(spec.phases or ('any',))}\n", markup=False)
