@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -128,8 +129,8 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
             if shown == "running" and approval_records.is_suspended(session, name, cycle.number):
                 shown = "waiting for approval (suspended)"
             out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
-                       f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
-                       + (f"\n  error: {cycle.error}" if cycle.error else ""))
+                       f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {escape(cycle.actor)}"
+                       + (f"\n  error: {escape(cycle.error)}" if cycle.error else ""))
             carry = latest_carry_over(session, name)
             if carry:  # the actions as they are now: people may have updated them since
                 current = {**carry, "actions": follow_up_actions(session, name)}
