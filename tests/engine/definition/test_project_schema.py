@@ -160,6 +160,11 @@ def test_write_project_schema_is_what_pdca_schema_writes(claims_project: Path) -
     offered = {choice["const"]: choice["description"] for choice in uses["anyOf"] if "const" in choice}
     assert offered["claims.days_to_settle"] == "Days from a claim's receipt to its settlement, at a percentile."
     assert "kpi.check" in offered
+    # in a fresh process (this one's registry also holds the tasks other tests registered), as `pdca init` calls it
+    fresh = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from pdcaflow.engine.definition"
+                            ".schema import write_project_schema; print(write_project_schema(Path(sys.argv[1])))",
+                            str(claims_project)], capture_output=True, text=True, timeout=120, check=False)
+    assert fresh.stdout.strip() == str(path), fresh.stderr
     check = subprocess.run([sys.executable, "-m", "pdcaflow.engine.cli.app", "schema", "--check"], cwd=claims_project,
                            capture_output=True, text=True, timeout=120, check=False)
     assert check.returncode == 0 and check.stdout.strip() == f"{path} is up to date", check.stdout + check.stderr
