@@ -32,6 +32,9 @@ from prefect.settings import PREFECT_HOME, get_current_settings
 from pdcaflow.flows.child_guard import guarded_command
 
 LOG_NAME = "embedded-server.log"
+# What `pdca run` sets to keep Prefect's log lines off the terminal (pdcaflow.engine.cli.common.QUIET_PREFECT):
+# the server writes to its log file, where its errors (uvicorn's among them) belong.
+_TERMINAL_ONLY = ("PREFECT_LOGGING_ROOT_LEVEL", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL")
 
 
 class GuardedServer(SubprocessASGIServer):
@@ -46,7 +49,8 @@ class GuardedServer(SubprocessASGIServer):
         uvicorn = ["uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
                    "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
                    "--log-level", "error", "--lifespan", "on"]
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+        inherited = {name: value for name, value in os.environ.items() if name not in _TERMINAL_ONLY}
+        env = {**inherited, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1",
                **get_current_settings().to_environment_variables(exclude_unset=True)}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,12 @@ os.environ.setdefault("PDCA_AUDIT_AFTER_CYCLE", "0")
 # Prefect's INFO lines (e.g. "Stopping temporary server" at exit, after pytest closed its capture) are noise here.
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+# As in the README's activated virtual environment: this Python's `pdca` first on PATH, so the commands the
+# product prints as hints read `pdca ...` (tests/engine/cli/test_hints.py checks them without it).
+_BIN = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _BIN:
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
 REPO = Path(__file__).resolve().parent.parent
 DEFINITIONS = REPO / "definitions"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -131,6 +131,15 @@ def test_wheel_installs_only_pdcaflow(pdcaflow_wheel: Path) -> None:
     assert top_level == {"pdcaflow", pdcaflow_wheel.name.split("-py3")[0] + ".dist-info"}
 
 
+def test_the_base_install_draws_charts(pdcaflow_wheel: Path) -> None:
+    # the README's `pip install -e .` (no extra) must give `pdca audit kpis --out FILE.png` its matplotlib
+    with zipfile.ZipFile(pdcaflow_wheel) as archive:
+        info = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        metadata = archive.read(info).decode("utf-8")
+    requires = [line.removeprefix("Requires-Dist: ") for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert [line for line in requires if line.startswith("matplotlib") and "extra ==" not in line] == ["matplotlib<4,>=3.8"]
+
+
 @pytest.mark.slow
 def test_a_user_tasks_package_installs_beside_pdcaflow(pdcaflow_wheel: Path, tmp_path: Path) -> None:
     python = _fresh_venv(tmp_path / "venv")

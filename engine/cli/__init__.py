@@ -6,7 +6,8 @@ override), ``approve`` (approve, reject, approvals), ``audit`` and ``attest`` (p
 audit ...), ``db``, ``demo``, ``serve`` (serve, schedule, deploy) and ``tasks``.
 ``cycles`` draws the live view and the status tables; ``stop`` ends ``pdca run`` on
 SIGINT/SIGTERM. ``common`` is what they share: the exit codes, the consoles, the
-``--db`` option and one-line errors.
+``--db`` option and one-line errors; ``hints`` names the ``pdca`` that printed hints run, and
+``plain_help`` keeps help texts as written.
 
 The top layer: it may import every other package, ``flows`` only inside the commands
 that run cycles, the sample world only in ``demo``.

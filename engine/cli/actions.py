@@ -20,6 +20,7 @@ import yaml
 from rich.table import Table
 
 from pdcaflow.engine.cli.common import Db, ExitCode, fail, out, resolve_actor
+from pdcaflow.engine.cli.hints import pdca_command
 
 PERSON_STATUSES = ("in_progress", "done", "cancelled")
 ACTION_STATUSES = ("open", "in_progress", "done", "verified", "ineffective", "cancelled")
@@ -160,7 +161,7 @@ def _change(action: str, actor: str | None, reason: str, db: str | None, **chang
         fail(str(exc))
     except ActionStateError as exc:
         unknown = str(exc).startswith("no action ")
-        fail(f"{exc}" + ("; `pdca actions list --all` shows them" if unknown else ""),
+        fail(f"{exc}" + (f"; `{pdca_command()} actions list --all` shows them" if unknown else ""),
              ExitCode.BAD_INPUT if unknown else ExitCode.FAILED)
     from_status, to_status, from_owner, to_owner, to_due = moved
     out.print(f"{action}: {_arrow([from_status, to_status])} · owner {_arrow([from_owner, to_owner])} · "

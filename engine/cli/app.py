@@ -21,9 +21,11 @@ from pdcaflow.engine.cli.audit import audit_app
 from pdcaflow.engine.cli.common import (Db, ExitCode, choice, err, exit_code_for, existing_paths, fail,
                                         fail_with_diagnostics, one_line_errors, out, quiet_prefect, resolve_actor,
                                         validated_one, validation_report)
+from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.cli.db import db_app
 from pdcaflow.engine.cli.demo import demo
 from pdcaflow.engine.cli.init_project import init
+from pdcaflow.engine.cli.plain_help import PlainHelpGroup
 from pdcaflow.engine.cli.stop import RunStop
 from pdcaflow.engine.cli.tasks import tasks_app
 from pdcaflow.engine.definition.diagnostic_text import render_github, render_json, render_text, summary
@@ -32,6 +34,7 @@ from pdcaflow.engine.definition.validate import ValidatedDefinition
 
 app = typer.Typer(
     name="pdca",
+    cls=PlainHelpGroup,  # help texts as written: no bracketed word swallowed as rich markup
     help="pdcaflow: run business processes as plan-do-check-act cycles defined in YAML.",
     no_args_is_help=True,
     add_completion=False,
@@ -94,34 +97,43 @@ def graph(path: Annotated[Path, typer.Argument(help="a definition file")]) -> No
 
 @app.command()
 def schema(
-    output: Annotated[Path, typer.Option("--output", "-o", help="where to write; '-' for standard output")] = Path(
-        "definitions/schema/process.schema.json"),
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="where to write; '-' for standard output [default: in a project (a pdca.toml or "
+        "[tool.pdca] here or above) its .pdca/schema.json, else definitions/schema/process.schema.json]")] = None,
     check: Annotated[bool, typer.Option("--check", help="exit 1 if the file differs instead of writing it")] = False,
 ) -> None:
-    """Write the JSON Schema of definitions, for editors (`# yaml-language-server: $schema=...`)."""
-    from pdcaflow.engine.definition.schema import schema_text  # start-up speed: only when asked
+    """Write the JSON Schema of definitions, for editors; in a project, one that knows its own tasks."""
+    # start-up speed: only when asked
+    from pdcaflow.engine.definition.schema import (DEFAULT_SCHEMA_PATH, PROJECT_SCHEMA_PATH, project_root,
+                                                   schema_comment, schema_text)
 
+    root = project_root(Path.cwd()) if output is None else None
+    target = output if output is not None else root / PROJECT_SCHEMA_PATH if root is not None else DEFAULT_SCHEMA_PATH
     # the tasks in effect where the schema is written (built-ins, entry points, that project's config)
-    project = tasks_for(Path.cwd() if str(output) == "-" else output.resolve().parent, report_at=str(output))
+    project = tasks_for(Path.cwd() if str(target) == "-" else target.resolve().parent if root is None else root,
+                        report_at=str(target))
     if project.diagnostics:
         fail_with_diagnostics(project.diagnostics)
     text = schema_text(project.discovery.tasks)
-    if str(output) == "-":
+    if str(target) == "-":
         out.print(text, markup=False, end="")
         return
     if check:
-        current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        current = target.read_text(encoding="utf-8") if target.is_file() else ""
         if current != text:
-            err.print(f"{output} is stale: run `pdca schema` to regenerate it", markup=False)
+            err.print(f"{target} is stale: run `{pdca_command()} schema` to regenerate it", markup=False)
             raise typer.Exit(ExitCode.FAILED)
-        out.print(f"{output} is up to date", markup=False)
+        out.print(f"{target} is up to date", markup=False)
         return
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
     except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror}")
-    out.print(f"wrote {output}", markup=False)
+        fail(f"cannot write {target}: {exc.strerror}")
+    out.print(f"wrote {target}", markup=False)
+    if root is not None:
+        out.print(f"It knows the own tasks of the project in {root}.\nMake this the first line of each definition "
+                  f"(a path relative to its folder):\n  {schema_comment(target, Path.cwd())}", markup=False)
 
 
 @app.command()

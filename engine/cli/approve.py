@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from pdcaflow.engine.cli.common import Db, fail, out
+from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.errors import PdcaError
 
 Process = Annotated[str, typer.Argument(help="the process id")]
@@ -103,7 +104,7 @@ def _answer(process: str, cycle: int, step: str, actor: str | None, reason: str 
 
 def _outcome(request: Any, actor: str, approve: bool, suspended: bool) -> str:
     where = f"step '{request.step_id}' of cycle {request.cycle} of '{request.process_id}'"
-    then = ("The cycle is suspended: the next `pdca run` of the process resumes it" if suspended
+    then = (f"The cycle is suspended: the next `{pdca_command()} run` of the process resumes it" if suspended
             else "The run waiting for it picks the answer up")
     if not approve:
         return (f"{actor} rejected {where}. {then}; the step fails with this rejection (the cycle is recorded as "
@@ -117,7 +118,8 @@ def _outcome(request: Any, actor: str, approve: bool, suspended: bool) -> str:
 def suspended_message(pending: Any, definition: str) -> str:
     """What `pdca run` prints when a cycle stops to wait for an approval (exit 3)."""
     request = pending.request
-    command = f"pdca approve {request.process_id} {request.cycle} {request.step_id} --actor NAME --reason TEXT"
+    pdca = pdca_command()
+    command = f"{pdca} approve {request.process_id} {request.cycle} {request.step_id} --actor NAME --reason TEXT"
     return (f"{pending}\nThe cycle is suspended (its completed steps stay recorded). Answer with `{command}` "
-            f"(or `pdca reject ...`), then run `pdca run {definition} ...` again to continue it; "
-            "`pdca approvals` lists what waits.")
+            f"(or `{pdca} reject ...`), then run `{pdca} run {definition} ...` again to continue it; "
+            f"`{pdca} approvals` lists what waits.")

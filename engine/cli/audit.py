@@ -91,8 +91,7 @@ def kpis(
     chart: Annotated[bool, typer.Option("--chart", help="draw each KPI's history: target, control limits, "
                                                         "signals")] = False,
     out_path: Annotated[Path | None, typer.Option("--out", help="with --chart: write FILE.png, FILE.svg or "
-                                                                "one PNG per KPI into a folder (needs "
-                                                                "pdcaflow[charts])")] = None,
+                                                                "one PNG per KPI into a folder")] = None,
     db: Db = None,
 ) -> None:
     """Each KPI across cycles: actual vs the target in force, met or missed, change, control-chart signals."""

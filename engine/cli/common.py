@@ -102,10 +102,30 @@ def resolve_actor(explicit: str | None) -> str:
         return "unknown"
 
 
+# Every way a Prefect log line reaches the terminal (Prefect's logging.yml, 3.8), closed by quiet_prefect().
+QUIET_PREFECT = {
+    "PREFECT_LOGGING_LEVEL": "CRITICAL",  # the prefect.* loggers
+    "PREFECT_INTERNAL_LOGGING_LEVEL": "CRITICAL",  # prefect._internal, which has a stderr handler of its own
+    # Prefect puts its console handler on the root logger, and loggers outside prefect.* reach it too: the
+    # EventsWorker's and APILogWorker's (named after their class) say "Still processing items" while they
+    # drain at exit; prefect.server.* has a level of its own. The root level and the handler's close them all.
+    "PREFECT_LOGGING_ROOT_LEVEL": "CRITICAL",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+}
+
+
 def quiet_prefect() -> None:
-    """Our view of a run, not Prefect's log lines (nor its internal services' ones), unless set otherwise."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+    """Our view of a run and no Prefect log line, unless ``--verbose`` or ``PREFECT_LOGGING_LEVEL`` asks for them.
+
+    Set in the environment before Prefect is imported (it reads them when it configures logging), so the
+    processes a run starts are as quiet; the embedded server's own log file is not affected
+    (``pdcaflow.flows.embedded_server``).
+    """
+    if "PREFECT_LOGGING_LEVEL" in os.environ:  # the user asked for Prefect's logs at that level
+        os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+        return
+    for name, value in QUIET_PREFECT.items():
+        os.environ.setdefault(name, value)
 
 
 def existing_paths(paths: Sequence[Path] | None) -> list[Path]:

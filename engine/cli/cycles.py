@@ -12,10 +12,12 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
 from pdcaflow.engine.cli.approve import approvals_table
+from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.runtime import approval_records
 from pdcaflow.engine.runtime.action_cycle import follow_up_actions
 from pdcaflow.engine.review.cycle_report import kpi_rows
@@ -127,8 +129,8 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
             if shown == "running" and approval_records.is_suspended(session, name, cycle.number):
                 shown = "waiting for approval (suspended)"
             out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
-                       f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
-                       + (f"\n  error: {cycle.error}" if cycle.error else ""))
+                       f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {escape(cycle.actor)}"
+                       + (f"\n  error: {escape(cycle.error)}" if cycle.error else ""))
             carry = latest_carry_over(session, name)
             if carry:  # the actions as they are now: people may have updated them since
                 current = {**carry, "actions": follow_up_actions(session, name)}
@@ -151,7 +153,7 @@ def actions_table(actions: list[Mapping[str, Any]], limit: int = ACTIONS_SHOWN) 
     hidden = len(ordered) - limit
     title = "Actions until closed (open, in progress, done waiting for verification)"
     if hidden > 0:
-        title += f": {limit} of {len(ordered)} shown, `pdca actions list` lists them all"
+        title += f": {limit} of {len(ordered)} shown, `{pdca_command()} actions list` lists them all"
     table = Table(title=title, title_justify="left")
     for column in ("action", "status", "owner", "due", "title"):
         # the id is what `pdca actions update` takes: folded onto more lines when narrow, never cut short

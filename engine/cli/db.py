@@ -12,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from pdcaflow.engine.cli.common import Db, ExitCode, one_line_errors, out
+from pdcaflow.engine.cli.hints import pdca_command
 
 db_app = typer.Typer(help="The audit store's schema: which revision it is at, and upgrading it.",
                      no_args_is_help=True)
@@ -31,7 +32,7 @@ def status(db: Db = None) -> None:
             current, shown = store.revision(), store.display_url
         finally:
             store.dispose()
-    upgrade = "pdca db upgrade" + (f" --db {shown}" if db else "")
+    upgrade = f"{pdca_command()} db upgrade" + (f" --db {shown}" if db else "")
     if current == SCHEMA_HEAD:
         out.print(f"{shown}: schema revision {current}, this pdcaflow's newest: up to date", markup=False)
         return

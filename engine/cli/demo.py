@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ import typer
 from rich.table import Table
 
 from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
+from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.definition.validate import ValidatedDefinition
 from pdcaflow.engine.errors import PdcaError
 
@@ -63,9 +65,15 @@ def demo(
                           reason=f"pdca demo: sample world of {customers} customers, seed {seed}")
     for renderable in closing_summary(results):
         out.print(renderable)
-    out.print(f"\nThe audit trail is in {directory / '.pdca' / 'pdca.db'}. Review it with, for example:\n"
-              f"  cd {directory} && pdca audit log --limit 20 && pdca audit kpis retail-customer-service",
-              markup=False)
+    out.print(closing_hint(directory), markup=False)
+
+
+def closing_hint(directory: Path) -> str:
+    """Where the audit trail is and the commands that review it, each one that works when pasted."""
+    pdca = pdca_command()
+    return (f"\nThe audit trail is in {directory / '.pdca' / 'pdca.db'}. Review it with, for example:\n"
+            f"  cd {shlex.quote(str(directory))}\n  {pdca} audit log --limit 20\n"
+            f"  {pdca} audit kpis retail-customer-service")
 
 
 def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *, actor: str,
@@ -95,8 +103,8 @@ def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except (CycleFailedError, PdcaError) as exc:
         view.stop()
-        fail(str(exc), ExitCode.FAILED, then=f"The cycle is recorded as failed; `pdca demo --dir {directory}` "
-                                             "again resumes it.")
+        fail(str(exc), ExitCode.FAILED, then=f"The cycle is recorded as failed; `{pdca_command()} demo --dir "
+                                             f"{directory}` again resumes it.")
     finally:
         view.stop()
     return results

@@ -17,11 +17,10 @@ from typing import Annotated
 import typer
 
 from pdcaflow.engine.cli.common import fail, fail_with_diagnostics, out
-from pdcaflow.engine.definition.project_tasks import tasks_for
 
 TEMPLATE = Path(__file__).resolve().parent / "project_template"
 DEFINITION = "support-requests.yaml"
-SCHEMA = "process.schema.json"
+SCHEMA = ".pdca/schema.json"  # PROJECT_SCHEMA_PATH: where `pdca schema` writes it too
 # what `pdca init` prints about each file it writes, in this order
 ABOUT = {
     "README.md": "what is where, in five lines",
@@ -64,14 +63,14 @@ def init(directory: Annotated[Path, typer.Argument(
 
 
 def _write_schema(directory: Path) -> None:
-    """The editor schema of the new project: the built-in tasks and the project's own."""
-    from pdcaflow.engine.definition.schema import schema_text  # start-up speed: only when asked
+    """The editor schema of the new project, as `pdca schema` writes it: the built-in tasks and the project's own."""
+    from pdcaflow.engine.definition.schema import write_project_schema  # start-up speed: only when asked
+    from pdcaflow.engine.errors import DefinitionError
 
-    project = tasks_for(directory.resolve(), report_at=str(directory / SCHEMA))
-    if project.diagnostics:
-        fail_with_diagnostics(project.diagnostics)
-    with (directory / SCHEMA).open("x", encoding="utf-8") as handle:
-        handle.write(schema_text(project.discovery.tasks))
+    try:
+        write_project_schema(directory.resolve())
+    except DefinitionError as exc:
+        fail_with_diagnostics(exc.diagnostics)
 
 
 def _print_summary(directory: Path, written: list[str]) -> None:

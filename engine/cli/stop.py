@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from pdcaflow.engine.cli.common import ExitCode
+from pdcaflow.engine.cli.hints import pdca_command
 
 GRACE_SECONDS = 3.0
 EXIT_CODES = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
@@ -72,11 +73,12 @@ class RunStop:
         done = (f" ({self._completed} of {self.total_cycles} cycles completed before)"
                 if self._completed else "")
         if self._cycle is None:
-            return f"interrupted before any step ran{done}; run pdca run again to start or resume the cycle"
+            return (f"interrupted before any step ran{done}; run {pdca_command()} run again to start or resume the "
+                    "cycle")
         process_id, number = self._cycle
         active = [step_id for step_id, status in dict(self._steps).items() if status in ACTIVE]
         return (f"interrupted: cycle {number} of {process_id} stopped {_during(active)}{done}; "
-                "run pdca run again to resume it")
+                f"run {pdca_command()} run again to resume it")
 
     def finish_if_requested(self) -> None:
         """Exit with the stop line if a signal came (what is being raised is its interrupt or a consequence)."""

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pdcaflow.engine.cli.common import fail, fail_with_diagnostics, out
+from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.definition.project_tasks import ProjectTasks, tasks_for
 from pdcaflow.engine.definition.shape_errors import models_in
 from pdcaflow.tasks.sdk.registry import TaskParam
@@ -36,13 +38,14 @@ def tasks_list(ctx: typer.Context, project: ProjectOption = None) -> None:
     for name, spec in sorted(found.discovery.tasks.items()):
         phases = "/".join(spec.phases) + " phase" if spec.phases else "any phase"
         origin = found.discovery.origins[name]
-        out.print(f"[bold]{name}[/bold]  [dim]({origin}: {spec.module}, {phases})[/dim]")
+        out.print(f"[bold]{name}[/bold]  [dim]({escape(f'{origin}: {spec.module}, {phases}')})[/dim]")
         out.print(f"  {spec.summary}", markup=False)
         params = ", ".join(p.name + ("" if p.required else "?") for p in spec.params) or "(none)"
         out.print(f"  with: {params}", markup=False)
         out.print(f"  outputs: {_outputs_text(spec.outputs_given({}), spec.outputs_for is not None)}", markup=False)
     config = found.config.path or "none found (pdca.toml or [tool.pdca] in pyproject.toml)"
-    out.print(f"\n? = optional.  `pdca tasks show NAME` describes one task.  Project config: {config}", markup=False)
+    out.print(f"\n? = optional.  `{pdca_command()} tasks show NAME` describes one task.  Project config: {config}",
+              markup=False)
     _exit_on_problems(found)
 
 
@@ -54,7 +57,7 @@ def tasks_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="a t
     spec = found.discovery.tasks.get(name)
     if spec is None:
         _exit_on_problems(found)
-        fail(f"no task named '{name}'; `pdca tasks` lists them")
+        fail(f"no task named '{name}'; `{pdca_command()} tasks` lists them")
     out.print(f"{spec.name}  ({spec.module})", markup=False)
     out.print(f"from: {found.discovery.origins[name]}", markup=False)
     out.print(f"phases: {', '.join(spec.phases or ('any',))}\n", markup=False)

@@ -1,4 +1,4 @@
-"""KPI control charts as PNG or SVG files, drawn with matplotlib (the optional ``charts`` extra).
+"""KPI control charts as PNG or SVG files, drawn with matplotlib (in the base install).
 
 Only ``pdca audit kpis --chart --out ...`` imports this module, and matplotlib is
 imported inside :func:`write_charts`: no other command pays for it. The figures are

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -34,10 +35,11 @@ def _header(view: CycleView) -> RenderableType:
              + (f" · flow run {cycle.flow_run_id}" if cycle.flow_run_id else "")]
     for event in view.starts:
         verb = "started" if event.kind == "cycle.started" else "resumed"
-        lines.append(f"{verb} by [bold]{event.actor}[/] at {when(event.at)} UTC (seq {event.seq}): "
-                     + (f"reason: {event.reason}" if event.reason else "[yellow]no reason recorded[/]"))
+        # people's words are text, not markup: a "[urgent]" must show, a "[/]" must not break the page
+        lines.append(f"{verb} by [bold]{escape(event.actor)}[/] at {when(event.at)} UTC (seq {event.seq}): "
+                     + (f"reason: {escape(event.reason)}" if event.reason else "[yellow]no reason recorded[/]"))
     if cycle.error:
-        lines.append(f"[red]error: {cycle.error}[/]")
+        lines.append(f"[red]error: {escape(cycle.error)}[/]")
     return "\n".join(lines)
 
 

@@ -69,7 +69,7 @@ def test_tasks_lists_and_shows() -> None:
 # Never imported by `pdca validate`, `graph`, `schema` or `tasks`: Prefect and the audit store, and the
 # task library's data stack (pandas, numpy and pyarrow take about 0.45 s to import; reading a task's
 # signature needs none of them, so each task module imports its work only when the task runs).
-FAST_PATH_NEVER_IMPORTS = ("prefect", "sqlalchemy", "flows", "pandas", "numpy", "pyarrow")
+FAST_PATH_NEVER_IMPORTS = ("prefect", "sqlalchemy", "flows", "pandas", "numpy", "pyarrow", "matplotlib")
 
 
 def test_fast_commands_never_import_prefect_or_the_store() -> None:

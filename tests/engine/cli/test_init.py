@@ -12,7 +12,7 @@ from pdcaflow.engine.cli.init_project import ABOUT, TEMPLATE, template_files
 from tests.conftest import run_pdca
 
 FILES = ["README.md", "pdca.toml", "support-requests.yaml", "support_tasks.py", "data/requests.csv",
-         "process.schema.json"]
+         ".pdca/schema.json"]
 
 
 def _written(folder: Path) -> list[str]:
@@ -42,7 +42,7 @@ def test_the_files_are_the_template_and_short_enough_to_read(tmp_path: Path) -> 
         too_wide = [line for line in (tmp_path / name).read_text("utf-8").splitlines() if len(line) > 80]
         assert too_wide == [], name
     assert len((tmp_path / "README.md").read_text("utf-8").splitlines()) == 5
-    assert set(template_files()) | {"process.schema.json"} == set(ABOUT)  # init says what each file is
+    assert set(template_files()) | {".pdca/schema.json"} == set(ABOUT)  # init says what each file is
 
 
 def test_the_definition_has_every_phase_a_kpi_from_a_csv_without_sql_and_a_policy(tmp_path: Path) -> None:
@@ -60,8 +60,8 @@ def test_the_definition_has_every_phase_a_kpi_from_a_csv_without_sql_and_a_polic
 def test_the_editor_schema_written_for_the_project_accepts_its_definition(tmp_path: Path) -> None:
     assert run_pdca("init", cwd=tmp_path).returncode == 0
     text = (tmp_path / "support-requests.yaml").read_text("utf-8")
-    assert text.splitlines()[0] == "# yaml-language-server: $schema=./process.schema.json"
-    schema = json.loads((tmp_path / "process.schema.json").read_text("utf-8"))
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=.pdca/schema.json"
+    schema = json.loads((tmp_path / ".pdca/schema.json").read_text("utf-8"))
 
     jsonschema.validate(yaml.safe_load(text), schema)  # the own task's `uses:` and `with:` included
     broken = yaml.safe_load(text)
