@@ -22,6 +22,7 @@ from rich.console import Console
 from pdcaflow.engine.definition.diagnostic_text import render_text, summary
 from pdcaflow.engine.definition.validate import ValidatedDefinition, ValidationReport, discover, validate_paths
 from pdcaflow.engine.errors import DefinitionError, Diagnostic, PdcaError
+from pdcaflow.tasks.sdk.project_root import prefect_home
 from pdcaflow.tasks.sdk.registry import TaskRegistrationError
 
 
@@ -106,6 +107,18 @@ def quiet_prefect() -> None:
     """Our view of a run, not Prefect's log lines (nor its internal services' ones), unless set otherwise."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+
+
+def use_project_prefect_home(root: Path) -> None:
+    """Prefect's home under the project root ``root`` for a run, unless ``$PREFECT_HOME`` or a server is set.
+
+    Called before ``pdcaflow.flows`` is imported (which would take the working folder's project root).
+    """
+    if os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_HOME"):
+        return
+    home = prefect_home(root)
+    home.mkdir(parents=True, exist_ok=True)  # Prefect creates its home without parents
+    os.environ["PREFECT_HOME"] = str(home)
 
 
 def existing_paths(paths: Sequence[Path] | None) -> list[Path]:

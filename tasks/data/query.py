@@ -27,7 +27,7 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
-from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
+from pdcaflow.tasks.sdk.registry import ConnectionName, InputFile, StepContext, task
 from pdcaflow.tasks.data.sql_check import literal_refusal
 from pdcaflow.tasks.data.sql_readonly import QueryError, Trust, run_queries
 from pdcaflow.tasks.data.table_aggregate import Filter, aggregate_problem, aggregate_table
@@ -112,9 +112,9 @@ def sql_problems(key_path: tuple[str | int, ...], sql: Any) -> list[Problem]:
 
 
 @task("data.query", outputs_for=query_outputs, check_with=check_query)
-def query(context: StepContext, *, connection: str | None = None, sql: str | None = None,
+def query(context: StepContext, *, connection: ConnectionName | None = None, sql: str | None = None,
           scalars: dict[str, str] | None = None, params: dict[str, Scalar] | None = None,
-          file: ProjectFile | None = None, table: str | None = None, where: list[Filter] | None = None,
+          file: InputFile | None = None, table: str | None = None, where: list[Filter] | None = None,
           group_by: list[str] | None = None, aggregate: dict[str, dict[str, str]] | None = None,
           max_rows: int = 100, timeout_seconds: float = 30.0) -> dict[str, Any]:
     """Read KPIs from a database (read-only SQL on a named connection) or aggregate a CSV/Parquet file.
