@@ -2,7 +2,7 @@
 
 ``pdca serve`` is a supervisor that never imports Prefect itself: with no
 ``PREFECT_API_URL`` it starts a local ``prefect server start`` (``pdcaflow.flows.local_server``,
-database under ``.pdca/server/`` of the project root), then the runner child ``python -m pdcaflow.flows.serve``; it
+database under ``.pdca/server/``), then the runner child ``python -m pdcaflow.flows.serve``; it
 stops both, with every process they started, on Ctrl-C or SIGTERM, or when either dies.
 """
 
@@ -20,7 +20,6 @@ import typer
 
 from pdcaflow.engine.cli.common import ExitCode, err, existing_paths, fail, out, validated_one, validation_report
 from pdcaflow.engine.definition.diagnostic_text import render_text, summary
-from pdcaflow.tasks.sdk.project_root import STATE_DIR, definition_root, folder_root
 
 if TYPE_CHECKING:
     from pdcaflow.flows.local_server import LocalServer
@@ -57,24 +56,17 @@ def serve(
     from pdcaflow.flows.local_server import child_environment
 
     environ = child_environment(os.environ)
-    server = None if environ.get("PREFECT_API_URL") else _start_server(environ, _served_root(files))
+    server = None if environ.get("PREFECT_API_URL") else _start_server(environ)
     runner = subprocess.Popen(guarded_command(["pdcaflow.flows.serve", *map(str, files)]), env=environ,  # ends with us
                               start_new_session=True, stdin=subprocess.DEVNULL)
     raise typer.Exit(_supervise(runner, server))
 
 
-def _served_root(files: list[Path]) -> Path:
-    """The project root of the served definitions when they share one, else the working folder's."""
-    roots = {definition_root(path) for path in files}
-    return roots.pop() if len(roots) == 1 else folder_root()
-
-
-def _start_server(environ: dict[str, str], root: Path) -> LocalServer:
-    """A local Prefect server for the runner (no ``PREFECT_API_URL`` given), its home under the project root
-    ``root``; sets ``environ`` to use it."""
+def _start_server(environ: dict[str, str]) -> LocalServer:
+    """A local Prefect server for the runner (no ``PREFECT_API_URL`` given); sets ``environ`` to use it."""
     from pdcaflow.flows.local_server import LocalServer, ServerStartError  # as in `serve`: start-up speed
 
-    server = LocalServer(home=root / STATE_DIR / "server")
+    server = LocalServer(home=Path.cwd() / ".pdca" / "server")
     out.print(f"starting a local Prefect server on {server.api_url} (database and log in {server.home})",
               markup=False)
     started = time.monotonic()
