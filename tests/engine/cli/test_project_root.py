@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pdcaflow.engine.cli.app import app
-from pdcaflow.engine.cli.common import use_project_prefect_home
+from pdcaflow.engine.cli.common import note_other_store, use_project_prefect_home
 from pdcaflow.engine.store import open_store, resolve_url
 from pdcaflow.flows.settings import embedded_environment
 from pdcaflow.tasks.sdk.project_root import definition_root, folder_root
@@ -135,3 +135,20 @@ def test_an_unknown_process_exits_2_listing_the_known_ones(
     code, stdout, stderr = pdca(*command)
     assert code == 2, (stdout, stderr)
     assert stderr.strip() == "error: no process 'nosuch' in this store; it has: other-process, visit-loop"
+
+
+def test_a_run_says_so_when_the_working_folder_has_another_store(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    old = tmp_path / "old"  # a store made before the project got its pdca.toml, in another folder
+    old.mkdir()
+    resolve_url(None, old)
+    (old / ".pdca" / "pdca.db").write_bytes(b"")
+    monkeypatch.chdir(old)
+    note_other_store(project, None)
+    assert capsys.readouterr().err.replace("\n", " ").startswith(
+        f"note: this run records into {project.resolve() / '.pdca' / 'pdca.db'} (its definition's project root), "
+        f"not into {old.resolve() / '.pdca' / 'pdca.db'} of the working folder")
+    note_other_store(project, "sqlite:///elsewhere.db")  # a store named: nothing to say
+    monkeypatch.chdir(project)
+    note_other_store(project, None)  # the same store: nothing to say
+    assert capsys.readouterr().err == ""
