@@ -22,6 +22,9 @@ from pdcaflow.engine.definition.model import ProcessDefinition
 from pdcaflow.engine.definition.validate import ValidatedDefinition, validate_document, validate_file, validate_paths
 from pdcaflow.engine.pdca import spc
 from pdcaflow.tasks.sdk.registry import (
+    ConnectionName,
+    InputFile,
+    InputSource,
     ProjectFile,
     ProjectPath,
     ProjectSource,
@@ -33,9 +36,12 @@ from pdcaflow.tasks.sdk.registry import (
 )
 
 __all__ = [
+    "ConnectionName",
     "DefinitionError",
     "Diagnostic",
     "ExpressionError",
+    "InputFile",
+    "InputSource",
     "PdcaError",
     "ProcessDefinition",
     "ProjectFile",

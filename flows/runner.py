@@ -99,9 +99,10 @@ def run_cycles(definition: Path | ValidatedDefinition, cycles: int, *, actor: st
         ApprovalPending: a gate is unanswered after ``approvals.wait``; the cycle is suspended
             (the next run resumes it once the answer is recorded).
     """
-    plan = compile_plan(definition if isinstance(definition, ValidatedDefinition) else validate_file(definition))
+    validated = definition if isinstance(definition, ValidatedDefinition) else validate_file(definition)
+    plan = compile_plan(validated)
     run_subprocess = subprocess_runner(observer, {})  # sub-process definitions too: compiled once per run
-    store = open_store(resolve_url(db_url, Path.cwd()))
+    store = open_store(resolve_url(db_url, validated.root))  # the project's store, whatever the working folder
     results: list[dict[str, Any]] = []
     try:
         with prefect_runtime(), outer_sigterm_handler():  # pdca run's SIGTERM handler, also during flows

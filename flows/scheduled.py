@@ -53,6 +53,7 @@ from pdcaflow.engine.store.db import Store, open_store, resolve_url
 from pdcaflow.engine.store.tables import AuditEvent
 from pdcaflow.engine.definition.validate import ValidatedDefinition, validate_document, validate_file
 from pdcaflow.flows.cycle_execution import execute_cycle, name_flow_run
+from pdcaflow.tasks.sdk.project_root import definition_root, folder_root
 from pdcaflow.tasks.sdk.registry import registry
 
 LATE_GRACE_SECONDS = 300.0
@@ -67,7 +68,9 @@ def run_entry(*, definition_path: str | None, definition_text: str | None, db_ur
     logger = get_run_logger()
     flow_run = getattr(get_run_context(), "flow_run", None)
     slot, trigger, reason = _who_started(flow_run, trigger, scheduled_for)
-    store = open_store(resolve_url(db_url, Path.cwd()))
+    # serve passes the store's URL; without one, the definition's project root (text: the working folder's)
+    root = definition_root(Path(definition_path)) if definition_path is not None else folder_root()
+    store = open_store(resolve_url(db_url, root))
     try:
         try:
             validated = _validated(definition_path, definition_text)

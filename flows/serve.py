@@ -84,18 +84,21 @@ def main(argv: list[str]) -> int:
     if not served:
         _say("nothing to serve")
         return 2
-    db_url = resolve_url(None, Path.cwd())
+    # each definition's store: its project root's (or $PDCA_DATABASE_URL), passed to its cycles explicitly
+    db_urls = {path: resolve_url(None, validated.root) for path, validated in served}
     runner = Runner(name=f"pdca-serve-{socket.gethostname()}-{os.getpid()}", pause_on_shutdown=False)
     deployment_ids: dict[str, UUID] = {}
     for path, validated in served:
-        deployment = build_deployment(validated, {"definition_path": str(path), "db_url": db_url})
+        deployment = build_deployment(validated, {"definition_path": str(path), "db_url": db_urls[path]})
         # add_deployment is async-compatible: called from sync code it returns the UUID, not a coroutine.
         deployment_ids[validated.definition.id] = runner.add_deployment(deployment)  # type: ignore[assignment]
     deleted = delete_overdue_runs(list(deployment_ids.values()))
     if deleted:
         _say(f"deleted {deleted} overdue scheduled run(s) left from before; the catch-up policy decides instead")
     now = datetime.now(UTC)
-    missed = plan_catch_up(db_url, served, now)
+    missed: dict[str, list[datetime]] = {}
+    for db_url in sorted(set(db_urls.values())):
+        missed.update(plan_catch_up(db_url, [item for item in served if db_urls[item[0]] == db_url], now))
     for path, validated in served:
         definition = validated.definition
         assert definition.schedule is not None  # noqa: S101
@@ -107,7 +110,8 @@ def main(argv: list[str]) -> int:
         _say(f"serving {definition.id} ({path.name}): {describe(definition.schedule)}, catchup "
              f"{definition.schedule.catchup}: {len(slots)} missed slot(s) queued; next run "
              f"{upcoming.isoformat(timespec='seconds')}")
-    _say(f"store {db_url if '@' not in db_url else db_url.split('@', 1)[1]}; Ctrl-C or SIGTERM stops serving")
+    stores = ", ".join(url if "@" not in url else url.split("@", 1)[1] for url in sorted(set(db_urls.values())))
+    _say(f"store {stores}; Ctrl-C or SIGTERM stops serving")
     try:
         asyncio.run(runner.start())
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ when ``PREFECT_API_URL`` points at a real server (except the heartbeat, see
 
 | setting | value | why |
 |---|---|---|
-| PREFECT_HOME | .pdca/prefect | Prefect's database and files live beside pdcaflow's store, not in ~/.prefect |
+| PREFECT_HOME | .pdca/prefect | Prefect's database and files live beside pdcaflow's store (under the project root, ``pdcaflow.tasks.sdk.project_root``), not in ~/.prefect |
 | PREFECT_SERVER_ANALYTICS_ENABLED | false | no telemetry calls from an embedded server |
 | PREFECT_LOGGING_TO_API_ENABLED | false | per-record log shipping costs more than a short step; pdcaflow records its own events |
 | PREFECT_SERVER_SERVICES_{SCHEDULER,LATE_RUNS,FOREMAN,CANCELLATION_CLEANUP,PAUSE_EXPIRATIONS,REPOSSESSOR,TRIGGERS}_ENABLED | false | background loops that serve deployments, workers and automations, which the embedded mode has none of; they compete with the run for the SQLite file |
@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+
+from pdcaflow.tasks.sdk.project_root import folder_root, prefect_home
 
 EMBEDDED_DEFAULTS: dict[str, str] = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -48,18 +50,27 @@ EMBEDDED_DEFAULTS: dict[str, str] = {
 }
 
 
-def embedded_environment(environ: Mapping[str, str], workdir: Path) -> dict[str, str]:
-    """The variables to add to ``environ`` for the embedded mode (empty when a server is configured)."""
+def embedded_environment(environ: Mapping[str, str], root: Path) -> dict[str, str]:
+    """The variables to add to ``environ`` for the embedded mode (empty when a server is configured).
+
+    Args:
+        root: the project root Prefect's home goes under (``.pdca/prefect``).
+    """
     if environ.get("PREFECT_API_URL"):
         return {}
-    wanted = {"PREFECT_HOME": str(workdir / ".pdca" / "prefect"), **EMBEDDED_DEFAULTS}
+    wanted = {"PREFECT_HOME": str(prefect_home(root)), **EMBEDDED_DEFAULTS}
     return {name: value for name, value in wanted.items() if name not in environ}
 
 
-def apply_embedded_defaults(environ: MutableMapping[str, str] | None = None, workdir: Path | None = None) -> dict[str, str]:
-    """Set the embedded defaults in the process environment; returns what was set."""
+def apply_embedded_defaults(environ: MutableMapping[str, str] | None = None, root: Path | None = None) -> dict[str, str]:
+    """Set the embedded defaults in the process environment; returns what was set.
+
+    ``pdcaflow.flows`` applies them when first imported, with the project root found from the working
+    folder; ``pdca run`` sets ``PREFECT_HOME`` for its definition's root before that
+    (``pdcaflow.engine.cli.common.use_project_prefect_home``).
+    """
     target = os.environ if environ is None else environ
-    added = embedded_environment(target, workdir or Path.cwd())
+    added = embedded_environment(target, root if root is not None else folder_root())
     if "PREFECT_HOME" in added:  # Prefect creates its home without parents; make sure .pdca/ exists
         Path(added["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     target.update(added)

@@ -20,7 +20,8 @@ from pdcaflow.engine.cli.actions import actions_app, override
 from pdcaflow.engine.cli.audit import audit_app
 from pdcaflow.engine.cli.common import (Db, ExitCode, choice, err, exit_code_for, existing_paths, fail,
                                         fail_with_diagnostics, one_line_errors, out, quiet_prefect, resolve_actor,
-                                        validated_one, validation_report)
+                                        note_other_store, use_project_prefect_home, validated_one,
+                                        validation_report)
 from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.cli.db import db_app
 from pdcaflow.engine.cli.demo import demo
@@ -158,6 +159,8 @@ def run(
     validated = validated_one(path)  # bad input exits 2 here, before Prefect starts
     if not _State.verbose:
         quiet_prefect()
+    use_project_prefect_home(validated.root)  # the project's, whatever the working folder
+    note_other_store(validated.root, db)
     stop = RunStop(cycles)
     with stop.handling():  # SIGINT/SIGTERM: one line, exit 130/143 within seconds, the cycle resumable
         try:

@@ -44,10 +44,12 @@ def pending(process: Annotated[str | None, typer.Argument(help="only this proces
     """List the approvals waiting for an answer: process, cycle, step, level, who may answer, since, deadline."""
     # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.runtime import approval_records
-    from pdcaflow.engine.store.access import reading
+    from pdcaflow.engine.store.access import reading, require_process
 
     try:
         with reading(db) as (_store, session):
+            if process:
+                require_process(session, process)
             waiting = approval_records.waiting_requests(session, process)
     except PdcaError as exc:
         fail(str(exc))

@@ -41,9 +41,10 @@ def keygen(
     from pdcaflow.engine.runtime.signing import write_key_pair
     from pdcaflow.engine.runtime.signing_config import attest_settings, key_name_for
     from pdcaflow.engine.store.db import resolve_url
+    from pdcaflow.tasks.sdk.project_root import folder_root
 
     with one_line_errors():
-        settings = attest_settings(resolve_url(db, Path.cwd()))
+        settings = attest_settings(resolve_url(db, folder_root()))
         private = out_file.resolve() if out_file is not None else settings.signing_key
         public = private.with_name(private.name + ".pub") if out_file is not None else settings.public_key
         signer = write_key_pair(private, public, name or key_name_for(settings))

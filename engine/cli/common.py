@@ -22,6 +22,7 @@ from rich.console import Console
 from pdcaflow.engine.definition.diagnostic_text import render_text, summary
 from pdcaflow.engine.definition.validate import ValidatedDefinition, ValidationReport, discover, validate_paths
 from pdcaflow.engine.errors import DefinitionError, Diagnostic, PdcaError
+from pdcaflow.tasks.sdk.project_root import default_store, folder_root, prefect_home
 from pdcaflow.tasks.sdk.registry import TaskRegistrationError
 
 
@@ -126,6 +127,33 @@ def quiet_prefect() -> None:
         return
     for name, value in QUIET_PREFECT.items():
         os.environ.setdefault(name, value)
+
+
+def use_project_prefect_home(root: Path) -> None:
+    """Prefect's home under the project root ``root`` for a run, unless ``$PREFECT_HOME`` or a server is set.
+
+    Called before ``pdcaflow.flows`` is imported (which would take the working folder's project root).
+    """
+    if os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_HOME"):
+        return
+    home = prefect_home(root)
+    home.mkdir(parents=True, exist_ok=True)  # Prefect creates its home without parents
+    os.environ["PREFECT_HOME"] = str(home)
+
+
+def note_other_store(root: Path, db: str | None) -> None:
+    """Say so when the working folder's project has a store other than the one a run of ``root`` records into.
+
+    A split history must never be silent: a store made before this project got its root (a
+    ``pdca.toml``), or a run started in another project's folder.
+    """
+    if db or os.environ.get("PDCA_DATABASE_URL", "").strip():
+        return
+    here, used = default_store(folder_root()), default_store(root.resolve())
+    if here.is_file() and here != used:
+        err.print(f"note: this run records into {used} (its definition's project root), not into {here} of "
+                  "the working folder; to keep one history, put a pdca.toml where the store should be, or name "
+                  "it with --db", markup=False)
 
 
 def existing_paths(paths: Sequence[Path] | None) -> list[Path]:

@@ -21,7 +21,7 @@ from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.runtime import approval_records
 from pdcaflow.engine.runtime.action_cycle import follow_up_actions
 from pdcaflow.engine.review.cycle_report import kpi_rows
-from pdcaflow.engine.store.access import reading
+from pdcaflow.engine.store.access import reading, require_process
 from pdcaflow.engine.store.tables import Cycle
 from pdcaflow.engine.store.repository import latest_carry_over, latest_cycle
 
@@ -115,9 +115,12 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
     """The latest cycle of each process (or of one), with its KPI results and the open actions.
 
     Raises:
-        ReviewError: no store there (none is created), or its schema is not this pdcaflow's newest.
+        ReviewError: no store there (none is created), its schema is not this pdcaflow's newest, or it has
+            no process ``process_id`` (the message lists those it has).
     """
     with reading(db_url) as (_store, session):
+        if process_id:
+            require_process(session, process_id)
         processes = [process_id] if process_id else sorted(set(session.scalars(select(Cycle.process_id))))
         out: list[Any] = []
         for name in processes:

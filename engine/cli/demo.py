@@ -1,6 +1,7 @@
 """`pdca demo`: the flagship seven-step model run on a generated retail world, cycle by cycle.
 
-The demo directory holds everything a reviewer needs afterwards: a copy of the
+The demo directory is a project (a ``pdca.toml`` makes it the project root) and holds
+everything a reviewer needs afterwards: a copy of the
 flagship definition (``retail-customer-service.yaml``), the sample world under
 ``data/retail/``, the cycles' work files under ``.pdca/work/`` and the audit
 store ``.pdca/pdca.db``, so ``pdca audit ...`` and ``pdca status`` work there.
@@ -30,12 +31,15 @@ from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, 
 from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.definition.validate import ValidatedDefinition
 from pdcaflow.engine.errors import PdcaError
+from pdcaflow.tasks.sdk.project_config import CONFIG_FILE
 
 FLAGSHIP = "retail-customer-service.yaml"
 # The demo runs unattended: it signs approval gates itself, recorded as actor `demo` with this reason
 # (and the approvers it stood in for), so the trail never passes a demo answer off as a person's.
 DEMO_APPROVAL = ("demo", "pdca demo answers approvals itself: an unattended demonstration on a simulated world")
 WORLD_DIR = Path("data") / "retail"
+DEMO_CONFIG = ("# The demo's project config: this folder is the project root, so its store, work files and\n"
+               "# Prefect's home stay in .pdca/ here, whatever folder a pdca command is started in.\n")
 
 
 def flagship_definition() -> Path:
@@ -120,6 +124,9 @@ def _prepare(directory: Path, customers: int, seed: int) -> Path:
         definition = directory / FLAGSHIP
         if not definition.exists():
             shutil.copyfile(source, definition)
+        config = directory / CONFIG_FILE  # makes the directory the project root, wherever it is
+        if not config.exists():
+            config.write_text(DEMO_CONFIG, encoding="utf-8")
         world = directory / WORLD_DIR
         info_file = world / "world.json"
         if info_file.is_file():

@@ -83,6 +83,8 @@ CODES: dict[str, str] = {
     "PDCA260": "a path in `with:` resolves (symlinks included) outside the project and the folders its config allows",
     "PDCA261": "a file parameter given a URL or a `scheme:` (connections are named in the project config, never written)",
     "PDCA262": "`<name>/...` names a folder the project config does not allow (`[folders]`)",
+    "PDCA263": "a file or folder a step reads does not exist (relative paths are relative to the project root)",
+    "PDCA264": "a connection name the project config does not define (`[connections]`, $PDCA_CONNECTION_<NAME>)",
     "PDCA265": "data.query / data.assert SQL is not one read-only SELECT (a second statement, a write, COPY, SET)",
     "PDCA266": "data.query / data.assert SQL calls a function not on the allowlist (e.g. pg_read_file, dblink)",
     "PDCA267": "data.query / data.assert SQL does not parse",

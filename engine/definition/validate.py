@@ -25,6 +25,7 @@ from pdcaflow.engine.definition.semantic import Checker, check_cycles, check_str
 from pdcaflow.engine.definition.shape_errors import shape_diagnostics
 from pdcaflow.engine.definition.project_tasks import tasks_for
 from pdcaflow.tasks.sdk.project_config import ProjectConfig
+from pdcaflow.tasks.sdk.project_root import definition_root, folder_root
 from pdcaflow.tasks.sdk.registry import TaskSpec
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
@@ -46,6 +47,14 @@ class ValidatedDefinition:
     @property
     def sha256(self) -> str:
         return self.document.sha256
+
+    @property
+    def root(self) -> Path:
+        """The project root (``pdcaflow.tasks.sdk.project_root``): where its store, work files and Prefect's
+        home are by default and what its relative paths are relative to (text with no file: the working
+        folder's project root)."""
+        path = Path(self.document.path)
+        return definition_root(path) if path.exists() else folder_root()
 
 
 @dataclass

@@ -21,6 +21,7 @@ from pdcaflow.engine.store.access import ReviewError
 from pdcaflow.engine.store.attest import SUFFIX, load_checkpoints, signed_problem, walk_with_roots
 from pdcaflow.engine.store.note import NoteError, SignedCheckpoint, VerifierKey
 from pdcaflow.engine.store.verify import ChainReport, Checkpoint, WalkResult, finish, stored_links
+from pdcaflow.tasks.sdk.project_root import default_store, folder_root
 
 EXPORT_FOLDER = "checkpoints"
 
@@ -129,7 +130,7 @@ def copy_into_export(log: SignedLog, export: Path, events: int) -> int:
 def export_signed_log(export: Path, public_key: Path | None, folder: Path | None) -> SignedLog:
     """The checkpoints an export carries (or ``folder``), checked with the public key given (or the config's)."""
     if public_key is None:  # the project's own key, as `pdca audit verify` on the default store would use
-        settings = attest_settings(f"sqlite:///{Path.cwd() / '.pdca' / 'pdca.db'}")
+        settings = attest_settings(f"sqlite:///{default_store(folder_root())}")
         public_key = settings.public_key if settings.public_key.exists() else None
     return signed_log(folder or export / EXPORT_FOLDER, public_key, required=public_key is not None)
 

@@ -12,7 +12,7 @@ Without a config naming them, for a SQLite store ``DIR/file.db``: the key is
 ``DIR/audit-key`` (created, mode 0600, the first time a cycle ends) and the
 checkpoints go to ``DIR/checkpoints/``; the default store ``.pdca/pdca.db`` so gets
 ``.pdca/audit-key`` and ``.pdca/checkpoints/``. For PostgreSQL the key is
-``.pdca/audit-key`` of the project (the config's folder, else the working folder)
+``.pdca/audit-key`` of the project root (``pdcaflow.tasks.sdk.project_root``)
 and the checkpoints ``.pdca/checkpoints/<host>-<port>-<database>/``, so that two
 stores never share a checkpoint log.
 """
@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError
 
 from pdcaflow.engine.store.access import ReviewError
 from pdcaflow.tasks.sdk.project_config import ConfigError, ProjectConfig, find_config
+from pdcaflow.tasks.sdk.project_root import folder_root
 
 KEY_FILE = "audit-key"
 AFTER_CYCLE_ENV = "PDCA_AUDIT_AFTER_CYCLE"  # 0/false: no checkpoint after a cycle (overrides after_cycle)
@@ -54,18 +55,19 @@ class AttestSettings:
 
 
 def attest_settings(store_url: str, config: ProjectConfig | None = None) -> AttestSettings:
-    """The settings for the store at ``store_url``, from ``config`` (else the one found from the working folder).
+    """The settings for the store at ``store_url``, from ``config`` (else the one of the project root found from the
+    working folder, ``pdcaflow.tasks.sdk.project_root.folder_root``).
 
     Raises:
         ConfigError: the project config is malformed.
     """
     if config is None:
         try:
-            config = find_config(Path.cwd())
+            config = find_config(folder_root())
         except ConfigError as exc:
             where = f"{exc.path}:{exc.line}:{exc.column}: " if exc.path else ""
             raise AttestConfigError(f"{where}{exc}") from exc
-    root = config.path.parent if config.path is not None else Path.cwd()
+    root = config.root if config.root is not None else folder_root()
     table = config.audit
     database = _sqlite_file(store_url)
     home = database.parent if database is not None else root / ".pdca"

@@ -130,10 +130,13 @@ def _before(hook: BeforeTask, step: PlannedStep, spec: TaskSpec, kwargs: Mapping
 
 def _project_paths(step: PlannedStep, spec: TaskSpec, kwargs: Mapping[str, Any],
                    step_context: StepContext) -> dict[str, str]:
-    """The path values checked again now, symlinks resolved (``<name>/...`` made absolute, connections as URLs)."""
+    """The path values checked again now and made absolute (symlinks resolved), connections as URLs.
+
+    A task's own default path counts too: it is relative to the project root like one the definition names.
+    """
     checked: dict[str, str] = {}
     for param in spec.params:
-        value = kwargs.get(param.name)
+        value = kwargs.get(param.name, param.default)
         if param.path is None or not isinstance(value, str):
             continue
         try:

@@ -18,6 +18,7 @@ from pdcaflow.engine.store.db import ENV_VAR, Store, display_url, open_store, re
 from pdcaflow.engine.store.errors import SchemaRevisionError
 from pdcaflow.engine.store.sqlite_url import sqlite_file
 from pdcaflow.engine.store.tables import AuditEvent, Cycle
+from pdcaflow.tasks.sdk.project_root import default_store, folder_root, no_store_found
 
 
 class ReviewError(PdcaError):
@@ -25,21 +26,23 @@ class ReviewError(PdcaError):
     cycle or version, a bad date, a missing export folder, a corrupt manifest."""
 
 
-def store_url(explicit: str | None, cwd: Path | None = None) -> str:
+def store_url(explicit: str | None, folder: Path | None = None) -> str:
     """The store's URL as ``pdca run`` resolves it, refusing a SQLite file that does not exist.
 
+    Without ``--db`` or ``$PDCA_DATABASE_URL`` the store is the one of the project root found from
+    ``folder`` (default: the working folder; ``pdcaflow.tasks.sdk.project_root.folder_root``).
     Reviewing must not create an empty store where the user expected theirs.
 
     Raises:
         ReviewError: the default (or a given) SQLite file does not exist.
     """
-    cwd = cwd or Path.cwd()
+    root = folder_root(folder)
     if not explicit and not os.environ.get(ENV_VAR, "").strip():
-        default = cwd.resolve() / ".pdca" / "pdca.db"
+        default = default_store(root)
         if not default.is_file():
-            raise ReviewError(f"no audit store at {default}: run `pdca run` here first, or name one with --db URL "
-                              f"or ${ENV_VAR}")
-    url = resolve_url(explicit, cwd)
+            raise ReviewError(f"{no_store_found(folder)}. Name the store with --db URL or ${ENV_VAR}, or run "
+                              "this in your project's folder (where `pdca run` keeps it)")
+    url = resolve_url(explicit, root)
     try:
         parsed = make_url(url)
     except ArgumentError:

@@ -36,28 +36,30 @@ from pdcaflow.engine.store.errors import SchemaRevisionError, StoreError
 from pdcaflow.engine.store.migrate import SCHEMA_HEAD, current_revision, is_known_revision, upgrade_to_head
 from pdcaflow.engine.store.tables import APPEND_ONLY_MODELS
 from pdcaflow.engine.store.sqlite_url import read_only_url
+from pdcaflow.tasks.sdk.project_root import default_store
 
 ENV_VAR = "PDCA_DATABASE_URL"
 DEFAULT_BUSY_TIMEOUT = 30.0
 _READ_ONLY = "pdca_read_only"
 
 
-def resolve_url(explicit: str | None, cwd: Path) -> str:
-    """The store's URL: ``--db``, else ``$PDCA_DATABASE_URL``, else ``sqlite:///<cwd>/.pdca/pdca.db``.
+def resolve_url(explicit: str | None, root: Path) -> str:
+    """The store's URL: ``--db``, else ``$PDCA_DATABASE_URL``, else ``sqlite:///<root>/.pdca/pdca.db``.
 
     Args:
         explicit: the ``--db`` option, or ``None``.
-        cwd: the working directory the default SQLite file lives under
-            (``.pdca/`` is created when the default is used).
+        root: the project root the default SQLite file lives under (``pdcaflow.tasks.sdk.project_root``:
+            ``definition_root`` for a run, ``folder_root`` for a command without a definition);
+            ``.pdca/`` is created when the default is used.
     """
     if explicit:
         return explicit
     from_env = os.environ.get(ENV_VAR, "").strip()
     if from_env:
         return from_env
-    folder = cwd.resolve() / ".pdca"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'pdca.db'}"
+    database = default_store(root.resolve())
+    database.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{database}"
 
 
 def display_url(url: str | URL) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypedDict
 from pydantic import BaseModel, ConfigDict
 
 from pdcaflow.tasks.data.query import Problem, sql_problems, trust_of
-from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
+from pdcaflow.tasks.sdk.registry import ConnectionName, InputFile, StepContext, task
 
 CheckKind = Literal["row_count", "not_null", "range", "unique", "freshness", "allowed"]
 
@@ -65,8 +65,8 @@ def check_assert(with_values: Mapping[str, Any]) -> list[Problem]:
 
 
 @task("data.assert", check_with=check_assert)
-def assert_data(context: StepContext, *, checks: list[Check], file: ProjectFile | None = None,
-                connection: str | None = None, table: str | None = None, sql: str | None = None,
+def assert_data(context: StepContext, *, checks: list[Check], file: InputFile | None = None,
+                connection: ConnectionName | None = None, table: str | None = None, sql: str | None = None,
                 params: dict[str, str | int | float | bool | None] | None = None, as_of: str | None = None,
                 max_rows: int = 1_000_000) -> AssertOutputs:
     """Run data-quality checks on a table: row counts, nulls, ranges, uniqueness, freshness, allowed values.

@@ -29,7 +29,7 @@ from typing import Any, TypedDict
 
 from pdcaflow.tasks.data.outbox_table import write_outbox_row
 from pdcaflow.tasks.sdk.project_config import ProjectConfig
-from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
+from pdcaflow.tasks.sdk.registry import ConnectionName, ProjectFile, StepContext, task
 
 LOG = logging.getLogger("pdcaflow.notify")
 DEFAULT_OUTBOX = ".pdca/outbox.jsonl"
@@ -52,7 +52,7 @@ class NotifyOutputs(TypedDict):
 
 @task("notify.send")
 def send(context: StepContext, *, to: str, subject: str, message: str = "", webhook: str | None = None,
-         email: bool = False, outbox: ProjectFile = DEFAULT_OUTBOX, outbox_connection: str | None = None,
+         email: bool = False, outbox: ProjectFile = DEFAULT_OUTBOX, outbox_connection: ConnectionName | None = None,
          data: dict[str, Any] | None = None, timeout_seconds: float = 10.0) -> NotifyOutputs:
     """Send a notification: always to the outbox file and the log; to a webhook and by email where configured.
 

@@ -29,7 +29,7 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
-from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
+from pdcaflow.tasks.sdk.registry import ConnectionName, InputFile, StepContext, task
 from pdcaflow.tasks.data.sql_check import literal_refusal
 from pdcaflow.tasks.data.aggregate_spec import aggregate_problems
 from pdcaflow.tasks.data.sql_readonly import QueryError, Trust, read_table_columns, run_queries
@@ -127,9 +127,9 @@ def sql_problems(key_path: tuple[str | int, ...], sql: Any) -> list[Problem]:
 
 
 @task("data.query", outputs_for=query_outputs, check_with=check_query)
-def query(context: StepContext, *, connection: str | None = None, sql: str | None = None,
+def query(context: StepContext, *, connection: ConnectionName | None = None, sql: str | None = None,
           scalars: dict[str, str] | None = None, params: dict[str, Scalar] | None = None,
-          file: ProjectFile | None = None, table: str | None = None, where: list[Filter] | None = None,
+          file: InputFile | None = None, table: str | None = None, where: list[Filter] | None = None,
           group_by: list[str] | None = None, aggregate: dict[str, dict[str, Any]] | None = None,
           max_rows: int = 100, max_table_rows: int = 1_000_000, timeout_seconds: float = 30.0) -> dict[str, Any]:
     """KPIs from a file or a database: read-only SQL, or aggregates without SQL.

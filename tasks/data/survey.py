@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
+from pdcaflow.tasks.sdk.registry import ConnectionName, InputFile, StepContext, task
 from pdcaflow.tasks.data.table_aggregate import Filter, filter_rows
 
 SCALES = {"1-5": (1, 5), "0-10": (0, 10)}
@@ -31,7 +31,7 @@ class SurveyOutputs(TypedDict):
 
 
 @task("survey.score")
-def score(context: StepContext, *, file: ProjectFile | None = None, connection: str | None = None,
+def score(context: StepContext, *, file: InputFile | None = None, connection: ConnectionName | None = None,
           table: str | None = None, column: str = "score", scale: Literal["1-5", "0-10"] = "1-5",
           satisfied_at_least: float | None = None, where: list[Filter] | None = None) -> SurveyOutputs:
     """Score survey responses: CSAT %, NPS (0-10 scale), mean score and response count.

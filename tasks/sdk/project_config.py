@@ -125,21 +125,33 @@ def find_config(start: Path) -> ProjectConfig:
     Raises:
         ConfigError: the config file found is malformed.
     """
+    found = config_file(start)
+    return load_config(found) if found is not None else ProjectConfig(root=start_folder(start))
+
+
+def config_file(start: Path) -> Path | None:
+    """The config file in effect for a definition file or folder ``start``, found as the module says (not read).
+
+    ``$PDCA_CONFIG`` when set; else the nearest ``pdca.toml`` or ``pyproject.toml`` from ``start``'s
+    folder upwards, the search ending at a folder with ``.git``; ``None`` when there is none.
+    """
     explicit = os.environ.get("PDCA_CONFIG")
     if explicit:
-        return load_config(Path(explicit))
-    folder = start.resolve()
-    folder = folder if folder.is_dir() else folder.parent
+        return Path(explicit).resolve()
+    folder = start_folder(start)
     for directory in (folder, *folder.parents):
-        config_file = directory / CONFIG_FILE
-        if config_file.is_file():
-            return load_config(config_file)
-        pyproject = directory / PYPROJECT
-        if pyproject.is_file():
-            return load_config(pyproject)
+        for name in (CONFIG_FILE, PYPROJECT):
+            if (directory / name).is_file():
+                return directory / name
         if (directory / ".git").exists():
             break
-    return ProjectConfig(root=folder)
+    return None
+
+
+def start_folder(start: Path) -> Path:
+    """``start`` made absolute (symlinks resolved): itself if it is a folder, else its folder."""
+    folder = start.resolve()
+    return folder if folder.is_dir() else folder.parent
 
 
 def config_in_effect(config: ProjectConfig | None) -> ProjectConfig:

@@ -13,11 +13,14 @@ Such a value is one of:
   config's ``[connections]``; the task receives its URL.
 
 A URL or any other ``scheme:`` is refused: connections are named, never written in
-YAML. ``pdca validate`` checks literal values (relative paths against the project
-root) with :func:`path_problem`; the engine checks every value again with
-:func:`value_for_run` just before the task runs (relative paths against the working
-folder, where the task opens them), which catches values made by expressions and
-symlinks created after validation. Only the standard library is imported here.
+YAML. A relative path is relative to the project root (:mod:`pdcaflow.tasks.sdk.project_root`),
+whatever folder the run was started in: one rule for ``file:``, ``source:`` and every
+other path value (as for the SQLite files of ``[connections]``, relative to the config's
+folder, which is the root). ``pdca validate`` checks literal values with
+:func:`path_problem`; the engine checks every value again with :func:`value_for_run`
+just before the task runs and hands the task the absolute path, which catches values
+made by expressions and symlinks created after validation. Only the standard library
+is imported here.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pdcaflow.tasks.sdk.workspace import work_root
 
 CONNECTION = "connection:"
 OUTSIDE, SCHEME, UNKNOWN_FOLDER = "PDCA260", "PDCA261", "PDCA262"
+MISSING_INPUT, UNKNOWN_CONNECTION = "PDCA263", "PDCA264"  # what a task reads (ProjectPath(reads=True), NamedConnection)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 _FOLDER = re.compile(r"^<([^<>/]*)>(?:/(.*))?$", re.DOTALL)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -57,20 +61,43 @@ class _Target:
 
 
 def path_problem(value: object, rule: ProjectPath, config: ProjectConfig) -> PathRefused | None:
-    """Why a literal ``with:`` value cannot be used (``None`` when it can); relative paths are the project's."""
+    """Why a literal ``with:`` value cannot be used (``None`` when it can); relative paths are the project's.
+
+    A value the task reads (``rule.reads``) must also exist now: the file or folder, or the named connection.
+    """
     if not isinstance(value, str):
         return None  # not text: the type check reports it
     try:
-        _checked(value, rule, config, base=_root(config))
+        target = _checked(value, rule, config, base=_root(config))
     except PathRefused as refused:
         return refused
-    return None
+    if not rule.reads:
+        return None
+    if rule.connections and value.startswith(CONNECTION):
+        return connection_problem(value.removeprefix(CONNECTION), config)
+    if target.path.exists():
+        return None
+    return PathRefused(MISSING_INPUT, f"'{value}' does not exist (no {target.path})",
+                       f"a relative path is relative to the project root {_root(config)}, whatever folder pdca "
+                       "runs in; correct the path or create the file (a file an earlier step writes is named "
+                       "by that step's output, ${{ steps.ID.OUTPUT }})")
+
+
+def connection_problem(name: str, config: ProjectConfig) -> PathRefused | None:
+    """Why ``name`` is no connection of the project (``None`` when ``[connections]`` or the environment has it)."""
+    if config.has_connection(name):
+        return None
+    known = ", ".join(sorted(config.connections)) or "none"
+    return PathRefused(UNKNOWN_CONNECTION, f"no connection named '{name}' ({config.label}; configured: {known})",
+                       f"add it to pdca.toml: [connections] {name} = \"sqlite:///data/{name}.db\" (or "
+                       f"\"env:VARIABLE\" for a URL with a password), or set PDCA_CONNECTION_{name.upper()}")
 
 
 def value_for_run(value: str, rule: ProjectPath, config: ProjectConfig) -> str:
-    """The value the task receives: a checked path, ``<name>/...`` made absolute, or a connection's URL.
+    """The value the task receives: the checked path made absolute (symlinks resolved), or a connection's URL.
 
-    Relative paths are resolved against the working folder (where the task opens them).
+    Relative paths are resolved against the project root, so the task opens the same file
+    whatever the working folder.
 
     Raises:
         PathRefused: the value is a URL, names an unknown folder or connection, or resolves outside.
@@ -81,8 +108,7 @@ def value_for_run(value: str, rule: ProjectPath, config: ProjectConfig) -> str:
         return config.connection_url(value.removeprefix(CONNECTION))
     if rule.connections and _SCHEME.match(value) and value in _connection_urls(config):
         return value  # a named connection's URL handed on by an earlier step (e.g. service.deliver's `operations`)
-    target = _checked(value, rule, config, base=Path.cwd())
-    return str(target.path) if value.startswith("<") else value
+    return str(_checked(value, rule, config, base=_root(config)).path)
 
 
 def _checked(value: str, rule: ProjectPath, config: ProjectConfig, *, base: Path) -> _Target:
@@ -94,7 +120,7 @@ def _checked(value: str, rule: ProjectPath, config: ProjectConfig, *, base: Path
     if _SCHEME.match(value):
         raise PathRefused(SCHEME, f"'{value}' is a URL or a `scheme:`, not a path", _scheme_hint(rule))
     target = _folder_target(value, config) if value.startswith("<") else _Target(
-        base / value, (("the project", _root(config)), ("the work folder", work_root())))
+        base / value, (("the project", _root(config)), ("the work folder", work_root(config.root))))
     real = Path(os.path.realpath(target.path))
     for _, folder in target.inside:
         folder_real = Path(os.path.realpath(folder))

@@ -143,24 +143,44 @@ class ProjectPath:
     Attributes:
         connections: the parameter also takes ``connection:NAME``, a database named in the
             project config; the task then receives that connection's URL.
+        reads: the task reads what the value names (an input, not a file it writes):
+            ``pdca validate`` reports a literal value naming no existing file or folder
+            (PDCA263) or an unknown connection (PDCA264) before anything runs.
     """
 
     connections: bool = False
+    reads: bool = False
 
 
 ProjectFile = Annotated[str, ProjectPath()]  # a file or folder inside the project
 ProjectSource = Annotated[str, ProjectPath(connections=True)]  # ... or `connection:NAME`, a named database
+InputFile = Annotated[str, ProjectPath(reads=True)]  # a ProjectFile the task reads: it must exist
+InputSource = Annotated[str, ProjectPath(connections=True, reads=True)]  # a ProjectSource the task reads
+
+
+@dataclass(frozen=True)
+class NamedConnection:
+    """Marks a ``str`` parameter as the name of a connection of the project config (``Annotated[str, NamedConnection()]``).
+
+    ``pdca validate`` reports a literal name that neither ``[connections]`` nor
+    ``$PDCA_CONNECTION_<NAME>`` defines (PDCA264).
+    """
+
+
+ConnectionName = Annotated[str, NamedConnection()]  # e.g. data.query's `connection: quality`
 
 
 @dataclass(frozen=True)
 class TaskParam:
-    """One ``with:`` key of a task (``path``: its :class:`ProjectPath` marker, if it names a path)."""
+    """One ``with:`` key of a task (``path``: its :class:`ProjectPath` marker, if it names a path;
+    ``connection``: it names a connection of the project config, :class:`NamedConnection`)."""
 
     name: str
     annotation: Any
     required: bool
     default: Any = None
     path: ProjectPath | None = None
+    connection: bool = False
 
     @property
     def type_name(self) -> str:
@@ -288,9 +308,11 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
             raise TaskRegistrationError(f"task {name!r}: parameter {parameter.name!r} must be a plain keyword")
         required = parameter.default is inspect.Parameter.empty
         path = path_marker(marked.get(parameter.name))
-        if path is not None and typing.get_origin(annotation) is typing.Union:  # `ProjectFile | None` as `str | None`
-            annotation = functools.reduce(operator.or_, typing.get_args(annotation))
-        params.append(TaskParam(parameter.name, annotation, required, None if required else parameter.default, path))
+        connection = _marker(marked.get(parameter.name), NamedConnection) is not None
+        if (path is not None or connection) and typing.get_origin(annotation) is typing.Union:
+            annotation = functools.reduce(operator.or_, typing.get_args(annotation))  # `ProjectFile | None` as `str | None`
+        params.append(TaskParam(parameter.name, annotation, required, None if required else parameter.default, path,
+                                connection))
     returns = hints.get("return")
     outputs = tuple(typing.get_type_hints(returns)) if typing_extensions.is_typeddict(returns) else None
     return TaskSpec(name, function, tuple(params), outputs, phases, function.__module__,
@@ -299,9 +321,17 @@ def describe(function: Callable[..., Any], name: str, phases: tuple[str, ...] | 
 
 def path_marker(annotation: Any) -> ProjectPath | None:
     """The :class:`ProjectPath` in an annotation (``ProjectFile``, ``ProjectFile | None``), or ``None``."""
+    return _marker(annotation, ProjectPath)
+
+
+M = TypeVar("M")
+
+
+def _marker(annotation: Any, kind: type[M]) -> M | None:
+    """The first ``kind`` in an ``Annotated[...]`` annotation, also inside ``X | None``, or ``None``."""
     if typing.get_origin(annotation) is Annotated:
-        return next((extra for extra in annotation.__metadata__ if isinstance(extra, ProjectPath)), None)
-    return next((found for arg in typing.get_args(annotation) if (found := path_marker(arg)) is not None), None)
+        return next((extra for extra in annotation.__metadata__ if isinstance(extra, kind)), None)
+    return next((found for arg in typing.get_args(annotation) if (found := _marker(arg, kind)) is not None), None)
 
 
 def builtin_registry() -> Mapping[str, TaskSpec]:

@@ -102,7 +102,8 @@ def _resolve_file(path: Path, table: str | None) -> Path:
                 return candidate
         raise SourceError(f"{path}: no {table}.parquet or {table}.csv in this directory")
     if not path.exists():
-        raise SourceError(f"{path}: no such file (relative paths are read from {Path.cwd()})")
+        raise SourceError(f"{path}: no such file" if path.is_absolute()
+                          else f"{path}: no such file (a relative path is read from {Path.cwd()})")
     return path
 
 

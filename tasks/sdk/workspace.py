@@ -5,7 +5,8 @@ counts, rates, and *references*. A table such as the register snapshot, the
 classification or the allocation plan is written under the cycle's work
 directory and its path is the output (``snapshot``, ``classification``,
 ``plan`` ...). The directory is ``$PDCA_WORK_DIR/<process>/cycle-<NNNN>``
-(``PDCA_WORK_DIR`` defaults to ``.pdca/work`` under the working directory), so a
+(``PDCA_WORK_DIR`` defaults to ``.pdca/work`` under the project root,
+:mod:`pdcaflow.tasks.sdk.project_root`, whatever the working folder), so a
 retried or resumed step rewrites the same files and a later reviewer can open
 exactly what a cycle planned with.
 """
@@ -16,14 +17,23 @@ import os
 import re
 from pathlib import Path
 
+from pdcaflow.tasks.sdk.project_root import STATE_DIR, folder_root
 from pdcaflow.tasks.sdk.registry import StepContext
 
-DEFAULT_WORK_DIR = ".pdca/work"
+WORK_DIR = "work"  # under the project root's .pdca/
 
 
-def work_root() -> Path:
-    """The root of every process's work directories."""
-    return Path(os.environ.get("PDCA_WORK_DIR") or DEFAULT_WORK_DIR)
+def work_root(root: Path | None = None) -> Path:
+    """The root of every process's work directories: ``$PDCA_WORK_DIR``, else ``.pdca/work`` under ``root``.
+
+    Args:
+        root: the project root (:mod:`pdcaflow.tasks.sdk.project_root`); default: the one found
+            from the working folder.
+    """
+    explicit = os.environ.get("PDCA_WORK_DIR")
+    if explicit:  # relative to the folder pdca was started in, as any path in the environment
+        return Path(os.path.abspath(explicit))
+    return (root if root is not None else folder_root()) / STATE_DIR / WORK_DIR
 
 
 def cycle_dir(context: StepContext) -> Path:
@@ -48,7 +58,7 @@ def previous_cycle_dir(context: StepContext) -> Path | None:
 
 def _process_dir(context: StepContext) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", context.process_id) or "process"
-    return work_root() / safe
+    return work_root(context.project_config().root) / safe
 
 
 def output_path(context: StepContext, name: str) -> str:

@@ -1,14 +1,16 @@
 """The second-domain example end to end: two real cycles (Prefect flow runs, SQLite store and audit database).
 
-definitions/examples/hand-hygiene/ is used as shipped: its own tasks come from
-hygiene_tasks.py through the pdca.toml beside it; only the audit database is
-redirected to a temporary file (``PDCA_CONNECTION_HYGIENE``), and the store, the
-work files and the outbox live in the temporary working folder.
+definitions/examples/hand-hygiene/ is used as shipped, copied to a temporary folder
+(its pdca.toml makes that folder the project root): its own tasks come from
+hygiene_tasks.py through that pdca.toml; only the audit database is redirected to a
+temporary file (``PDCA_CONNECTION_HYGIENE``) and the store named; the work files and
+the outbox go under the project root, whatever the working folder.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -26,12 +28,16 @@ EXAMPLE = DEFINITIONS / "examples" / "hand-hygiene" / "hand-hygiene.yaml"
 
 def test_two_cycles_act_changes_the_plan_and_the_second_cycle_starts_from_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+    project = tmp_path / "hand-hygiene"
+    shutil.copytree(EXAMPLE.parent, project, ignore=shutil.ignore_patterns(".pdca", "__pycache__", "*.db"))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    monkeypatch.delenv("PDCA_WORK_DIR", raising=False)
     audit_db = tmp_path / "hygiene.db"
     monkeypatch.setenv("PDCA_CONNECTION_HYGIENE", f"sqlite:///{audit_db}")
     store_url = f"sqlite:///{tmp_path / 'pdca.db'}"
 
-    results = run_cycles(EXAMPLE, 2, actor="tester", db_url=store_url, reason="example test")
+    results = run_cycles(project / EXAMPLE.name, 2, actor="tester", db_url=store_url, reason="example test")
 
     first, second = (result["kpi_values"] for result in results)
     assert first["compliance"]["status"] == "missed" and first["weakest_ward"]["status"] == "missed"
@@ -54,6 +60,7 @@ def test_two_cycles_act_changes_the_plan_and_the_second_cycle_starts_from_it(
         recorded = db.execute("SELECT cycle, training_sessions, count(*) FROM observation GROUP BY 1, 2").fetchall()
     assert recorded[0] == (1, 1, 200) and recorded[1][:2] == (2, 2) and recorded[1][2] >= 300
     assert second["observations"]["actual"] == recorded[1][2]  # data.query counted what was recorded
-    notes = [json.loads(line) for line in (tmp_path / ".pdca" / "outbox.jsonl").read_text("utf-8").splitlines()]
+    notes = [json.loads(line) for line in (project / ".pdca" / "outbox.jsonl").read_text("utf-8").splitlines()]
     assert [note["cycle"] for note in notes] == [1, 2]
     assert notes[0]["subject"] == f"Hand hygiene, cycle 1: {first['compliance']['actual']} % (target 80.0 %)"
+    assert list((tmp_path / "elsewhere").iterdir()) == []  # nothing in the working folder: all under the root

@@ -115,8 +115,24 @@ def test_validate_refuses_a_path_outside_the_project_at_its_line(
 
 def test_paths_inside_the_project_an_allowed_folder_or_the_work_folder_validate(project: Path) -> None:
     for file in ("data/audits.csv", "./data/../data/audits.csv", str(project / "data" / "audits.csv"),
-                 "<shared>/audits.csv", "data/not-yet-there.csv"):
-        assert validate_paths([write(project, file, "reports/outbox.jsonl")]).diagnostics == [], file
+                 "<shared>/audits.csv"):
+        assert validate_paths([write(project, file, "reports/not-yet-there/outbox.jsonl")]).diagnostics == [], file
+
+
+def test_a_missing_input_file_is_reported_at_its_line_relative_to_the_project_root(
+        project: Path, tmp_path: Path) -> None:
+    """Issue 15: found by `pdca validate`, not at run time after the approval; the root decides, not the cwd."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "data").mkdir(parents=True)
+    (elsewhere / "data" / "claims.csv").write_text("id\n1\n", encoding="utf-8")  # a decoy beside the cwd
+    path = write(project, "data/claims.csv", name="missing")
+    result = run_pdca("validate", str(path), cwd=elsewhere)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (f"{path}:{FILE_LINE}:13: PDCA263 `file` of task 'data.query': 'data/claims.csv' does not exist "
+            f"(no {project / 'data' / 'claims.csv'})") in result.stderr, result.stderr
+    assert "relative to the project root" in result.stderr
+    found = run_pdca("validate", str(write(project, "data/audits.csv", name="found")), cwd=elsewhere)
+    assert found.returncode == 0, found.stderr
 
 
 def test_a_symlink_out_of_the_project_is_refused_at_validation(project: Path) -> None:
@@ -184,20 +200,25 @@ def test_an_allowed_folder_is_read_through_its_name(project: Path, monkeypatch: 
     assert outputs["n"] == 1  # the one row of shared/audits.csv
 
 
-def test_the_run_time_check_uses_the_working_folder_as_the_task_does(
+def test_a_relative_file_is_read_from_the_project_root_whatever_the_working_folder(
         project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: one path rule; run time resolves against the project root too, and the task gets the absolute path."""
     plan = compile_plan(validate_file(write(project, "data/audits.csv", name="cwd")))
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "data").mkdir(parents=True)
-    (elsewhere / "data" / "audits.csv").write_text("ward,ok\nZ,1\n", encoding="utf-8")
-    monkeypatch.chdir(elsewhere)  # data/audits.csv would now be read from a folder outside the project
+    (elsewhere / "data" / "audits.csv").write_text("ward,ok\nZ,1\n", encoding="utf-8")  # one row: a decoy
+    monkeypatch.chdir(elsewhere)
     store = open_store(f"sqlite:///{tmp_path / 'cwd.db'}")
     try:
-        cycle = begin_cycle(plan, store, registry(), actor="tester", reason="sandbox test")
-        with pytest.raises(StepError, match=r"'data/audits\.csv' resolves to .*elsewhere/data/audits\.csv, outside"):
-            cycle.execute_step("count", 1)
+        outputs = begin_cycle(plan, store, registry(), actor="tester", reason="sandbox test").execute_step("count", 1)
     finally:
         store.dispose()
+    assert outputs["n"] == 2  # the two rows of project/data/audits.csv
+    spec = describe(count_rows, "lab.count_rows")
+    step = Step.model_validate({"id": "count", "phase": "check", "uses": "lab.count_rows",
+                                "with": {"source": "data/audits.csv"}})
+    counted = call_task(planned_step(step), spec, {}, StepContext("own-task", 1, config=find_config(project)))
+    assert counted == {"rows": 2, "source": str(project.resolve() / "data" / "audits.csv")}
     assert os.getcwd() == str(elsewhere)
 
 

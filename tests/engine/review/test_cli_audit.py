@@ -110,8 +110,10 @@ def test_bad_input_is_one_line_and_exit_2(trail_url: str, args: list[str], messa
 def test_a_missing_default_store_is_not_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PDCA_DATABASE_URL", raising=False)
-    assert_bad_input(pdca("audit", "log"), f"no audit store at {tmp_path.resolve() / '.pdca' / 'pdca.db'}: run "
-                                           "`pdca run` here first, or name one with --db URL or $PDCA_DATABASE_URL")
+    assert_bad_input(pdca("audit", "log"), f"no audit store found in {tmp_path.resolve()} or the folders above it "
+                                           "(none has .pdca/pdca.db, and no pdca.toml or pyproject.toml marks a "
+                                           "project root). Name the store with --db URL or $PDCA_DATABASE_URL, or "
+                                           "run this in your project's folder (where `pdca run` keeps it)")
     assert not (tmp_path / ".pdca" / "pdca.db").exists()
     assert_bad_input(pdca("audit", "verify", "--db", f"sqlite:///{tmp_path / 'typo.db'}"),
                      f"no audit store at {tmp_path / 'typo.db'}: the SQLite file does not exist")

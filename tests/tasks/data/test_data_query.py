@@ -202,12 +202,20 @@ steps:
         "both-modes", "unknown-function", "url-as-connection"])
 def test_validation_knows_outputs_and_refuses_unsafe_sql(tmp_path: Path, with_: str, source: str,
                                                           codes: list[str]) -> None:
+    _project_with_quality_and_f_csv(tmp_path)
     path = tmp_path / "process.yaml"
     path.write_text(VALIDATED.format(with_=with_, source=source), encoding="utf-8")
     assert [d.code for d in validate_paths([path]).diagnostics] == codes
 
 
+def _project_with_quality_and_f_csv(folder: Path) -> None:
+    """What the definitions above read must exist to validate (PDCA263, PDCA264): connection `quality`, f.csv."""
+    (folder / "pdca.toml").write_text('[connections]\nquality = "sqlite:///quality.db"\n', encoding="utf-8")
+    (folder / "f.csv").write_text("ward,open\nA,1\n", encoding="utf-8")
+
+
 def test_data_assert_sql_is_checked_at_validation(tmp_path: Path) -> None:
+    _project_with_quality_and_f_csv(tmp_path)
     path = tmp_path / "process.yaml"
     path.write_text(VALIDATED.replace("uses: data.query", "uses: data.assert").format(
         with_='      connection: quality\n      sql: "DELETE FROM t"\n      checks: [{check: row_count, min: 1}]',

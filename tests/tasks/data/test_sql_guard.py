@@ -270,9 +270,13 @@ steps:
 """
 
 
+QUALITY = '[connections]\nquality = "sqlite:///quality.db"\n'  # the connection DEFINITION names (PDCA264 otherwise)
+
+
 @pytest.mark.parametrize("bad", list(BAD_LITERALS), ids=list(BAD_LITERALS))
 def test_validate_refuses_a_bad_literal_query_at_its_line(tmp_path: Path, bad: str) -> None:
     sql, code = BAD_LITERALS[bad]
+    (tmp_path / "pdca.toml").write_text(QUALITY, encoding="utf-8")
     path = tmp_path / "process.yaml"
     path.write_text(DEFINITION.format(task="data.query", sql=sql), encoding="utf-8")
     found = [(d.code, d.line, d.column) for d in validate_paths([path]).diagnostics]
@@ -280,6 +284,7 @@ def test_validate_refuses_a_bad_literal_query_at_its_line(tmp_path: Path, bad: s
 
 
 def test_validate_checks_data_assert_sql_too(tmp_path: Path) -> None:
+    (tmp_path / "pdca.toml").write_text(QUALITY, encoding="utf-8")
     path = tmp_path / "process.yaml"
     text = DEFINITION.format(task="data.assert", sql="SELECT pg_read_file('/etc/passwd')")
     path.write_text(text.replace('scalars: {n: "SELECT count(*) FROM t"}', "checks: [{check: row_count, min: 1}]")
