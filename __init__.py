@@ -34,6 +34,7 @@ from pdcaflow.tasks.sdk.registry import (
     registry,
     task,
 )
+from pdcaflow.tasks.sdk.workspace import output_path
 
 __all__ = [
     "ConnectionName",
@@ -54,6 +55,7 @@ __all__ = [
     "evaluate",
     "load_definition_file",
     "load_definition_text",
+    "output_path",
     "parse_expression",
     "registry",
     "render_template",

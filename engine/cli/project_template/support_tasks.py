@@ -11,7 +11,6 @@ import heapq
 from typing import TypedDict
 
 import pdcaflow
-from pdcaflow.tasks.sdk.workspace import output_path
 
 
 class Answered(TypedDict):
@@ -22,7 +21,7 @@ class Answered(TypedDict):
 
 @pdcaflow.task("support.answer_requests", phases=("do",))
 def answer_requests(context: pdcaflow.StepContext, *,
-                    requests: pdcaflow.ProjectFile, agents: int) -> Answered:
+                    requests: pdcaflow.InputFile, agents: int) -> Answered:
     """Answer a month's requests with `agents` people, first come first served.
 
     Cycle 1 takes the first month of `requests` (a CSV file with the columns
@@ -46,7 +45,7 @@ def answer_requests(context: pdcaflow.StepContext, *,
         heapq.heappush(free_at, done)
         answered.append({"request": row["request"],
                          "hours_to_answer": round(done - received, 1)})
-    path = output_path(context, "answered.csv")
+    path = pdcaflow.output_path(context, "answered.csv")
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, ["request", "hours_to_answer"])
         writer.writeheader()
