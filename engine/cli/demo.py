@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
 from pdcaflow.engine.definition.validate import ValidatedDefinition
 from pdcaflow.engine.errors import PdcaError
+from pdcaflow.engine.review.layout import Column, FitTable, Kind
 
 FLAGSHIP = "retail-customer-service.yaml"
 # The demo runs unattended: it signs approval gates itself, recorded as actor `demo` with this reason
@@ -136,12 +136,10 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
     """Each KPI cycle by cycle, then the policies that changed the plan and when."""
     if not results:
         return []
-    table = Table(title=f"KPIs over {len(results)} cycle(s) (green met, red missed)", title_justify="left")
-    table.add_column("KPI", no_wrap=True)  # the numbers wrap first; a KPI name is never cut
-    for result in results:
-        table.add_column(f"c{result['cycle']}", justify="right")
-    table.add_column("target now", justify="right")
-    table.add_column("first -> last", justify="right")
+    # too many cycles for the page: the table is split into parts that each repeat the KPI column
+    table = FitTable([Column("KPI", Kind.ID), *(Column(f"c{result['cycle']}", Kind.NUMBER) for result in results),
+                      Column("target now", Kind.NUMBER), Column("first -> last", Kind.NUMBER)],
+                     title=f"KPIs over {len(results)} cycle(s) (green met, red missed)", key=1, split=True)
     last = results[-1]
     for kpi_id in last.get("kpi_values", {}):
         cells = []
@@ -156,9 +154,8 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
         movement = f"{known[-1] - known[0]:+.3g}" if len(known) >= 2 else "-"
         target = next((row["target"] for row in last["kpis"] if row["kpi"] == kpi_id), "-")
         table.add_row(kpi_id, *cells, target, movement)
-    changes = Table(title="What changed the plan", title_justify="left")
-    for column in ("cycle", "policy", "effect"):
-        changes.add_column(column)
+    changes = FitTable([Column("cycle", Kind.NUMBER), Column("policy", Kind.ID), Column("effect")],
+                       title="What changed the plan", key=2)
     for result in results:
         grouped: dict[str, list[str]] = {}
         for decision in result.get("decisions", []):
