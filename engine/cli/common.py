@@ -39,7 +39,7 @@ class ExitCode(IntEnum):
 PAGE_WIDTH = 80  # a saved log's width, and most terminals'
 
 
-class _Console(Console):
+class PageConsole(Console):
     """rich's console, 80 columns wide when it does not write to a terminal (a saved log, a pipe).
 
     rich would take the width of whatever terminal the other standard streams are, so a log
@@ -58,8 +58,8 @@ class _Console(Console):
         self._width, self._height = new_size
 
 
-out = _Console(highlight=False, soft_wrap=True)
-err = _Console(stderr=True, highlight=False, soft_wrap=True)
+out = PageConsole(highlight=False, soft_wrap=True)
+err = PageConsole(stderr=True, highlight=False, soft_wrap=True)
 
 Db = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL or "
                                              "sqlite:///.pdca/pdca.db]")]

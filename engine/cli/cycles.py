@@ -18,7 +18,7 @@ from pdcaflow.engine.cli.approve import approvals_table
 from pdcaflow.engine.runtime import approval_records
 from pdcaflow.engine.runtime.action_cycle import follow_up_actions
 from pdcaflow.engine.review.cycle_report import kpi_rows
-from pdcaflow.engine.review.layout import Column, FitTable, Kind
+from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
 from pdcaflow.engine.store.access import reading
 from pdcaflow.engine.store.tables import Cycle
 from pdcaflow.engine.store.repository import latest_carry_over, latest_cycle
@@ -48,7 +48,7 @@ class ProgressView:
 
     def update(self, step_id: str, status: str, detail: str) -> None:
         if status == "retrying":  # the whole reason on a line of its own (a retry wait can be long)
-            self._console.print(detail, markup=False)
+            self._console.print(detail, markup=False, soft_wrap=False)
             detail = detail.rsplit("; ", 1)[-1]  # the table keeps "retrying at HH:MM:SS (in ...), attempt n of m"
         with self._lock:
             if step_id in self._rows:
@@ -123,9 +123,9 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
             shown = cycle.status
             if shown == "running" and approval_records.is_suspended(session, name, cycle.number):
                 shown = "waiting for approval (suspended)"
-            out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
-                       f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
-                       + (f"\n  error: {cycle.error}" if cycle.error else ""))
+            out.append(paragraph(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
+                                 f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {cycle.actor}"
+                                 + (f"\n  error: {cycle.error}" if cycle.error else "")))
             carry = latest_carry_over(session, name)
             if carry:  # the actions as they are now: people may have updated them since
                 current = {**carry, "actions": follow_up_actions(session, name)}

@@ -27,7 +27,7 @@ import typer
 from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
 from pdcaflow.engine.definition.validate import ValidatedDefinition
 from pdcaflow.engine.errors import PdcaError
-from pdcaflow.engine.review.layout import Column, FitTable, Kind
+from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
 
 FLAGSHIP = "retail-customer-service.yaml"
 # The demo runs unattended: it signs approval gates itself, recorded as actor `demo` with this reason
@@ -63,8 +63,10 @@ def demo(
                           reason=f"pdca demo: sample world of {customers} customers, seed {seed}")
     for renderable in closing_summary(results):
         out.print(renderable)
-    out.print(f"\nThe audit trail is in {directory / '.pdca' / 'pdca.db'}. Review it with, for example:\n"
-              f"  cd {directory} && pdca audit log --limit 20 && pdca audit kpis retail-customer-service",
+    # one command a line: a command wrapped at 80 columns could not be copied whole
+    out.print(f"\nThe audit trail is in {directory / '.pdca' / 'pdca.db'}. Review it with, for example:",
+              markup=False, soft_wrap=False)
+    out.print(f"  cd {directory}\n  pdca audit log --limit 20\n  pdca audit kpis retail-customer-service",
               markup=False)
 
 
@@ -119,14 +121,15 @@ def _prepare(directory: Path, customers: int, seed: int) -> Path:
             if (info.get("customers"), info.get("seed")) != (customers, seed):
                 fail(f"{directory} already holds a world of {info.get('customers')} customers with seed "
                      f"{info.get('seed')}; use another --dir, or the same --customers and --seed to continue it")
-            out.print(f"continuing in {directory} (world of {customers} customers, seed {seed})", markup=False)
+            out.print(f"continuing in {directory} (world of {customers} customers, seed {seed})", markup=False,
+                      soft_wrap=False)
         else:
             # start-up speed: the sample world loads only when it is generated
             from pdcaflow.tasks.sample_world import generate_world
 
             with out.status(f"generating a city of {customers} retail customers (seed {seed}) ..."):
                 generate_world(world, customers=customers, seed=seed)
-            out.print(f"generated the sample world in {world}", markup=False)
+            out.print(f"generated the sample world in {world}", markup=False, soft_wrap=False)
     except OSError as exc:
         fail(f"cannot prepare the demo directory {directory}: {exc.strerror or exc}")
     return definition
@@ -168,7 +171,7 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
     owners = sorted({str(action.get("owner")) for action in open_actions})
     actions_line = (f"{len(open_actions)} corrective action(s) open after cycle {last['cycle']}"
                     + (f" (owners: {', '.join(owners)})" if owners else ""))
-    return [table, changes if changes.row_count else "No policy changed the plan.", actions_line]
+    return [table, changes if changes.row_count else "No policy changed the plan.", paragraph(actions_line)]
 
 
 def _fmt(value: Any) -> str:
