@@ -131,27 +131,27 @@ class FitTable:
 
     def _tables(self, console: Console, options: ConsoleOptions) -> list[Table] | None:
         """The table, or its parts that repeat the key columns, fitted to the page; None: stack its rows."""
+        page = _Page(console, options, *self._widths(console, options))
         everything = list(range(len(self.columns)))
         for frame in (self._frame, _COMPACT):
-            whole = self._fitted(console, options, everything, frame)
+            whole = self._fitted(page, everything, frame)
             if whole is not None:
                 return [whole]
         if not (self.split and self.key):
             return None
         for frame in (self._frame, _COMPACT):
-            parts = self._split(console, options, everything, frame)
+            parts = self._split(page, everything, frame)
             if parts is not None:
                 return parts
         return None
 
-    def _split(self, console: Console, options: ConsoleOptions, everything: list[int],
-               frame: _Frame) -> list[Table] | None:
+    def _split(self, page: _Page, everything: list[int], frame: _Frame) -> list[Table] | None:
         """Tables of the key columns and as many of the others as fit beside them, in order."""
         keys, rest = everything[: self.key], everything[self.key:]
         parts: list[Table] = []
         while rest:
             for count in range(len(rest), 0, -1):
-                part = self._fitted(console, options, keys + rest[:count], frame)
+                part = self._fitted(page, keys + rest[:count], frame)
                 if part is not None:
                     parts.append(part)
                     rest = rest[count:]
@@ -160,18 +160,23 @@ class FitTable:
                 return None
         return parts
 
-    def _fitted(self, console: Console, options: ConsoleOptions, indexes: list[int], frame: _Frame) -> Table | None:
-        """The table of the columns ``indexes`` in ``frame`` with widths that fit the page, or None."""
+    def _widths(self, console: Console, options: ConsoleOptions) -> tuple[list[int], list[int]]:
+        """Each column's natural width (its longest line) and the narrowest it may get."""
         natural, minimum = [], []
-        for index in indexes:
+        for index, column in enumerate(self.columns):
             cells = _measured(console, options, [row[index] for row in self.rows])
-            header = _measured(console, options, [Text(self.columns[index].header)])
+            header = _measured(console, options, [Text(column.header)])[0]
             widest = max((cell.maximum for cell in cells), default=0)
-            natural.append(max(widest, header[0].maximum))
+            natural.append(max(widest, header.maximum))
             # ids and numbers stay whole; text is not squeezed into a column too narrow to read
-            whole = widest if self.columns[index].kind is not Kind.TEXT else min(widest, _READABLE)
-            minimum.append(max([whole, header[0].minimum, *(cell.minimum for cell in cells)]))
-        widths = fit_widths(natural, minimum, options.max_width - self._overhead(console, options, indexes, frame))
+            whole = widest if column.kind is not Kind.TEXT else min(widest, _READABLE)
+            minimum.append(max([whole, header.minimum, *(cell.minimum for cell in cells)]))
+        return natural, minimum
+
+    def _fitted(self, page: _Page, indexes: list[int], frame: _Frame) -> Table | None:
+        """The table of the columns ``indexes`` in ``frame`` with widths that fit the page, or None."""
+        available = page.options.max_width - _overhead(page, len(indexes), frame)
+        widths = fit_widths([page.natural[i] for i in indexes], [page.minimum[i] for i in indexes], available)
         return None if widths is None else self._table(indexes, widths, frame)
 
     def _table(self, indexes: list[int], widths: list[int], frame: _Frame) -> Table:
@@ -184,14 +189,6 @@ class FitTable:
         for row in self.rows:
             table.add_row(*(row[index] for index in indexes))
         return table
-
-    def _overhead(self, console: Console, options: ConsoleOptions, indexes: list[int], frame: _Frame) -> int:
-        """The width the frame's borders and padding take beside the content of the columns ``indexes``."""
-        bare = _framed(frame)
-        for _ in indexes:
-            bare.add_column(width=1)
-        return bare.__rich_measure__(console, options.update_width(_UNBOUNDED)).maximum - len(indexes)
-
 
 def fit_widths(natural: Sequence[int], minimum: Sequence[int], available: int) -> list[int] | None:
     """Column widths within ``available``: each column's natural width, the widest ones narrowed first
@@ -210,6 +207,24 @@ def paragraph(markup: str, style: str = "") -> Group:
     text = Text.from_markup(markup, style=style, overflow="fold")
     text.no_wrap = False
     return Group(text)  # printed alone, a Text would be joined into a new one that forgets no_wrap
+
+
+@dataclass(frozen=True)
+class _Page:
+    """Where a table is printed, and its columns' natural and narrowest widths."""
+
+    console: Console
+    options: ConsoleOptions
+    natural: list[int]
+    minimum: list[int]
+
+
+def _overhead(page: _Page, columns: int, frame: _Frame) -> int:
+    """The width ``frame``'s borders and padding take beside the content of ``columns`` columns."""
+    bare = _framed(frame)
+    for _ in range(columns):
+        bare.add_column(width=1)
+    return bare.__rich_measure__(page.console, page.options.update_width(_UNBOUNDED)).maximum - columns
 
 
 def _framed(frame: _Frame) -> Table:
