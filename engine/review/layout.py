@@ -5,15 +5,15 @@ hash, a date) and a ``NUMBER`` (an actual, a change, a seq) stay whole on one
 line, so they can be read and copied; ``TEXT`` (a title, a reason, an effect)
 wraps between words. A table is laid out, in this order of preference:
 
-1. in its own frame (borders), as wide as its content, its text columns wrapped
-   when that is wider than the page;
-2. in a compact frame (a rule under the header, two spaces between columns);
+1. in its own frame (borders), as wide as its content, if that fits the page;
+2. in a compact frame (a rule under the header, two spaces between columns),
+   its text columns wrapped as much as needed;
 3. for a table that may be ``split`` (a KPI over many cycles): split into several
    tables that each repeat its ``key`` columns (those that name a row);
 4. stacked: each row a block of ``header: value`` lines, headed by its key.
 
 Nothing is ever ellipsised, and a column is never narrower than its longest id,
-number or word (nor a column of text narrower than 12 characters).
+number or word (nor a column of text narrower than 8 characters).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 _UNBOUNDED = 10_000  # wide enough to measure any cell on one line
-_READABLE = 12  # the narrowest a column of text gets (unless its text is shorter)
+_READABLE = 8  # the narrowest a column of text gets (unless its text is shorter)
 
 
 class Kind(StrEnum):
@@ -133,25 +133,18 @@ class FitTable:
         """The table, or its parts that repeat the key columns, fitted to the page; None: stack its rows."""
         page = _Page(console, options, *self._widths(console, options))
         everything = list(range(len(self.columns)))
-        for frame in (self._frame, _COMPACT):
-            whole = self._fitted(page, everything, frame)
-            if whole is not None:
-                return [whole]
-        if not (self.split and self.key):
-            return None
-        for frame in (self._frame, _COMPACT):
-            parts = self._split(page, everything, frame)
-            if parts is not None:
-                return parts
-        return None
+        whole = self._fitted(page, everything)
+        if whole is not None:
+            return [whole]
+        return self._split(page, everything) if self.split and self.key else None
 
-    def _split(self, page: _Page, everything: list[int], frame: _Frame) -> list[Table] | None:
+    def _split(self, page: _Page, everything: list[int]) -> list[Table] | None:
         """Tables of the key columns and as many of the others as fit beside them, in order."""
         keys, rest = everything[: self.key], everything[self.key:]
         parts: list[Table] = []
         while rest:
             for count in range(len(rest), 0, -1):
-                part = self._fitted(page, keys + rest[:count], frame)
+                part = self._fitted(page, keys + rest[:count])
                 if part is not None:
                     parts.append(part)
                     rest = rest[count:]
@@ -173,11 +166,16 @@ class FitTable:
             minimum.append(max([whole, header.minimum, *(cell.minimum for cell in cells)]))
         return natural, minimum
 
-    def _fitted(self, page: _Page, indexes: list[int], frame: _Frame) -> Table | None:
-        """The table of the columns ``indexes`` in ``frame`` with widths that fit the page, or None."""
-        available = page.options.max_width - _overhead(page, len(indexes), frame)
-        widths = fit_widths([page.natural[i] for i in indexes], [page.minimum[i] for i in indexes], available)
-        return None if widths is None else self._table(indexes, widths, frame)
+    def _fitted(self, page: _Page, indexes: list[int]) -> Table | None:
+        """The table of the columns ``indexes`` that fits the page, or None: in its own frame if nothing
+        has to wrap, else in the compact frame (more room for the text that wraps)."""
+        natural = [page.natural[i] for i in indexes]
+        minimum = [page.minimum[i] for i in indexes]
+        for frame, narrowest in ((self._frame, natural), (_COMPACT, minimum)):
+            widths = fit_widths(natural, narrowest, page.options.max_width - _overhead(page, len(indexes), frame))
+            if widths is not None:
+                return self._table(indexes, widths, frame)
+        return None
 
     def _table(self, indexes: list[int], widths: list[int], frame: _Frame) -> Table:
         table = _framed(frame)
