@@ -133,18 +133,25 @@ class FitTable:
         """The table, or its parts that repeat the key columns, fitted to the page; None: stack its rows."""
         page = _Page(console, options, *self._widths(console, options))
         everything = list(range(len(self.columns)))
-        whole = self._fitted(page, everything)
-        if whole is not None:
-            return [whole]
-        return self._split(page, everything) if self.split and self.key else None
+        for frame in (self._frame, _COMPACT):
+            whole = self._fitted(page, everything, frame)
+            if whole is not None:
+                return [whole]
+        if not (self.split and self.key):
+            return None
+        for frame in (self._frame, _COMPACT):
+            parts = self._split(page, everything, frame)
+            if parts is not None:
+                return parts
+        return None
 
-    def _split(self, page: _Page, everything: list[int]) -> list[Table] | None:
+    def _split(self, page: _Page, everything: list[int], frame: _Frame) -> list[Table] | None:
         """Tables of the key columns and as many of the others as fit beside them, in order."""
         keys, rest = everything[: self.key], everything[self.key:]
         parts: list[Table] = []
         while rest:
             for count in range(len(rest), 0, -1):
-                part = self._fitted(page, keys + rest[:count])
+                part = self._fitted(page, keys + rest[:count], frame)
                 if part is not None:
                     parts.append(part)
                     rest = rest[count:]
@@ -166,16 +173,13 @@ class FitTable:
             minimum.append(max([whole, header.minimum, *(cell.minimum for cell in cells)]))
         return natural, minimum
 
-    def _fitted(self, page: _Page, indexes: list[int]) -> Table | None:
-        """The table of the columns ``indexes`` that fits the page, or None: in its own frame if nothing
-        has to wrap, else in the compact frame (more room for the text that wraps)."""
+    def _fitted(self, page: _Page, indexes: list[int], frame: _Frame) -> Table | None:
+        """The table of the columns ``indexes`` in ``frame`` that fits the page, or None. Only in the
+        compact frame does text wrap: it leaves that text more room than borders would."""
         natural = [page.natural[i] for i in indexes]
-        minimum = [page.minimum[i] for i in indexes]
-        for frame, narrowest in ((self._frame, natural), (_COMPACT, minimum)):
-            widths = fit_widths(natural, narrowest, page.options.max_width - _overhead(page, len(indexes), frame))
-            if widths is not None:
-                return self._table(indexes, widths, frame)
-        return None
+        narrowest = [page.minimum[i] for i in indexes] if frame is _COMPACT else natural
+        widths = fit_widths(natural, narrowest, page.options.max_width - _overhead(page, len(indexes), frame))
+        return None if widths is None else self._table(indexes, widths, frame)
 
     def _table(self, indexes: list[int], widths: list[int], frame: _Frame) -> Table:
         table = _framed(frame)
