@@ -17,10 +17,10 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.table import Table
 
 from pdcaflow.engine.cli.common import Db, ExitCode, fail, out, resolve_actor
 from pdcaflow.engine.cli.hints import pdca_command
+from pdcaflow.engine.review.layout import Column, FitTable, Kind
 
 PERSON_STATUSES = ("in_progress", "done", "cancelled")
 ACTION_STATUSES = ("open", "in_progress", "done", "verified", "ineffective", "cancelled")
@@ -71,13 +71,11 @@ def list_command(
     out.print(actions_list_table(rows))
 
 
-def actions_list_table(rows: list[dict[str, Any]], title: str = "Corrective actions") -> Table:
+def actions_list_table(rows: list[dict[str, Any]], title: str = "Corrective actions") -> FitTable:
     """Actions as a table: id, status, owner, due, KPI, title."""
-    table = Table(title=title, title_justify="left")
-    for column in ("action", "status", "owner", "due", "KPI", "title"):
-        # the id is what `pdca actions update` takes: folded onto more lines when narrow, never cut short
-        table.add_column(column, overflow="fold", no_wrap=column in ("status", "due"),
-                         min_width=24 if column == "action" else None)
+    # the id is what `pdca actions update` takes: whole on its line, never cut short
+    table = FitTable([Column("action", Kind.ID), Column("status", Kind.ID), Column("owner", Kind.ID),
+                      Column("due", Kind.ID), Column("KPI", Kind.ID), Column("title")], title=title, key=1)
     for row in rows:
         table.add_row(str(row["id"]), str(row["status"]), str(row["owner"]), str(row["due"]),
                       str(row.get("kpi") or "-"), str(row["title"]))
@@ -104,9 +102,8 @@ def show_command(action: Annotated[str, typer.Argument(help="the action's id, e.
               markup=False)
     if state.get("escalation"):
         out.print(f"  escalation chain: {' -> '.join(state['escalation'])}", markup=False)
-    table = Table(title="History", title_justify="left")
-    for column in ("when (UTC)", "who", "by", "status", "owner", "due", "why"):
-        table.add_column(column)
+    table = FitTable([Column("when (UTC)", Kind.ID), Column("who", Kind.ID), Column("by", Kind.ID),
+                      Column("status"), Column("owner"), Column("due"), Column("why")], title="History", key=1)
     for change in history:
         table.add_row(change["at"][:19].replace("T", " "), change["actor"], change["source"],
                       _arrow(change["status"]), _arrow(change["owner"]), _arrow(change["due"]), change["reason"])

@@ -14,11 +14,11 @@ import os
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from pdcaflow.engine.cli.common import Db, fail, out
 from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.errors import PdcaError
+from pdcaflow.engine.review.layout import Column, FitTable, Kind
 
 Process = Annotated[str, typer.Argument(help="the process id")]
 CycleNumber = Annotated[int, typer.Argument(min=1, help="the cycle number")]
@@ -59,12 +59,12 @@ def pending(process: Annotated[str | None, typer.Argument(help="only this proces
     out.print(approvals_table(waiting))
 
 
-def approvals_table(waiting: list[Any]) -> Table:
+def approvals_table(waiting: list[Any]) -> FitTable:
     """The waiting approvals as a table (also shown by `pdca status`)."""
-    table = Table(title="Waiting for approval", title_justify="left")
-    for column in ("process", "cycle", "step", "level", "who may answer", "since (UTC)", "deadline (UTC)"):
-        # process, cycle and step are what `pdca approve` takes: folded when narrow, never cut short
-        table.add_column(column, overflow="fold")
+    # process, cycle and step are what `pdca approve` takes: whole on their lines, never cut short
+    table = FitTable([Column("process", Kind.ID), Column("cycle", Kind.NUMBER), Column("step", Kind.ID),
+                      Column("level"), Column("who may answer"), Column("since (UTC)", Kind.ID),
+                      Column("deadline (UTC)", Kind.ID)], title="Waiting for approval", key=3)
     for request in waiting:
         level = f"{request.level + 1}/{len(request.levels)} {request.level_name}"
         table.add_row(request.process_id, str(request.cycle), request.step_id,

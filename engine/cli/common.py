@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from pdcaflow.engine.definition.diagnostic_text import render_text, summary
 from pdcaflow.engine.definition.validate import ValidatedDefinition, ValidationReport, discover, validate_paths
@@ -37,8 +37,30 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # stopped by SIGTERM (128 + 15)
 
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+PAGE_WIDTH = 80  # a saved log's width, and most terminals'
+
+
+class PageConsole(Console):
+    """rich's console, 80 columns wide when it does not write to a terminal (a saved log, a pipe).
+
+    rich would take the width of whatever terminal the other standard streams are, so a log
+    saved from a wide terminal would be as wide as that terminal. ``COLUMNS`` still sets it.
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal or self._width is not None or os.environ.get("COLUMNS", "").isdigit():
+            return size
+        return ConsoleDimensions(PAGE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:  # as rich's: a fixed width and height
+        self._width, self._height = new_size
+
+
+out = PageConsole(highlight=False, soft_wrap=True)
+err = PageConsole(stderr=True, highlight=False, soft_wrap=True)
 
 Db = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store [default: $PDCA_DATABASE_URL or "
                                              "sqlite:///.pdca/pdca.db]")]

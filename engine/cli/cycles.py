@@ -13,7 +13,6 @@ from typing import Any
 from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy import select
 
 from pdcaflow.engine.cli.approve import approvals_table
@@ -21,6 +20,7 @@ from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.runtime import approval_records
 from pdcaflow.engine.runtime.action_cycle import follow_up_actions
 from pdcaflow.engine.review.cycle_report import kpi_rows
+from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
 from pdcaflow.engine.store.access import reading, require_process
 from pdcaflow.engine.store.tables import Cycle
 from pdcaflow.engine.store.repository import latest_carry_over, latest_cycle
@@ -50,7 +50,7 @@ class ProgressView:
 
     def update(self, step_id: str, status: str, detail: str) -> None:
         if status == "retrying":  # the whole reason on a line of its own (a retry wait can be long)
-            self._console.print(detail, markup=False)
+            self._console.print(detail, markup=False, soft_wrap=False)
             detail = detail.rsplit("; ", 1)[-1]  # the table keeps "retrying at HH:MM:SS (in ...), attempt n of m"
         with self._lock:
             if step_id in self._rows:
@@ -70,21 +70,20 @@ class ProgressView:
         self.stop()
         self._console.print(summary_renderable(result))
 
-    def _render(self) -> Table:
-        table = Table(title=self._title, title_justify="left", box=None, pad_edge=False)
-        for column in ("phase", "step", "status", "detail"):
-            table.add_column(column)
+    def _render(self) -> FitTable:
+        table = FitTable([Column("phase", Kind.ID), Column("step", Kind.ID), Column("status", Kind.ID),
+                          Column("detail")], title=self._title, key=2, box=None, pad_edge=False)
         with self._lock:
             for phase, step, status, detail in self._rows.values():
                 table.add_row(phase, step, f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", detail)
         return table
 
 
-def kpi_table(rows: list[dict[str, str]], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("KPI", "actual", "target", "status", "change", "unit", "actions"):
-        # KPI names are never cut short; the actions column counts them (the actions table names them)
-        table.add_column(column, justify="right" if column in ("actual", "change") else "left", no_wrap=column == "KPI")
+def kpi_table(rows: list[dict[str, str]], title: str) -> FitTable:
+    # the actions column counts them (the actions table names them)
+    table = FitTable([Column("KPI", Kind.ID), Column("actual", Kind.NUMBER), Column("target", Kind.ID),
+                      Column("status", Kind.ID), Column("change", Kind.NUMBER), Column("unit"), Column("actions")],
+                     title=title, key=1)
     for row in rows:
         style = {"met": "green", "missed": "red"}.get(row["status"], "yellow")
         table.add_row(row["kpi"], row["actual"], row["target"], f"[{style}]{row['status']}[/]", row["change"], row["unit"],
@@ -92,13 +91,11 @@ def kpi_table(rows: list[dict[str, str]], title: str) -> Table:
     return table
 
 
-def decisions_table(decisions: list[Mapping[str, Any]]) -> Table | str:
+def decisions_table(decisions: list[Mapping[str, Any]]) -> FitTable | str:
     fired = [d for d in decisions if d.get("fired")]
     if not fired:
         return "No policy fired."
-    table = Table(title="Decisions", title_justify="left")
-    for column in ("policy", "why", "effect"):
-        table.add_column(column)
+    table = FitTable([Column("policy", Kind.ID), Column("why"), Column("effect")], title="Decisions", key=1)
     for decision in fired:
         table.add_row(str(decision.get("policy")), str(decision.get("reason")), "; ".join(decision.get("effects", [])))
     return table
@@ -131,9 +128,9 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
             shown = cycle.status
             if shown == "running" and approval_records.is_suspended(session, name, cycle.number):
                 shown = "waiting for approval (suspended)"
-            out.append(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
-                       f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {escape(cycle.actor)}"
-                       + (f"\n  error: {escape(cycle.error)}" if cycle.error else ""))
+            out.append(paragraph(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
+                                 f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {escape(cycle.actor)}"
+                                 + (f"\n  error: {escape(cycle.error)}" if cycle.error else "")))
             carry = latest_carry_over(session, name)
             if carry:  # the actions as they are now: people may have updated them since
                 current = {**carry, "actions": follow_up_actions(session, name)}
@@ -148,7 +145,7 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
 ACTIONS_SHOWN = 15
 
 
-def actions_table(actions: list[Mapping[str, Any]], limit: int = ACTIONS_SHOWN) -> Table | str:
+def actions_table(actions: list[Mapping[str, Any]], limit: int = ACTIONS_SHOWN) -> FitTable | str:
     """The actions still followed up; the first ``limit`` of them, policies' before complaints' ones."""
     if not actions:
         return "No open actions."
@@ -157,11 +154,9 @@ def actions_table(actions: list[Mapping[str, Any]], limit: int = ACTIONS_SHOWN) 
     title = "Actions until closed (open, in progress, done waiting for verification)"
     if hidden > 0:
         title += f": {limit} of {len(ordered)} shown, `{pdca_command()} actions list` lists them all"
-    table = Table(title=title, title_justify="left")
-    for column in ("action", "status", "owner", "due", "title"):
-        # the id is what `pdca actions update` takes: folded onto more lines when narrow, never cut short
-        table.add_column(column, overflow="fold", no_wrap=column in ("status", "due"),
-                         min_width=24 if column == "action" else None)
+    # the id is what `pdca actions update` takes: whole on its line, never cut short
+    table = FitTable([Column("action", Kind.ID), Column("status", Kind.ID), Column("owner", Kind.ID),
+                      Column("due", Kind.ID), Column("title")], title=title, key=1)
     for action in ordered[:limit]:
         table.add_row(str(action.get("id")), str(action.get("status", "open")), str(action.get("owner")),
                       str(action.get("due")), str(action.get("title")))

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
 from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.definition.validate import ValidatedDefinition
 from pdcaflow.engine.errors import PdcaError
 from pdcaflow.tasks.sdk.project_config import CONFIG_FILE
+from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
 
 FLAGSHIP = "retail-customer-service.yaml"
 # The demo runs unattended: it signs approval gates itself, recorded as actor `demo` with this reason
@@ -69,7 +69,9 @@ def demo(
                           reason=f"pdca demo: sample world of {customers} customers, seed {seed}")
     for renderable in closing_summary(results):
         out.print(renderable)
-    out.print(closing_hint(directory), markup=False)
+    sentence, commands = closing_hint(directory).split("\n", 2)[1:]
+    out.print(f"\n{sentence}", markup=False, soft_wrap=False)  # the sentence wraps at 80 columns
+    out.print(commands, markup=False)  # one command a line, never wrapped: each can be copied whole
 
 
 def closing_hint(directory: Path) -> str:
@@ -134,14 +136,15 @@ def _prepare(directory: Path, customers: int, seed: int) -> Path:
             if (info.get("customers"), info.get("seed")) != (customers, seed):
                 fail(f"{directory} already holds a world of {info.get('customers')} customers with seed "
                      f"{info.get('seed')}; use another --dir, or the same --customers and --seed to continue it")
-            out.print(f"continuing in {directory} (world of {customers} customers, seed {seed})", markup=False)
+            out.print(f"continuing in {directory} (world of {customers} customers, seed {seed})", markup=False,
+                      soft_wrap=False)
         else:
             # start-up speed: the sample world loads only when it is generated
             from pdcaflow.tasks.sample_world import generate_world
 
             with out.status(f"generating a city of {customers} retail customers (seed {seed}) ..."):
                 generate_world(world, customers=customers, seed=seed)
-            out.print(f"generated the sample world in {world}", markup=False)
+            out.print(f"generated the sample world in {world}", markup=False, soft_wrap=False)
     except OSError as exc:
         fail(f"cannot prepare the demo directory {directory}: {exc.strerror or exc}")
     return definition
@@ -151,12 +154,10 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
     """Each KPI cycle by cycle, then the policies that changed the plan and when."""
     if not results:
         return []
-    table = Table(title=f"KPIs over {len(results)} cycle(s) (green met, red missed)", title_justify="left")
-    table.add_column("KPI", no_wrap=True)  # the numbers wrap first; a KPI name is never cut
-    for result in results:
-        table.add_column(f"c{result['cycle']}", justify="right")
-    table.add_column("target now", justify="right")
-    table.add_column("first -> last", justify="right")
+    # too many cycles for the page: the table is split into parts that each repeat the KPI column
+    table = FitTable([Column("KPI", Kind.ID), *(Column(f"c{result['cycle']}", Kind.NUMBER) for result in results),
+                      Column("target now", Kind.NUMBER), Column("first -> last", Kind.NUMBER)],
+                     title=f"KPIs over {len(results)} cycle(s) (green met, red missed)", key=1, split=True)
     last = results[-1]
     for kpi_id in last.get("kpi_values", {}):
         cells = []
@@ -171,9 +172,8 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
         movement = f"{known[-1] - known[0]:+.3g}" if len(known) >= 2 else "-"
         target = next((row["target"] for row in last["kpis"] if row["kpi"] == kpi_id), "-")
         table.add_row(kpi_id, *cells, target, movement)
-    changes = Table(title="What changed the plan", title_justify="left")
-    for column in ("cycle", "policy", "effect"):
-        changes.add_column(column)
+    changes = FitTable([Column("cycle", Kind.NUMBER), Column("policy", Kind.ID), Column("effect")],
+                       title="What changed the plan", key=2)
     for result in results:
         grouped: dict[str, list[str]] = {}
         for decision in result.get("decisions", []):
@@ -186,7 +186,7 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
     owners = sorted({str(action.get("owner")) for action in open_actions})
     actions_line = (f"{len(open_actions)} corrective action(s) open after cycle {last['cycle']}"
                     + (f" (owners: {', '.join(owners)})" if owners else ""))
-    return [table, changes if changes.row_count else "No policy changed the plan.", actions_line]
+    return [table, changes if changes.row_count else "No policy changed the plan.", paragraph(actions_line)]
 
 
 def _fmt(value: Any) -> str:

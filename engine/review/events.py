@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from pdcaflow.engine.review.readable import pairs
 from pdcaflow.engine.runtime import approval_records as approvals
 from pdcaflow.engine.store.access import ReviewError, require_cycle, require_process
 from pdcaflow.engine.store.tables import AuditEvent
@@ -122,10 +123,7 @@ def summary(kind: str, payload: dict[str, Any]) -> str:
 
 
 def _compact(value: Any, width: int = 100) -> str:
-    from pdcaflow.engine.store.audit import canonical_json
-
-    text = canonical_json(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return pairs(value, width)  # whole pairs, never a number or an id cut short
 
 
 def _number(value: Any) -> str:

@@ -7,12 +7,12 @@ from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from pdcaflow.engine.review.cycle_report import target_text
 from pdcaflow.engine.review.events import summary
 from pdcaflow.engine.review.kpis import met_summary
+from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
 from pdcaflow.engine.review.versions import Change, VersionInfo
 from pdcaflow.engine.store.tables import AuditEvent
 
@@ -35,15 +35,11 @@ def styled(status: str) -> Text:
     return Text(status, style=STATUS_STYLE.get(status, ""))
 
 
-def log_table(events: list[AuditEvent], title: str) -> Table:
+def log_table(events: list[AuditEvent], title: str) -> FitTable:
     """One row per event: seq, time, actor, kind, where (process #cycle · step), and what it records and why."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("seq", justify="right", no_wrap=True)
-    table.add_column("at (UTC)", no_wrap=True)
-    table.add_column("actor", overflow="fold")
-    table.add_column("kind", no_wrap=True)
-    table.add_column("where", overflow="fold")
-    table.add_column("what · why", overflow="fold", ratio=1)
+    table = FitTable([Column("seq", Kind.NUMBER), Column("at (UTC)", Kind.ID), Column("actor", Kind.ID),
+                      Column("kind", Kind.ID), Column("where"), Column("what · why")],
+                     title=title, key=5, box=box.SIMPLE_HEAD, pad_edge=False)
     for event in events:
         where = event.process_id + (f" #{event.cycle_number}" if event.cycle_number is not None else "") + \
             (f" · {event.step_id}" if event.step_id else "")
@@ -61,12 +57,11 @@ def kpi_tables(process_id: str, history: dict[str, list[dict[str, Any]]]) -> lis
     out: list[RenderableType] = []
     for kpi_id, points in history.items():
         unit = points[-1]["unit"]
-        table = Table(title=f"{process_id} · {kpi_id}" + (f" ({unit})" if unit else ""), title_justify="left",
-                      caption=met_summary(points), caption_justify="left")
-        for column, justify in (("cycle", "right"), ("version", "right"), ("finished (UTC)", "left"),
-                                ("actual", "right"), ("target", "left"), ("status", "left"), ("change", "right"),
-                                ("signals", "left")):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table = FitTable([Column("cycle", Kind.NUMBER), Column("version", Kind.ID),
+                          Column("finished (UTC)", Kind.ID), Column("actual", Kind.NUMBER),
+                          Column("target", Kind.ID), Column("status", Kind.ID), Column("change", Kind.NUMBER),
+                          Column("signals")],
+                         title=f"{process_id} · {kpi_id}" + (f" ({unit})" if unit else ""), caption=met_summary(points))
         for point in points:
             delta = point["delta"]
             table.add_row(str(point["cycle"]), f"v{point['version']}" if point["version"] else "-",
@@ -77,11 +72,12 @@ def kpi_tables(process_id: str, history: dict[str, list[dict[str, Any]]]) -> lis
     return out
 
 
-def versions_table(process_id: str, versions: list[VersionInfo]) -> Table:
-    table = Table(title=f"{process_id} · definition versions", title_justify="left",
-                  caption="`pdca audit diff PROCESS V1 V2` compares two of them", caption_justify="left")
-    for column in ("version", "sha256", "first run (UTC)", "by", "cycles", "first", "last", "lines"):
-        table.add_column(column, justify="right" if column in ("cycles", "first", "last", "lines") else "left")
+def versions_table(process_id: str, versions: list[VersionInfo]) -> FitTable:
+    table = FitTable([Column("version", Kind.ID), Column("sha256", Kind.ID), Column("first run (UTC)", Kind.ID),
+                      Column("by", Kind.ID), Column("cycles", Kind.NUMBER), Column("first", Kind.NUMBER),
+                      Column("last", Kind.NUMBER), Column("lines", Kind.NUMBER)],
+                     title=f"{process_id} · definition versions",
+                     caption="`pdca audit diff PROCESS V1 V2` compares two of them")
     for version in versions:
         table.add_row(f"v{version.number}", version.sha256[:12], when(version.first_seen_at), version.actor or "-",
                       str(version.cycles), number(version.first_cycle), number(version.last_cycle),
@@ -94,11 +90,10 @@ def diff_renderables(process_id: str, old: VersionInfo, new: VersionInfo, change
     """The semantic summary, the KPI results before and after, then the unified YAML diff."""
     header = (f"[bold]{process_id}[/]: v{old.number} ({old.sha256[:12]}, {_span(old)}) -> "
               f"v{new.number} ({new.sha256[:12]}, {_span(new)})")
-    out: list[RenderableType] = [header]
+    out: list[RenderableType] = [paragraph(header)]
     if changes:
-        table = Table(title="What changed", title_justify="left")
-        for column in ("change", "name", "before", "after"):
-            table.add_column(column, overflow="fold")
+        table = FitTable([Column("change"), Column("name", Kind.ID), Column("before"), Column("after")],
+                         title="What changed", key=2)
         for change in changes:
             table.add_row(change.what, change.name, _value(change.before), _value(change.after))
         out.append(table)
@@ -113,10 +108,10 @@ def diff_renderables(process_id: str, old: VersionInfo, new: VersionInfo, change
 def _effect_table(old: VersionInfo, new: VersionInfo, effect: dict[str, dict[str, list[dict[str, Any]]]]) -> RenderableType:
     if not effect:
         return "No KPI results in the cycles of either version."
-    table = Table(title="KPI results of the cycles before and after", title_justify="left")
-    for column in ("KPI", f"v{old.number} cycles", "met", f"last on v{old.number}", f"v{new.number} cycles", "met",
-                   f"first on v{new.number}"):
-        table.add_column(column)
+    table = FitTable([Column("KPI", Kind.ID), Column(f"v{old.number} cycles", Kind.NUMBER), Column("met", Kind.NUMBER),
+                      Column(f"last on v{old.number}"), Column(f"v{new.number} cycles", Kind.NUMBER),
+                      Column("met", Kind.NUMBER), Column(f"first on v{new.number}")],
+                     title="KPI results of the cycles before and after", key=1)
     for kpi_id, sides in effect.items():
         before, after = sides["before"], sides["after"]
         table.add_row(kpi_id, _cycles(before), _met(before), _point(before[-1] if before else None), _cycles(after),

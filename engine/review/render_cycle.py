@@ -6,15 +6,15 @@ from typing import Any
 
 from rich.console import RenderableType
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from pdcaflow.engine.review.cycle_report import target_text
 from pdcaflow.engine.review.cycle_view import CycleView, flatten
+from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
+from pdcaflow.engine.review.readable import readable
 from pdcaflow.engine.review.render import STATUS_STYLE, number, styled, when
-from pdcaflow.engine.store.audit import canonical_json
 
-_OUTPUT_WIDTH = 90
+_OUTPUT_LINES = 12  # of a step's outputs (the JSON log holds them all)
 
 
 def cycle_renderables(view: CycleView) -> list[RenderableType]:
@@ -40,19 +40,18 @@ def _header(view: CycleView) -> RenderableType:
                      + (f"reason: {escape(event.reason)}" if event.reason else "[yellow]no reason recorded[/]"))
     if cycle.error:
         lines.append(f"[red]error: {escape(cycle.error)}[/]")
-    return "\n".join(lines)
+    return paragraph("\n".join(lines))
 
 
 def _plan(view: CycleView) -> RenderableType:
     source = "recorded on its start event" if view.plan_recorded else \
         "rebuilt from the definition and the previous carry-over (not recorded by this older cycle)"
     came_from = view.carry_in.get("from_cycle")
-    table = Table(title=f"Plan inputs ({source}; carried over from "
-                        + (f"cycle {came_from})" if came_from else "no earlier cycle)"), title_justify="left")
-    for column in ("input", "name", "value"):
-        table.add_column(column, overflow="fold")
+    table = FitTable([Column("input"), Column("name", Kind.ID), Column("value")],
+                     title=f"Plan inputs ({source}; carried over from "
+                           + (f"cycle {came_from})" if came_from else "no earlier cycle)"), key=2)
     for name, value in flatten(view.carry_in.get("params", {})).items():
-        table.add_row("param", name, _text(value))
+        table.add_row("param", name, readable(value))
     for kpi, target in view.carry_in.get("targets", {}).items():
         table.add_row("target", kpi, target_text(target))
     for action in view.carry_in.get("actions", []):
@@ -64,12 +63,12 @@ def _plan(view: CycleView) -> RenderableType:
 def _steps(view: CycleView) -> RenderableType:
     if not view.steps:
         return "No step recorded."
-    table = Table(title="Steps", title_justify="left")
-    for column in ("step", "status", "attempts", "started (UTC)", "seconds", "outputs / error"):
-        table.add_column(column, overflow="fold", justify="right" if column in ("attempts", "seconds") else "left")
+    table = FitTable([Column("step", Kind.ID), Column("status", Kind.ID), Column("attempts", Kind.NUMBER),
+                      Column("started (UTC)", Kind.ID), Column("seconds", Kind.NUMBER),
+                      Column("outputs / error")], title="Steps", key=1)
     for step in view.steps:
         seconds = (step.finished_at - step.started_at).total_seconds() if step.started_at and step.finished_at else None
-        detail = Text(step.error, style="red") if step.error else Text(_text(step.output, _OUTPUT_WIDTH))
+        detail = Text(step.error, style="red") if step.error else _outputs(view, step.step_id, step.output)
         table.add_row(step.step_id, styled(step.status), str(step.attempts), when(step.started_at),
                       "-" if seconds is None else f"{seconds:.2f}", detail)
     return table
@@ -78,9 +77,9 @@ def _steps(view: CycleView) -> RenderableType:
 def _kpis(view: CycleView) -> RenderableType:
     if not view.kpis:
         return "No KPI results."
-    table = Table(title="KPIs", title_justify="left")
-    for column in ("KPI", "actual", "target", "status", "change", "unit", "signals"):
-        table.add_column(column, justify="right" if column in ("actual", "change") else "left")
+    table = FitTable([Column("KPI", Kind.ID), Column("actual", Kind.NUMBER), Column("target", Kind.ID),
+                      Column("status", Kind.ID), Column("change", Kind.NUMBER), Column("unit"), Column("signals")],
+                     title="KPIs", key=1)
     for result in view.kpis:
         delta = result.get("delta")
         table.add_row(str(result["kpi"]), number(result.get("actual")), target_text(result.get("target")),
@@ -92,26 +91,25 @@ def _kpis(view: CycleView) -> RenderableType:
 def _decisions(view: CycleView) -> RenderableType:
     if not view.decisions:
         return "No decisions."
-    table = Table(title="Decisions (every policy tested, with the rule and the numbers it was tested on)",
-                  title_justify="left")
-    for column in ("policy", "fired", "why", "effects", "rule", "on"):
-        table.add_column(column, overflow="fold")
+    table = FitTable([Column("policy", Kind.ID), Column("fired", Kind.ID), Column("why"), Column("effects"),
+                      Column("rule"), Column("on")],
+                     title="Decisions (every policy tested, with the rule and the numbers it was tested on)",
+                     key=1)
     for decision in view.decisions:
         measured = decision.get("kpi_result") or {}
         on = (f"{decision.get('kpi')} {number(measured.get('actual'))} vs {target_text(measured.get('target'))} "
               f"({measured.get('status')})") if measured else (decision.get("kpi") or "-")
         table.add_row(decision["policy"], Text("yes", style="bold") if decision["fired"] else Text("no", style="dim"),
                       decision["reason"], "; ".join(decision.get("effects") or []) or "-",
-                      _text(decision.get("rule"), 60) if decision.get("rule") else "-", on)
+                      readable(decision.get("rule")) if decision.get("rule") else "-", on)
     return table
 
 
 def _actions(view: CycleView) -> RenderableType:
     if not view.actions_opened and not view.action_changes:
         return "No action opened or changed in this cycle."
-    table = Table(title="Actions", title_justify="left")
-    for column in ("action", "event", "owner / by", "due / reason", "title / change"):
-        table.add_column(column, overflow="fold")
+    table = FitTable([Column("action", Kind.ID), Column("event", Kind.ID), Column("owner / by", Kind.ID),
+                      Column("due / reason"), Column("title / change")], title="Actions", key=1)
     for action in view.actions_opened:
         table.add_row(str(action["id"]), "opened", str(action["owner"]), str(action["due"]), str(action["title"]))
     for event in view.action_changes:
@@ -123,11 +121,10 @@ def _actions(view: CycleView) -> RenderableType:
 def _carry_out(view: CycleView) -> RenderableType:
     if view.carry_out is None:
         return Text("No carry-over: the cycle did not complete (the next run resumes it).", style="yellow")
-    table = Table(title="Carry-over out (what the next cycle starts from)", title_justify="left")
-    for column in ("output", "name", "value"):
-        table.add_column(column, overflow="fold")
+    table = FitTable([Column("output"), Column("name", Kind.ID), Column("value")],
+                     title="Carry-over out (what the next cycle starts from)", key=2)
     for name, value in flatten(view.carry_out.get("params", {})).items():
-        table.add_row("param", name, _text(value))
+        table.add_row("param", name, readable(value))
     for kpi, target in view.carry_out.get("targets", {}).items():
         table.add_row("target", kpi, target_text(target))
     for action in view.carry_out.get("actions", []):
@@ -140,23 +137,27 @@ def _changes(view: CycleView) -> RenderableType:
         return ""
     if not view.changes:
         return "Carry-over in vs out: nothing changed (same params, targets and open actions)."
-    table = Table(title="Carry-over in vs out", title_justify="left")
-    for column in ("change", "name", "in", "out"):
-        table.add_column(column, overflow="fold")
+    table = FitTable([Column("change"), Column("name", Kind.ID), Column("in"), Column("out")],
+                     title="Carry-over in vs out", key=2)
     for what, name, before, after in view.changes:
-        shown = target_text if what == "target" else _text
+        shown = target_text if what == "target" else readable
         table.add_row(what, name, "-" if before is None else shown(before), "-" if after is None else shown(after))
     return table
 
 
-def _footer(view: CycleView) -> str:
+def _footer(view: CycleView) -> RenderableType:
     if view.event_range is None:
         return "No events recorded for this cycle."
     first, last = view.event_range
-    return (f"{view.event_count} events, seq {first}-{last}: `pdca audit log --process {view.cycle.process_id} "
-            f"--cycle {view.cycle.number} --limit 0` lists them")
+    return paragraph(f"{view.event_count} events, seq {first}-{last}: `pdca audit log --process "
+                     f"{view.cycle.process_id} --cycle {view.cycle.number} --limit 0` lists them")
 
 
-def _text(value: Any, width: int | None = None) -> str:
-    text = value if isinstance(value, str) else canonical_json(value)
-    return text if width is None or len(text) <= width else text[: width - 1] + "…"
+def _outputs(view: CycleView, step_id: str, output: Any) -> Text:
+    """A step's outputs, the first lines of them: the step's event in the JSON log holds them all."""
+    lines = readable(output).splitlines()
+    shown = Text("\n".join(lines[:_OUTPUT_LINES]))
+    if len(lines) > _OUTPUT_LINES:
+        shown.append(f"\n({len(lines) - _OUTPUT_LINES} more lines: `pdca audit log --process {view.cycle.process_id} "
+                     f"--cycle {view.cycle.number} --step {step_id} --format json` shows them all)", style="dim")
+    return shown

@@ -10,6 +10,7 @@ verifies; and a second `pdca demo` in the same directory continues the cycles.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,12 +32,24 @@ PLAN_CHANGING_POLICIES = {
 }
 
 
-def pdca_demo(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PDCA_ACTOR": "tester", "COLUMNS": "160"}
+def pdca(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`pdca ARGS` as a saved log gets it: stdout to a file (not a terminal), COLUMNS unset, so 80 columns."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PDCA_ACTOR": "tester"}
     env.pop("PREFECT_LOGGING_LEVEL", None)
-    return subprocess.run([sys.executable, "-m", "pdcaflow.engine.cli.app", "demo", "--dir", str(directory), "--seed", "7",
-                           "--customers", "800", *args], env=env, capture_output=True, text=True, timeout=600,
-                          check=False)
+    env.pop("COLUMNS", None)
+    return subprocess.run([sys.executable, "-m", "pdcaflow.engine.cli.app", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def pdca_demo(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return pdca("demo", "--dir", directory.name, "--seed", "7", "--customers", "800", *args, cwd=directory.parent)
+
+
+def assert_readable_at_80(stdout: str) -> None:
+    """No line wider than a saved log, and no number or id cut short (`…`)."""
+    wide = [line for line in stdout.splitlines() if len(line) > 80]
+    assert not wide, "\n".join(wide)
+    assert "…" not in stdout, stdout
 
 
 def test_demo_policies_change_the_plan_and_the_kpis_they_answer_improve(tmp_path: Path) -> None:
@@ -45,6 +58,14 @@ def test_demo_policies_change_the_plan_and_the_kpis_they_answer_improve(tmp_path
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "KPIs over 3 cycle(s)" in first.stdout and "What changed the plan" in first.stdout
     assert "Traceback" not in first.stderr
+    assert_readable_at_80(first.stdout)
+    db = f"sqlite:///{demo_dir / '.pdca' / 'pdca.db'}"
+    for command in (("audit", "show", PROCESS, "2"), ("status",), ("actions", "list")):
+        shown = pdca(*command, "--db", db, cwd=demo_dir, timeout=120)
+        assert shown.returncode == 0, shown.stderr
+        assert_readable_at_80(shown.stdout)
+    # `actions list`: each action headed by its whole id, on a line of its own
+    assert re.search(rf"^{PROCESS}#[0-9]+/[\w-]+ *$", shown.stdout, re.MULTILINE), shown.stdout
 
     store = open_store(f"sqlite:///{demo_dir / '.pdca' / 'pdca.db'}")
     try:

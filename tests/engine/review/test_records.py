@@ -70,5 +70,5 @@ def test_summaries_never_fail_on_an_unexpected_payload() -> None:
     assert summary("kpi.result", {"kpi": "x", "actual": 3.5, "target": {"min": 4}, "status": "missed",
                                   "delta": -0.5}) == "x 3.5 vs >= 4: missed (Δ -0.5)"
     assert summary("decision", {"policy": "p", "fired": True, "effects": "not a list"}).startswith("p fired")
-    assert summary("cycle.resumed", {"previous": None}) == '{"previous":null}'
-    assert summary("something.new", {"b": 1, "a": [1, 2]}) == '{"a":[1,2],"b":1}'
+    assert summary("cycle.resumed", {"previous": None}) == "previous: -"  # shown raw, as key: value pairs
+    assert summary("something.new", {"b": 1, "a": [1, 2]}) == "b: 1; a: 1, 2"
