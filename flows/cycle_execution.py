@@ -41,6 +41,7 @@ from pdcaflow.engine.review.cycle_report import cycle_summary, decisions_markdow
 from pdcaflow.engine.runtime.step_runner import StepError
 from pdcaflow.flows.approval_wait import FlowRunPause, close_superseded, pending_from, suspension
 from pdcaflow.flows.subprocess_step import run_subprocess
+from pdcaflow.tasks.sdk.display import human_duration
 
 Observer = Callable[[str, str, str], None]  # (step id, status, detail)
 SubprocessRunner = Callable[[CycleRun, PlannedStep, dict[str, Any]], dict[str, Any]]
@@ -108,14 +109,8 @@ def _failure_status(step: PlannedStep, attempt: int, error: StepError) -> tuple[
     at = datetime.now().astimezone() + timedelta(seconds=step.retry_delay_seconds)
     why = str(error).removeprefix(f"step '{step.id}': ")
     return "retrying", (f"step '{step.id}' failed (attempt {attempt} of {total}): {why}; "
-                        f"retrying at {at:%H:%M:%S} (in {_duration(step.retry_delay_seconds)}), "
+                        f"retrying at {at:%H:%M:%S} (in {human_duration(step.retry_delay_seconds)}), "
                         f"attempt {attempt + 1} of {total}")
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:g} h"
-    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:

@@ -123,7 +123,8 @@ class CycleRun:
             actuals = kpi_actuals(definition, expression_context["steps"])
             for kpi in definition.kpis:
                 kpi_specs[kpi.id] = {
-                    "unit": kpi.unit, "direction": kpi.effective_direction, "source": kpi.source,
+                    "unit": kpi.unit, "decimals": kpi.decimals, "direction": kpi.effective_direction,
+                    "source": kpi.source,
                     "control": kpi.control.model_dump(mode="json") if kpi.control else None,
                     "target": self.targets[kpi.id], "actual": actuals[kpi.id],
                     "baseline_history": self.baselines.get(kpi.id)}
