@@ -101,10 +101,13 @@ def kpis(
         fail("--chart draws charts; leave out --format json/csv")
     # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
+    from pdcaflow.engine.review.kpi_labels import process_labels
     from pdcaflow.engine.review.kpis import kpi_history
+    from pdcaflow.engine.review.periods import cycle_periods
 
     with one_line_errors(), reading(db) as (_store, session):
         history = kpi_history(session, process, kpi)
+        labels, periods = process_labels(session, process), cycle_periods(session, process)
     if chart or out_path is not None:
         with one_line_errors():
             _kpi_charts(process, history, out_path)
@@ -113,7 +116,7 @@ def kpis(
         # start-up speed: the table renderer loads only for --format table
         from pdcaflow.engine.review.render import kpi_tables
 
-        for renderable in kpi_tables(process, history):
+        for renderable in kpi_tables(process, history, labels, periods):
             out.print(renderable)
         return
     # start-up speed: the store (SQLAlchemy) loads only when this runs

@@ -27,6 +27,8 @@ from rich.table import Table
 
 from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
 from pdcaflow.engine.definition.validate import ValidatedDefinition
+from pdcaflow.engine.review.cycle_report import no_effect_note
+from pdcaflow.engine.review.kpi_labels import KpiLabels, labels_of
 from pdcaflow.engine.errors import PdcaError
 
 FLAGSHIP = "retail-customer-service.yaml"
@@ -48,6 +50,8 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the world, the work files and the audit store go")]
     = Path("pdca-demo"),
     actor: Annotated[str | None, typer.Option(help="who runs it [default: $PDCA_ACTOR or the OS user]")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="also list decisions that fired without changing the "
+                                                         "plan")] = False,
 ) -> None:
     """Run the seven-step retail customer-service model on a generated city of retail customers.
 
@@ -60,8 +64,8 @@ def demo(
     os.chdir(directory.resolve())  # the definition's sources, the work files, the store and Prefect's home
     quiet_prefect()
     results = _run_cycles(validated, cycles, directory, actor=resolve_actor(actor),
-                          reason=f"pdca demo: sample world of {customers} customers, seed {seed}")
-    for renderable in closing_summary(results):
+                          reason=f"pdca demo: sample world of {customers} customers, seed {seed}", show_all=show_all)
+    for renderable in closing_summary(results, labels_of(validated.definition), show_all=show_all):
         out.print(renderable)
     out.print(f"\nThe audit trail is in {directory / '.pdca' / 'pdca.db'}. Review it with, for example:\n"
               f"  cd {directory} && pdca audit log --limit 20 && pdca audit kpis retail-customer-service",
@@ -69,7 +73,7 @@ def demo(
 
 
 def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *, actor: str,
-                reason: str) -> list[dict[str, Any]]:
+                reason: str, show_all: bool = False) -> list[dict[str, Any]]:
     """The demo's cycles with the live view, each one's KPIs and decisions printed when it completes."""
     # the store, the cycle and Prefect only once the demo runs (start-up speed of the other commands)
     from pdcaflow.engine.cli.cycles import ProgressView
@@ -78,7 +82,7 @@ def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *
     from pdcaflow.flows.runner import run_cycles
     from pdcaflow.tasks.sample_world import simulate_before_delivery
 
-    view = ProgressView(out)
+    view = ProgressView(out, show_all=show_all)
     results: list[dict[str, Any]] = []
 
     def finished(result: dict[str, Any]) -> None:
@@ -132,10 +136,13 @@ def _prepare(directory: Path, customers: int, seed: int) -> Path:
     return definition
 
 
-def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """Each KPI cycle by cycle, then the policies that changed the plan and when."""
+def closing_summary(results: Sequence[Mapping[str, Any]], labels: KpiLabels | None = None, *,
+                    show_all: bool = False) -> list[Any]:
+    """Each KPI cycle by cycle (its title, its decimals, the definition's order), then the policies that changed
+    the plan and when (decisions that changed nothing only with ``show_all``)."""
     if not results:
         return []
+    labels = labels or KpiLabels()
     table = Table(title=f"KPIs over {len(results)} cycle(s) (green met, red missed)", title_justify="left")
     table.add_column("KPI", no_wrap=True)  # the numbers wrap first; a KPI name is never cut
     for result in results:
@@ -143,7 +150,8 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
     table.add_column("target now", justify="right")
     table.add_column("first -> last", justify="right")
     last = results[-1]
-    for kpi_id in last.get("kpi_values", {}):
+    for kpi_id in labels.ordered(last.get("kpi_values", {})):
+        label = labels.of(kpi_id, last["kpi_values"][kpi_id])
         cells = []
         values = []
         for result in results:
@@ -151,17 +159,21 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
             actual = value.get("actual")
             values.append(actual)
             style = {"met": "green", "missed": "red"}.get(str(value.get("status")), "yellow")
-            cells.append(f"[{style}]{_fmt(actual)}[/]")
+            cells.append(f"[{style}]{label.value(actual)}[/]")
         known = [v for v in values if isinstance(v, int | float)]
-        movement = f"{known[-1] - known[0]:+.3g}" if len(known) >= 2 else "-"
+        movement = label.change(known[-1] - known[0]) if len(known) >= 2 else "-"
         target = next((row["target"] for row in last["kpis"] if row["kpi"] == kpi_id), "-")
-        table.add_row(kpi_id, *cells, target, movement)
+        table.add_row(label.name, *cells, target, movement)
     changes = Table(title="What changed the plan", title_justify="left")
     for column in ("cycle", "policy", "effect"):
         changes.add_column(column)
+    hidden = 0
     for result in results:
         grouped: dict[str, list[str]] = {}
         for decision in result.get("decisions", []):
+            if not decision.get("effects") and not show_all:
+                hidden += 1
+                continue
             grouped.setdefault(str(decision.get("policy")), []).extend(decision.get("effects", []) or ["(no effect)"])
         for policy, effects in grouped.items():
             shown = effects if len(effects) <= 2 else [effects[0], f"... and {len(effects) - 1} more like it"]
@@ -171,12 +183,6 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
     owners = sorted({str(action.get("owner")) for action in open_actions})
     actions_line = (f"{len(open_actions)} corrective action(s) open after cycle {last['cycle']}"
                     + (f" (owners: {', '.join(owners)})" if owners else ""))
+    if hidden:
+        changes.caption, changes.caption_justify = no_effect_note(hidden), "left"
     return [table, changes if changes.row_count else "No policy changed the plan.", actions_line]
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 100 else f"{value:.1f}"
-    return str(value)

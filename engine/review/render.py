@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,9 @@ from rich.text import Text
 
 from pdcaflow.engine.review.cycle_report import target_text
 from pdcaflow.engine.review.events import summary
+from pdcaflow.engine.review.kpi_labels import KpiLabels
 from pdcaflow.engine.review.kpis import met_summary
+from pdcaflow.engine.review.periods import with_period
 from pdcaflow.engine.review.versions import Change, VersionInfo
 from pdcaflow.engine.store.tables import AuditEvent
 
@@ -54,25 +57,28 @@ def log_table(events: list[AuditEvent], title: str) -> Table:
     return table
 
 
-def kpi_tables(process_id: str, history: dict[str, list[dict[str, Any]]]) -> list[RenderableType]:
-    """One table per KPI: each cycle's actual against the target in force, met or missed, change."""
+def kpi_tables(process_id: str, history: dict[str, list[dict[str, Any]]], labels: KpiLabels | None = None,
+               periods: Mapping[int, str] | None = None) -> list[RenderableType]:
+    """One table per KPI, in the definition's order: each cycle (with its period) and its actual against the
+    target in force, met or missed, change; titles and decimals from ``labels``."""
     if not history:
         return [f"{process_id}: no KPI results recorded yet"]
+    labels, periods = labels or KpiLabels(), periods or {}
     out: list[RenderableType] = []
-    for kpi_id, points in history.items():
+    for kpi_id in labels.ordered(history):
+        points = history[kpi_id]
         unit = points[-1]["unit"]
-        table = Table(title=f"{process_id} · {kpi_id}" + (f" ({unit})" if unit else ""), title_justify="left",
+        label = labels.of(kpi_id, points[-1])
+        table = Table(title=f"{process_id} · {label.full_name}" + (f" ({unit})" if unit else ""), title_justify="left",
                       caption=met_summary(points), caption_justify="left")
         for column, justify in (("cycle", "right"), ("version", "right"), ("finished (UTC)", "left"),
                                 ("actual", "right"), ("target", "left"), ("status", "left"), ("change", "right"),
                                 ("signals", "left")):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for point in points:
-            delta = point["delta"]
-            table.add_row(str(point["cycle"]), f"v{point['version']}" if point["version"] else "-",
-                          when(point["finished_at"]), number(point["actual"]), target_text(point["target"]),
-                          styled(point["status"]), "-" if delta is None else f"{delta:+.4g}",
-                          ", ".join(point["signals"]))
+            table.add_row(with_period(point["cycle"], periods), f"v{point['version']}" if point["version"] else "-",
+                          when(point["finished_at"]), label.value(point["actual"]), label.target(point["target"]),
+                          styled(point["status"]), label.change(point["delta"]), ", ".join(point["signals"]))
         out.append(table)
     return out
 

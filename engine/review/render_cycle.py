@@ -10,7 +10,7 @@ from rich.text import Text
 
 from pdcaflow.engine.review.cycle_report import target_text
 from pdcaflow.engine.review.cycle_view import CycleView, flatten
-from pdcaflow.engine.review.render import STATUS_STYLE, number, styled, when
+from pdcaflow.engine.review.render import STATUS_STYLE, styled, when
 from pdcaflow.engine.store.audit import canonical_json
 
 _OUTPUT_WIDTH = 90
@@ -26,7 +26,7 @@ def _header(view: CycleView) -> RenderableType:
     cycle = view.cycle
     finished = cycle.finished_at
     duration = f" · {(finished - cycle.started_at).total_seconds():.1f} s" if finished else ""
-    lines = [f"[bold]{cycle.process_id} · cycle {cycle.number}[/] "
+    lines = [f"[bold]{cycle.process_id} · cycle {cycle.number}[/]" + (f" · {view.period}" if view.period else "") + " "
              f"[{STATUS_STYLE.get(cycle.status, '')}]{cycle.status}[/] · trigger {cycle.trigger} · "
              f"definition v{view.version_number} ({view.sha256[:12]})",
              f"started {when(cycle.started_at)} UTC · finished {when(finished)} UTC{duration} · "
@@ -79,10 +79,12 @@ def _kpis(view: CycleView) -> RenderableType:
     table = Table(title="KPIs", title_justify="left")
     for column in ("KPI", "actual", "target", "status", "change", "unit", "signals"):
         table.add_column(column, justify="right" if column in ("actual", "change") else "left")
-    for result in view.kpis:
-        delta = result.get("delta")
-        table.add_row(str(result["kpi"]), number(result.get("actual")), target_text(result.get("target")),
-                      styled(str(result.get("status"))), "-" if delta is None else f"{delta:+.4g}",
+    by_id = {str(result["kpi"]): result for result in view.kpis}
+    for kpi_id in view.labels.ordered(by_id):  # the definition's order
+        result = by_id[kpi_id]
+        label = view.labels.of(kpi_id, result)
+        table.add_row(label.full_name, label.value(result.get("actual")), label.target(result.get("target")),
+                      styled(str(result.get("status"))), label.change(result.get("delta")),
                       str(result.get("unit") or ""), ", ".join(result.get("signals") or []))
     return table
 
@@ -96,7 +98,8 @@ def _decisions(view: CycleView) -> RenderableType:
         table.add_column(column, overflow="fold")
     for decision in view.decisions:
         measured = decision.get("kpi_result") or {}
-        on = (f"{decision.get('kpi')} {number(measured.get('actual'))} vs {target_text(measured.get('target'))} "
+        label = view.labels.of(str(decision.get("kpi")), measured)
+        on = (f"{decision.get('kpi')} {label.in_text(measured.get('actual'))} vs {label.target(measured.get('target'))} "
               f"({measured.get('status')})") if measured else (decision.get("kpi") or "-")
         table.add_row(decision["policy"], Text("yes", style="bold") if decision["fired"] else Text("no", style="dim"),
                       decision["reason"], "; ".join(decision.get("effects") or []) or "-",

@@ -80,12 +80,17 @@ def rounded(value: Any, decimals: int) -> str:
     return "0" if text == "-0" else text
 
 
-def signed(value: Any, decimals: int) -> str:
-    """A change with its sign and the KPI's decimals (``+0.02``, ``-1.3``, ``0.00``); ``-`` when there is none."""
+def signed(value: Any, decimals: int, *, trim: bool = False) -> str:
+    """A change with its sign and the KPI's decimals (``+0.02``, ``-1.3``, ``0.00``); ``-`` when there is none.
+
+    ``trim``: inside a sentence, without trailing zeros (``-0.5``, ``0``), as :func:`rounded`.
+    """
     number = finite(value)
     if number is None:
         return "-"
     text = f"{number:+.{decimals}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text[1:] if float(text) == 0 else text
 
 
