@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import select
 
 from pdcaflow.engine.cli.approve import approvals_table
@@ -94,20 +95,20 @@ def kpi_table(rows: list[dict[str, str]], title: str) -> Table:
     return table
 
 
-def decisions_table(decisions: list[Mapping[str, Any]], *, show_all: bool = False) -> Table | str:
+def decisions_table(decisions: list[Mapping[str, Any]], *, show_all: bool = False) -> Table | Group | str:
     """The policies that fired; those whose effects changed nothing only with ``show_all`` (a line counts them)."""
     fired = [d for d in decisions if d.get("fired")]
     shown = fired if show_all else [d for d in fired if d.get("effects")]
     hidden = no_effect_note(len(fired) - len(shown))
     if not shown:
         return "No policy fired." if not fired else hidden
-    table = Table(title="Decisions", title_justify="left", caption=hidden or None, caption_justify="left")
+    table = Table(title="Decisions", title_justify="left")
     for column in ("policy", "why", "effect"):
         table.add_column(column)
     for decision in shown:
         table.add_row(str(decision.get("policy")), str(decision.get("reason")),
                       "; ".join(decision.get("effects", [])) or "(no effect)")
-    return table
+    return Group(table, Text(hidden)) if hidden else table
 
 
 def summary_renderable(result: Mapping[str, Any], *, show_all: bool = False) -> Group:

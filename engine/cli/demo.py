@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
 from pdcaflow.engine.definition.validate import ValidatedDefinition
@@ -183,6 +185,7 @@ def closing_summary(results: Sequence[Mapping[str, Any]], labels: KpiLabels | No
     owners = sorted({str(action.get("owner")) for action in open_actions})
     actions_line = (f"{len(open_actions)} corrective action(s) open after cycle {last['cycle']}"
                     + (f" (owners: {', '.join(owners)})" if owners else ""))
+    shown: Any = changes if changes.row_count else "No policy changed the plan."
     if hidden:
-        changes.caption, changes.caption_justify = no_effect_note(hidden), "left"
-    return [table, changes if changes.row_count else "No policy changed the plan.", actions_line]
+        shown = Group(shown, Text(no_effect_note(hidden)))
+    return [table, shown, actions_line]
