@@ -166,6 +166,16 @@ def closing_summary(results: Sequence[Mapping[str, Any]], labels: KpiLabels | No
         movement = label.change(known[-1] - known[0]) if len(known) >= 2 else "-"
         target = next((row["target"] for row in last["kpis"] if row["kpi"] == kpi_id), "-")
         table.add_row(label.name, *cells, target, movement)
+    open_actions = last.get("open_actions", [])
+    owners = sorted({str(action.get("owner")) for action in open_actions})
+    actions_line = (f"{len(open_actions)} corrective action(s) open after cycle {last['cycle']}"
+                    + (f" (owners: {', '.join(owners)})" if owners else ""))
+    return [table, plan_changes(results, show_all=show_all), actions_line]
+
+
+def plan_changes(results: Sequence[Mapping[str, Any]], *, show_all: bool = False) -> Any:
+    """"What changed the plan": each cycle's policies and their effects; those that changed nothing are
+    counted under it, and listed only with ``show_all``."""
     changes = Table(title="What changed the plan", title_justify="left")
     for column in ("cycle", "policy", "effect"):
         changes.add_column(column)
@@ -181,11 +191,5 @@ def closing_summary(results: Sequence[Mapping[str, Any]], labels: KpiLabels | No
             shown = effects if len(effects) <= 2 else [effects[0], f"... and {len(effects) - 1} more like it"]
             for effect in shown:
                 changes.add_row(str(result["cycle"]), policy, str(effect))
-    open_actions = last.get("open_actions", [])
-    owners = sorted({str(action.get("owner")) for action in open_actions})
-    actions_line = (f"{len(open_actions)} corrective action(s) open after cycle {last['cycle']}"
-                    + (f" (owners: {', '.join(owners)})" if owners else ""))
-    shown: Any = changes if changes.row_count else "No policy changed the plan."
-    if hidden:
-        shown = Group(shown, Text(no_effect_note(hidden)))
-    return [table, shown, actions_line]
+    table: Any = changes if changes.row_count else "No policy changed the plan."
+    return Group(table, Text(no_effect_note(hidden))) if hidden else table

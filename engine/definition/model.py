@@ -19,7 +19,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic_core import PydanticCustomError
 
 from pdcaflow.engine.definition.model_chains import EscalationChain
-from pdcaflow.tasks.sdk.display import decimals_for
 
 Phase = Literal["plan", "do", "check", "act"]
 PHASES: tuple[Phase, ...] = ("plan", "do", "check", "act")
@@ -175,8 +174,7 @@ class Kpi(DefinitionModel):
     title: Text | None = None
     description: str | None = None
     unit: Text = Field(description="the unit the value is in, e.g. '%', 'hours', 'score (1-5)'")
-    decimals: int | None = Field(None, ge=0, le=6, description="decimals its values are shown with (0-6); "
-                                 "default by unit: '%' and times 1, counts 0, 'score (1-5)' 2, others 2")
+    decimals: int | None = Field(None, ge=0, le=6, description="decimals shown (0-6); default by unit, e.g. '%' 1")
     target: Target
     direction: Direction | None = Field(None, description="defaults from the target: min -> higher_is_better, "
                                         "max -> lower_is_better, both -> on_target")
@@ -187,11 +185,6 @@ class Kpi(DefinitionModel):
     @property
     def effective_direction(self) -> Direction:
         return self.direction or self.target.implied_direction
-
-    @property
-    def shown_decimals(self) -> int:
-        """The decimals its values are shown with: ``decimals``, else the unit's default (tasks.sdk.display)."""
-        return decimals_for(self.unit, self.decimals)
 
 
 class ApprovalLevel(DefinitionModel):
