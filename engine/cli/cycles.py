@@ -86,8 +86,10 @@ class ProgressView:
 def kpi_table(rows: list[dict[str, str]], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("KPI", "actual", "target", "status", "change", "unit", "actions"):
-        # KPI names are never cut short; the actions column counts them (the actions table names them)
-        table.add_column(column, justify="right" if column in ("actual", "change") else "left", no_wrap=column == "KPI")
+        # a KPI's title wraps onto more lines before a number is cut; the actions column counts them (the
+        # actions table names them)
+        table.add_column(column, justify="right" if column in ("actual", "change") else "left",
+                         no_wrap=column in ("actual", "change"), overflow="fold")
     for row in rows:
         style = {"met": "green", "missed": "red"}.get(row["status"], "yellow")
         table.add_row(row.get("name", row["kpi"]), row["actual"], row["target"], f"[{style}]{row['status']}[/]", row["change"], row["unit"],

@@ -146,9 +146,9 @@ def closing_summary(results: Sequence[Mapping[str, Any]], labels: KpiLabels | No
         return []
     labels = labels or KpiLabels()
     table = Table(title=f"KPIs over {len(results)} cycle(s) (green met, red missed)", title_justify="left")
-    table.add_column("KPI", no_wrap=True)  # the numbers wrap first; a KPI name is never cut
+    table.add_column("KPI", ratio=1, overflow="fold")  # a KPI's title wraps onto more lines; a number is never cut
     for result in results:
-        table.add_column(f"c{result['cycle']}", justify="right")
+        table.add_column(f"c{result['cycle']}", justify="right", no_wrap=True)
     table.add_column("target now", justify="right")
     table.add_column("first -> last", justify="right")
     last = results[-1]

@@ -77,8 +77,9 @@ def _kpis(view: CycleView) -> RenderableType:
     if not view.kpis:
         return "No KPI results."
     table = Table(title="KPIs", title_justify="left")
-    for column in ("KPI", "actual", "target", "status", "change", "unit", "signals"):
-        table.add_column(column, justify="right" if column in ("actual", "change") else "left")
+    for column in ("KPI", "actual", "target", "status", "change", "unit", "signals"):  # `Title (id)`: folded, never cut
+        table.add_column(column, justify="right" if column in ("actual", "change") else "left",
+                         overflow="fold" if column == "KPI" else "ellipsis")
     by_id = {str(result["kpi"]): result for result in view.kpis}
     for kpi_id in view.labels.ordered(by_id):  # the definition's order
         result = by_id[kpi_id]
