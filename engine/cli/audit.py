@@ -110,7 +110,7 @@ def kpis(
         labels, periods = process_labels(session, process), cycle_periods(session, process)
     if chart or out_path is not None:
         with one_line_errors():
-            _kpi_charts(process, history, out_path)
+            _kpi_charts(process, history, out_path, labels)
         return
     if output_format == "table":
         # start-up speed: the table renderer loads only for --format table
@@ -134,11 +134,12 @@ def kpis(
                                      "status", "delta", "unit", "signals"))
 
 
-def _kpi_charts(process: str, history: dict[str, list[dict[str, Any]]], out_path: Path | None) -> None:
+def _kpi_charts(process: str, history: dict[str, list[dict[str, Any]]], out_path: Path | None, labels: Any) -> None:
     # start-up speed: the charts load only when asked for
     from pdcaflow.engine.review.kpi_chart import chart_data, terminal_chart
 
-    charts = [chart_data(kpi_id, points) for kpi_id, points in history.items()]
+    charts = [chart_data(kpi_id, history[kpi_id], labels.of(kpi_id, history[kpi_id][-1]).places)
+              for kpi_id in labels.ordered(history)]
     if not charts:
         out.print(f"{process}: no KPI results recorded yet", markup=False)
     elif out_path is None:
