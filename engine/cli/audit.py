@@ -177,13 +177,15 @@ def diff(
     # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.render import diff_renderables
+    from pdcaflow.engine.review.kpi_labels import labels_from_yaml
     from pdcaflow.engine.review.versions import kpi_effect, list_versions, resolve, semantic_diff, unified_diff
 
     with one_line_errors(), reading(db) as (_store, session):
         known = list_versions(session, process)
         before, after = resolve(known, old, process), resolve(known, new, process)
         renderables = diff_renderables(process, before, after, semantic_diff(before.yaml_text, after.yaml_text),
-                                       kpi_effect(session, before, after), unified_diff(before, after, process))
+                                       kpi_effect(session, before, after), unified_diff(before, after, process),
+                                       labels_from_yaml(after.yaml_text))
     for renderable in renderables:
         out.print(renderable)
 

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from pdcaflow.engine.review.cycle_report import target_text
 from pdcaflow.engine.review.events import summary
-from pdcaflow.engine.review.kpi_labels import KpiLabels
+from pdcaflow.engine.review.kpi_labels import KpiLabel, KpiLabels
 from pdcaflow.engine.review.kpis import met_summary
 from pdcaflow.engine.review.periods import with_period
 from pdcaflow.engine.review.versions import Change, VersionInfo
@@ -96,7 +96,8 @@ def versions_table(process_id: str, versions: list[VersionInfo]) -> Table:
 
 
 def diff_renderables(process_id: str, old: VersionInfo, new: VersionInfo, changes: list[Change],
-                     effect: dict[str, dict[str, list[dict[str, Any]]]], unified: list[str]) -> list[RenderableType]:
+                     effect: dict[str, dict[str, list[dict[str, Any]]]], unified: list[str],
+                     labels: KpiLabels | None = None) -> list[RenderableType]:
     """The semantic summary, the KPI results before and after, then the unified YAML diff."""
     header = (f"[bold]{process_id}[/]: v{old.number} ({old.sha256[:12]}, {_span(old)}) -> "
               f"v{new.number} ({new.sha256[:12]}, {_span(new)})")
@@ -110,30 +111,32 @@ def diff_renderables(process_id: str, old: VersionInfo, new: VersionInfo, change
         out.append(table)
     else:
         out.append("No semantic change (comments or formatting only)." if unified else "The two versions are identical.")
-    out.append(_effect_table(old, new, effect))
+    out.append(_effect_table(old, new, effect, labels or KpiLabels()))
     if unified:
         out.append(Group(*(_diff_line(line) for line in unified)))
     return out
 
 
-def _effect_table(old: VersionInfo, new: VersionInfo, effect: dict[str, dict[str, list[dict[str, Any]]]]) -> RenderableType:
+def _effect_table(old: VersionInfo, new: VersionInfo, effect: dict[str, dict[str, list[dict[str, Any]]]],
+                  labels: KpiLabels) -> RenderableType:
     if not effect:
         return "No KPI results in the cycles of either version."
     table = Table(title="KPI results of the cycles before and after", title_justify="left")
     for column in ("KPI", f"v{old.number} cycles", "met", f"last on v{old.number}", f"v{new.number} cycles", "met",
                    f"first on v{new.number}"):
         table.add_column(column)
-    for kpi_id, sides in effect.items():
-        before, after = sides["before"], sides["after"]
-        table.add_row(kpi_id, _cycles(before), _met(before), _point(before[-1] if before else None), _cycles(after),
-                      _met(after), _point(after[0] if after else None))
+    for kpi_id in labels.ordered(effect):
+        before, after = effect[kpi_id]["before"], effect[kpi_id]["after"]
+        label = labels.of(kpi_id, (after or before or [{}])[-1])
+        table.add_row(label.full_name, _cycles(before), _met(before), _point(before[-1] if before else None, label),
+                      _cycles(after), _met(after), _point(after[0] if after else None, label))
     return table
 
 
-def _point(point: dict[str, Any] | None) -> Text:
+def _point(point: dict[str, Any] | None, label: KpiLabel) -> Text:
     if point is None:
         return Text("-")
-    text = Text(f"#{point['cycle']}: {number(point['actual'])} vs {target_text(point['target'])} ")
+    text = Text(f"#{point['cycle']}: {label.in_text(point['actual'])} vs {label.target(point['target'])} ")
     text.append(point["status"], style=STATUS_STYLE.get(point["status"], ""))
     return text
 
