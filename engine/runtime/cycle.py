@@ -108,7 +108,7 @@ class CycleRun:
             "previous": self.previous,
             "kpis": kpi_results,
             "cycle": {"number": self.number, "started_at": self.started_at.isoformat(),
-                      "trigger": self.trigger, "actor": self.actor},
+                      "trigger": self.trigger, "actor": self.actor, "period": self.period},
             "process": {"id": definition.id, "title": definition.title, "owner": definition.owner},
         }
 

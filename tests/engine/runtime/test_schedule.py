@@ -169,3 +169,4 @@ def test_a_begun_cycle_carries_the_period_of_its_slot(db_url: str, tmp_path) -> 
     finally:
         store.dispose()
     assert cycle_run.period == "2026-02"
+    assert cycle_run.expression_context()["cycle"]["period"] == "2026-02"  # ${{ cycle.period }} in a notification
