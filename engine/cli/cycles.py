@@ -92,8 +92,8 @@ def kpi_table(rows: list[dict[str, str]], title: str) -> Table:
                          no_wrap=column in ("actual", "change"), overflow="fold")
     for row in rows:
         style = {"met": "green", "missed": "red"}.get(row["status"], "yellow")
-        table.add_row(row.get("name", row["kpi"]), row["actual"], row["target"], f"[{style}]{row['status']}[/]", row["change"], row["unit"],
-                      row.get("actions_brief", row.get("actions", "-")))
+        table.add_row(row.get("name", row["kpi"]), row["actual"], row["target"], f"[{style}]{row['status']}[/]",
+                      row["change"], row["unit"], row.get("actions_brief", row.get("actions", "-")))
     return table
 
 

@@ -216,7 +216,7 @@ def _as_text(value: Any, expr: Expr, context: Mapping[str, Any]) -> str:
 
 
 def _kpi_field_of(expr: Expr, context: Mapping[str, Any]) -> tuple[Mapping[str, Any], str] | None:
-    """The KPI result and its field a ``kpis.<id>.<number>`` (or ``previous.kpis...``) reference reads, else ``None``."""
+    """The KPI result and the field a ``kpis.<id>.<number>`` (or ``previous.kpis...``) reference reads, or None."""
     if not isinstance(expr, Reference):
         return None
     scope: Any = context.get(expr.root)

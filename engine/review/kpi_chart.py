@@ -15,7 +15,8 @@ from typing import Any
 
 from rich.text import Text
 
-from pdcaflow.tasks.sdk.display import bound, fixed
+from pdcaflow.tasks.sdk.display import bound as bound_text
+from pdcaflow.tasks.sdk.display import fixed
 
 HEIGHT = 13
 MAX_COLUMNS = 60
@@ -152,8 +153,8 @@ def _labels(lines: Mapping[str, float], target_min: float | None, target_max: fl
 
     named = [(f"UCL {line(lines['ucl'])}", lines["ucl"]), (f"CL {line(lines['centre'])}", lines["centre"]),
              (f"LCL {line(lines['lcl'])}", lines["lcl"])] if lines else []
-    named += [(f"target min {bound(value)}", value) for value in (target_min,) if value is not None]
-    named += [(f"target max {bound(value)}", value) for value in (target_max,) if value is not None]
+    named += [(f"target min {bound_text(value)}", value) for value in (target_min,) if value is not None]
+    named += [(f"target max {bound_text(value)}", value) for value in (target_max,) if value is not None]
     labels: dict[int, str] = {}
     for label, value in named:
         row = row_of(value)

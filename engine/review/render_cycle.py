@@ -100,8 +100,9 @@ def _decisions(view: CycleView) -> RenderableType:
     for decision in view.decisions:
         measured = decision.get("kpi_result") or {}
         label = view.labels.of(str(decision.get("kpi")), measured)
-        on = (f"{decision.get('kpi')} {label.in_text(measured.get('actual'))} vs {label.target(measured.get('target'))} "
-              f"({measured.get('status')})") if measured else (decision.get("kpi") or "-")
+        on = (f"{decision.get('kpi')} {label.in_text(measured.get('actual'))} vs "
+              f"{label.target(measured.get('target'))} ({measured.get('status')})") if measured else (
+            decision.get("kpi") or "-")
         table.add_row(decision["policy"], Text("yes", style="bold") if decision["fired"] else Text("no", style="dim"),
                       decision["reason"], "; ".join(decision.get("effects") or []) or "-",
                       _text(decision.get("rule"), 60) if decision.get("rule") else "-", on)
