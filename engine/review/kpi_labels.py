@@ -72,9 +72,6 @@ class KpiLabels:
     def __init__(self, labels: Iterable[KpiLabel] = ()) -> None:
         self._labels = {label.id: label for label in labels}
 
-    def __getitem__(self, kpi_id: str) -> KpiLabel:
-        return self._labels.get(kpi_id) or KpiLabel(kpi_id)
-
     def of(self, kpi_id: str, result: Mapping[str, Any] | None = None) -> KpiLabel:
         """The KPI's label; for a KPI the definition does not name, one made from its recorded result."""
         known = self._labels.get(kpi_id)
