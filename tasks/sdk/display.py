@@ -7,17 +7,11 @@ bounds, a timeout in seconds), and only their text is rounded.
 How many decimals a KPI's numbers get: its ``decimals:`` when the definition gives
 one, else a default by its unit (:func:`default_decimals`):
 
-========================================================  ========
-unit                                                      decimals
-========================================================  ========
-``%``, ``percent``, ``pct``, ``pp``                        1
-a time: ``seconds``, ``minutes``, ``hours``, ``days``,     1
-``weeks``, ``months`` (and ``s``, ``min``, ``h``, ``d``)
-a count: ``count``, ``number``, or one plural word         0
-(``customers``, ``cases``, ``complaints``)
-a scale ``(LOW-HIGH)``: ``score (1-5)``, ``points (0-100)``  2 when HIGH <= 10, else 1
-anything else (``score``, ``ratio``, ``kg``)               2
-========================================================  ========
+- ``%``, ``percent``, ``pct``, ``pp``: 1
+- a time (``seconds``, ``minutes``, ``hours``, ``days``, ``weeks``, ``months``; ``s``, ``min``, ``h``, ``d``): 1
+- a count (``count``, ``number``, or one plural word: ``customers``, ``cases``, ``complaints``): 0
+- a scale ``(LOW-HIGH)``: 2 when HIGH <= 10 (``score (1-5)``), else 1 (``points (0-100)``)
+- anything else (``score``, ``ratio``, ``kg``): 2
 """
 
 from __future__ import annotations
