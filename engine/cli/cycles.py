@@ -85,11 +85,14 @@ class ProgressView:
 
 def kpi_table(rows: list[dict[str, str]], title: str) -> Table:
     table = Table(title=title, title_justify="left")
+    # a KPI shown by its id (no title) keeps the id whole: the column is at least that wide
+    ids = [len(row["kpi"]) for row in rows if row.get("name", row["kpi"]) == row["kpi"]]
     for column in ("KPI", "actual", "target", "status", "change", "unit", "actions"):
         # a KPI's title wraps onto more lines before a number is cut; the actions column counts them (the
         # actions table names them)
         table.add_column(column, justify="right" if column in ("actual", "change") else "left",
-                         no_wrap=column in ("actual", "change"), overflow="fold")
+                         no_wrap=column in ("actual", "change"), overflow="fold",
+                         min_width=max(ids, default=None) if column == "KPI" else None)
     for row in rows:
         style = {"met": "green", "missed": "red"}.get(row["status"], "yellow")
         table.add_row(row.get("name", row["kpi"]), row["actual"], row["target"], f"[{style}]{row['status']}[/]",

@@ -144,14 +144,15 @@ def closing_summary(results: Sequence[Mapping[str, Any]], labels: KpiLabels | No
     the plan and when (decisions that changed nothing only with ``show_all``)."""
     if not results:
         return []
-    labels = labels or KpiLabels()
+    labels, last = labels or KpiLabels(), results[-1]
     table = Table(title=f"KPIs over {len(results)} cycle(s) (green met, red missed)", title_justify="left")
-    table.add_column("KPI", ratio=1, overflow="fold")  # a KPI's title wraps onto more lines; a number is never cut
+    ids = [len(kpi_id) for kpi_id in last.get("kpi_values", {}) if labels.of(kpi_id).title is None]
+    # a KPI's title wraps onto more lines, its id (no title) is kept whole; a number is never cut
+    table.add_column("KPI", ratio=1, overflow="fold", min_width=max(ids, default=None))
     for result in results:
         table.add_column(f"c{result['cycle']}", justify="right", no_wrap=True)
     table.add_column("target now", justify="right")
     table.add_column("first -> last", justify="right")
-    last = results[-1]
     for kpi_id in labels.ordered(last.get("kpi_values", {})):
         label = labels.of(kpi_id, last["kpi_values"][kpi_id])
         cells = []

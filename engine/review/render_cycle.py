@@ -77,9 +77,11 @@ def _kpis(view: CycleView) -> RenderableType:
     if not view.kpis:
         return "No KPI results."
     table = Table(title="KPIs", title_justify="left")
-    for column in ("KPI", "actual", "target", "status", "change", "unit", "signals"):  # `Title (id)`: folded, never cut
+    ids = [len(str(result["kpi"])) + 2 for result in view.kpis]  # `Title (id)` wraps; the `(id)` stays whole
+    for column in ("KPI", "actual", "target", "status", "change", "unit", "signals"):
         table.add_column(column, justify="right" if column in ("actual", "change") else "left",
-                         overflow="fold" if column == "KPI" else "ellipsis")
+                         overflow="fold" if column == "KPI" else "ellipsis",
+                         min_width=max(ids, default=None) if column == "KPI" else None)
     by_id = {str(result["kpi"]): result for result in view.kpis}
     for kpi_id in view.labels.ordered(by_id):  # the definition's order
         result = by_id[kpi_id]
