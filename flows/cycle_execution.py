@@ -38,9 +38,11 @@ from pdcaflow.engine.runtime.approval_gate import ApprovalPending, record_suspen
 from pdcaflow.engine.definition.compile import ExecutionPlan, PlannedStep
 from pdcaflow.engine.runtime.cycle import CycleFailedError, CycleRun
 from pdcaflow.engine.review.cycle_report import cycle_summary, decisions_markdown, kpi_rows
+from pdcaflow.engine.review.kpi_labels import labels_of
 from pdcaflow.engine.runtime.step_runner import StepError
 from pdcaflow.flows.approval_wait import FlowRunPause, close_superseded, pending_from, suspension
 from pdcaflow.flows.subprocess_step import run_subprocess
+from pdcaflow.tasks.sdk.display import human_duration
 
 Observer = Callable[[str, str, str], None]  # (step id, status, detail)
 SubprocessRunner = Callable[[CycleRun, PlannedStep, dict[str, Any]], dict[str, Any]]
@@ -108,14 +110,8 @@ def _failure_status(step: PlannedStep, attempt: int, error: StepError) -> tuple[
     at = datetime.now().astimezone() + timedelta(seconds=step.retry_delay_seconds)
     why = str(error).removeprefix(f"step '{step.id}': ")
     return "retrying", (f"step '{step.id}' failed (attempt {attempt} of {total}): {why}; "
-                        f"retrying at {at:%H:%M:%S} (in {_duration(step.retry_delay_seconds)}), "
+                        f"retrying at {at:%H:%M:%S} (in {human_duration(step.retry_delay_seconds)}), "
                         f"attempt {attempt + 1} of {total}")
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:g} h"
-    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
@@ -169,7 +165,8 @@ def execute_cycle(cycle_run: CycleRun, observer: Observer | None = None) -> dict
         raise CycleFailedError(f"cycle {cycle_run.number} of '{plan.process_id}' failed: {exc}") from exc
     carry_over = cycle_run.complete()
     _publish_artifacts(cycle_run, carry_over)
-    return cycle_summary(plan.process_id, cycle_run.number, cycle_run.resumed, carry_over)
+    return cycle_summary(plan.process_id, cycle_run.number, cycle_run.resumed, carry_over, labels_of(plan.definition),
+                         cycle_run.period)
 
 
 def subprocess_runner(observer: Observer | None, plans: dict[Path, ExecutionPlan]) -> SubprocessRunner:
@@ -247,7 +244,7 @@ def _raise_first_failure(futures: Mapping[str, PrefectFuture[Any]]) -> None:
 def _publish_artifacts(cycle_run: CycleRun, carry_over: Mapping[str, Any]) -> None:
     """KPI table and decisions on the flow run, for users of the Prefect UI."""
     key = f"{cycle_run.plan.process_id}-kpis".lower().replace("_", "-")
-    create_table_artifact(table=kpi_rows(carry_over), key=key,
+    create_table_artifact(table=kpi_rows(carry_over, labels_of(cycle_run.plan.definition)), key=key,
                           description=f"KPIs of {cycle_run.plan.process_id} cycle {cycle_run.number}")
     create_markdown_artifact(markdown=decisions_markdown(carry_over), key=key.replace("-kpis", "-decisions"),
                              description=f"Decisions of {cycle_run.plan.process_id} cycle {cycle_run.number}")

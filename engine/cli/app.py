@@ -149,6 +149,8 @@ def run(
                                         "pdca process is running, instead of refusing at once")] = 0.0,
     approval_wait: Annotated[float, typer.Option(min=0, help="seconds to wait for an approval gate's answer before "
                                                  "suspending the cycle (exit 3)")] = 0.0,
+    show_all: Annotated[bool, typer.Option("--all", help="also list decisions that fired without changing the "
+                                                         "plan")] = False,
     db: Db = None,
 ) -> None:
     """Run PDCA cycles as Prefect flow runs; each cycle starts from the previous one's carry-over."""
@@ -165,7 +167,7 @@ def run(
     with stop.handling():  # SIGINT/SIGTERM: one line, exit 130/143 within seconds, the cycle resumable
         try:
             completed = _run_with_view(path, validated, cycles, stop, actor=actor, db=db, reason=reason, wait=wait,
-                                       approval_wait=approval_wait)
+                                       approval_wait=approval_wait, show_all=show_all)
         except BaseException:  # the interrupt, or whatever the run raised while it was being stopped
             stop.finish_if_requested()
             raise
@@ -173,7 +175,7 @@ def run(
 
 
 def _run_with_view(path: Path, validated: ValidatedDefinition, cycles: int, stop: RunStop, *, actor: str | None,
-                   db: str | None, reason: str, wait: float, approval_wait: float) -> int:
+                   db: str | None, reason: str, wait: float, approval_wait: float, show_all: bool = False) -> int:
     """`pdca run`'s cycles with the live view; an outcome other than success is one message and an exit code."""
     # start-up speed: the store, the cycle and Prefect load only when this runs (bench/cli_latency.py)
     from pdcaflow.engine.cli.cycles import ProgressView
@@ -181,7 +183,7 @@ def _run_with_view(path: Path, validated: ValidatedDefinition, cycles: int, stop
     from pdcaflow.engine.runtime.cycle import CycleBusyError, CycleFailedError
     from pdcaflow.flows.runner import run_cycles
 
-    view = ProgressView(out)
+    view = ProgressView(out, show_all=show_all)
     done: list[object] = []
 
     def observe(step_id: str, status: str, detail: str) -> None:

@@ -100,19 +100,22 @@ def kpis(
         fail("--chart draws charts; leave out --format json/csv")
     # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
+    from pdcaflow.engine.review.kpi_labels import process_labels
     from pdcaflow.engine.review.kpis import kpi_history
+    from pdcaflow.engine.review.periods import cycle_periods
 
     with one_line_errors(), reading(db) as (_store, session):
         history = kpi_history(session, process, kpi)
+        labels, periods = process_labels(session, process), cycle_periods(session, process)
     if chart or out_path is not None:
         with one_line_errors():
-            _kpi_charts(process, history, out_path)
+            _kpi_charts(process, history, out_path, labels)
         return
     if output_format == "table":
         # start-up speed: the table renderer loads only for --format table
         from pdcaflow.engine.review.render import kpi_tables
 
-        for renderable in kpi_tables(process, history):
+        for renderable in kpi_tables(process, history, labels, periods):
             out.print(renderable)
         return
     # start-up speed: the store (SQLAlchemy) loads only when this runs
@@ -130,11 +133,12 @@ def kpis(
                                      "status", "delta", "unit", "signals"))
 
 
-def _kpi_charts(process: str, history: dict[str, list[dict[str, Any]]], out_path: Path | None) -> None:
+def _kpi_charts(process: str, history: dict[str, list[dict[str, Any]]], out_path: Path | None, labels: Any) -> None:
     # start-up speed: the charts load only when asked for
     from pdcaflow.engine.review.kpi_chart import chart_data, terminal_chart
 
-    charts = [chart_data(kpi_id, points) for kpi_id, points in history.items()]
+    charts = [chart_data(kpi_id, history[kpi_id], labels.of(kpi_id, history[kpi_id][-1]).places)
+              for kpi_id in labels.ordered(history)]
     if not charts:
         out.print(f"{process}: no KPI results recorded yet", markup=False)
     elif out_path is None:
@@ -172,13 +176,15 @@ def diff(
     # start-up speed: the store (SQLAlchemy) loads only when this runs
     from pdcaflow.engine.store.access import reading
     from pdcaflow.engine.review.render import diff_renderables
+    from pdcaflow.engine.review.kpi_labels import labels_from_yaml
     from pdcaflow.engine.review.versions import kpi_effect, list_versions, resolve, semantic_diff, unified_diff
 
     with one_line_errors(), reading(db) as (_store, session):
         known = list_versions(session, process)
         before, after = resolve(known, old, process), resolve(known, new, process)
         renderables = diff_renderables(process, before, after, semantic_diff(before.yaml_text, after.yaml_text),
-                                       kpi_effect(session, before, after), unified_diff(before, after, process))
+                                       kpi_effect(session, before, after), unified_diff(before, after, process),
+                                       labels_from_yaml(after.yaml_text))
     for renderable in renderables:
         out.print(renderable)
 

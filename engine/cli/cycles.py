@@ -13,14 +13,17 @@ from typing import Any
 from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
+from rich.text import Text
 from sqlalchemy import select
 
 from pdcaflow.engine.cli.approve import approvals_table
 from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.runtime import approval_records
 from pdcaflow.engine.runtime.action_cycle import follow_up_actions
-from pdcaflow.engine.review.cycle_report import kpi_rows
+from pdcaflow.engine.review.cycle_report import kpi_rows, no_effect_note
+from pdcaflow.engine.review.kpi_labels import process_labels
 from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
+from pdcaflow.engine.review.periods import cycle_periods, with_period
 from pdcaflow.engine.store.access import reading, require_process
 from pdcaflow.engine.store.tables import Cycle
 from pdcaflow.engine.store.repository import latest_carry_over, latest_cycle
@@ -32,8 +35,9 @@ _STATUS_STYLE = {"waiting": "dim", "running": "cyan", "completed": "green", "ski
 class ProgressView:
     """The live table of one cycle's steps (phase, step, status), updated from Prefect's worker threads."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, show_all: bool = False) -> None:
         self._console = console
+        self._show_all = show_all  # decisions that changed nothing too
         self._rows: dict[str, list[str]] = {}
         self._title = ""
         self._lock = threading.Lock()
@@ -43,6 +47,7 @@ class ProgressView:
         self.stop()
         with self._lock:
             self._title = (f"{cycle_run.plan.process_id} · cycle {cycle_run.number}"
+                           + (f" · {cycle_run.period}" if getattr(cycle_run, "period", None) else "")
                            + (" (resumed)" if cycle_run.resumed else ""))
             self._rows = {step.id: [step.phase.upper(), step.id, "waiting", ""] for step in cycle_run.plan.steps}
         self._live = Live(self._render(), console=self._console, refresh_per_second=8, transient=False)
@@ -68,7 +73,7 @@ class ProgressView:
     def finish_cycle(self, result: Mapping[str, Any]) -> None:
         """End the live table of a completed cycle and print its KPIs and decisions under it."""
         self.stop()
-        self._console.print(summary_renderable(result))
+        self._console.print(summary_renderable(result, show_all=self._show_all))
 
     def _render(self) -> FitTable:
         table = FitTable([Column("phase", Kind.ID), Column("step", Kind.ID), Column("status", Kind.ID),
@@ -80,31 +85,37 @@ class ProgressView:
 
 
 def kpi_table(rows: list[dict[str, str]], title: str) -> FitTable:
-    # the actions column counts them (the actions table names them)
-    table = FitTable([Column("KPI", Kind.ID), Column("actual", Kind.NUMBER), Column("target", Kind.ID),
+    # a KPI's title wraps between words, an id (one word) stays whole; the actions column counts them (the
+    # actions table names them)
+    table = FitTable([Column("KPI"), Column("actual", Kind.NUMBER), Column("target", Kind.ID),
                       Column("status", Kind.ID), Column("change", Kind.NUMBER), Column("unit"), Column("actions")],
                      title=title, key=1)
     for row in rows:
         style = {"met": "green", "missed": "red"}.get(row["status"], "yellow")
-        table.add_row(row["kpi"], row["actual"], row["target"], f"[{style}]{row['status']}[/]", row["change"], row["unit"],
-                      row.get("actions_brief", row.get("actions", "-")))
+        table.add_row(row.get("name", row["kpi"]), row["actual"], row["target"], f"[{style}]{row['status']}[/]",
+                      row["change"], row["unit"], row.get("actions_brief", row.get("actions", "-")))
     return table
 
 
-def decisions_table(decisions: list[Mapping[str, Any]]) -> FitTable | str:
+def decisions_table(decisions: list[Mapping[str, Any]], *, show_all: bool = False) -> FitTable | Group | str:
+    """The policies that fired; those whose effects changed nothing only with ``show_all`` (a line counts them)."""
     fired = [d for d in decisions if d.get("fired")]
-    if not fired:
-        return "No policy fired."
+    shown = fired if show_all else [d for d in fired if d.get("effects")]
+    hidden = no_effect_note(len(fired) - len(shown))
+    if not shown:
+        return "No policy fired." if not fired else hidden
     table = FitTable([Column("policy", Kind.ID), Column("why"), Column("effect")], title="Decisions", key=1)
-    for decision in fired:
-        table.add_row(str(decision.get("policy")), str(decision.get("reason")), "; ".join(decision.get("effects", [])))
-    return table
+    for decision in shown:
+        table.add_row(escape(str(decision.get("policy"))), escape(str(decision.get("reason"))),
+                      escape("; ".join(decision.get("effects", [])) or "(no effect)"))
+    return Group(table, Text(hidden)) if hidden else table
 
 
-def summary_renderable(result: Mapping[str, Any]) -> Group:
+def summary_renderable(result: Mapping[str, Any], *, show_all: bool = False) -> Group:
     """A completed cycle's KPI table and the decisions ACT took."""
-    title = f"KPIs · {result['process']} cycle {result['cycle']}"
-    return Group(kpi_table(result["kpis"], title), decisions_table(result["decisions"]),
+    title = f"KPIs · {result['process']} cycle {result['cycle']}" + (f" · {result['period']}"
+                                                                     if result.get("period") else "")
+    return Group(kpi_table(result["kpis"], title), decisions_table(result["decisions"], show_all=show_all),
                  actions_table(result.get("open_actions", [])))
 
 
@@ -128,13 +139,16 @@ def status_renderables(db_url: str | None, process_id: str | None) -> list[Any]:
             shown = cycle.status
             if shown == "running" and approval_records.is_suspended(session, name, cycle.number):
                 shown = "waiting for approval (suspended)"
-            out.append(paragraph(f"[bold]{name}[/]: cycle {cycle.number} [{_STATUS_STYLE.get(cycle.status, '')}]"
+            periods = cycle_periods(session, name)
+            out.append(paragraph(f"[bold]{name}[/]: cycle {with_period(cycle.number, periods)} "
+                                 f"[{_STATUS_STYLE.get(cycle.status, '')}]"
                                  f"{shown}[/] · started {cycle.started_at:%Y-%m-%d %H:%M} by {escape(cycle.actor)}"
                                  + (f"\n  error: {escape(cycle.error)}" if cycle.error else "")))
             carry = latest_carry_over(session, name)
             if carry:  # the actions as they are now: people may have updated them since
                 current = {**carry, "actions": follow_up_actions(session, name)}
-                out.append(kpi_table(kpi_rows(current), f"KPIs of cycle {carry.get('cycle')} (the last completed)"))
+                out.append(kpi_table(kpi_rows(current, process_labels(session, name)),
+                                     f"KPIs of cycle {with_period(carry.get('cycle'), periods)} (the last completed)"))
                 out.append(actions_table(current["actions"]))
         waiting = approval_records.waiting_requests(session, process_id)
         if waiting:

@@ -25,10 +25,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Group
+from rich.text import Text
 
 from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
 from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.definition.validate import ValidatedDefinition
+from pdcaflow.engine.review.cycle_report import no_effect_note
+from pdcaflow.engine.review.kpi_labels import KpiLabels, labels_of
 from pdcaflow.engine.errors import PdcaError
 from pdcaflow.tasks.sdk.project_config import CONFIG_FILE
 from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
@@ -54,6 +58,8 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the world, the work files and the audit store go")]
     = Path("pdca-demo"),
     actor: Annotated[str | None, typer.Option(help="who runs it [default: $PDCA_ACTOR or the OS user]")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="also list decisions that fired without changing the "
+                                                         "plan")] = False,
 ) -> None:
     """Run the seven-step retail customer-service model on a generated city of retail customers.
 
@@ -66,8 +72,8 @@ def demo(
     os.chdir(directory.resolve())  # the definition's sources, the work files, the store and Prefect's home
     quiet_prefect()
     results = _run_cycles(validated, cycles, directory, actor=resolve_actor(actor),
-                          reason=f"pdca demo: sample world of {customers} customers, seed {seed}")
-    for renderable in closing_summary(results):
+                          reason=f"pdca demo: sample world of {customers} customers, seed {seed}", show_all=show_all)
+    for renderable in closing_summary(results, labels_of(validated.definition), show_all=show_all):
         out.print(renderable)
     sentence, commands = closing_hint(directory).split("\n", 2)[1:]
     out.print(f"\n{sentence}", markup=False, soft_wrap=False)  # the sentence wraps at 80 columns
@@ -83,7 +89,7 @@ def closing_hint(directory: Path) -> str:
 
 
 def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *, actor: str,
-                reason: str) -> list[dict[str, Any]]:
+                reason: str, show_all: bool = False) -> list[dict[str, Any]]:
     """The demo's cycles with the live view, each one's KPIs and decisions printed when it completes."""
     # the store, the cycle and Prefect only once the demo runs (start-up speed of the other commands)
     from pdcaflow.engine.cli.cycles import ProgressView
@@ -92,7 +98,7 @@ def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *
     from pdcaflow.flows.runner import run_cycles
     from pdcaflow.tasks.sample_world import simulate_before_delivery
 
-    view = ProgressView(out)
+    view = ProgressView(out, show_all=show_all)
     results: list[dict[str, Any]] = []
 
     def finished(result: dict[str, Any]) -> None:
@@ -150,16 +156,21 @@ def _prepare(directory: Path, customers: int, seed: int) -> Path:
     return definition
 
 
-def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """Each KPI cycle by cycle, then the policies that changed the plan and when."""
+def closing_summary(results: Sequence[Mapping[str, Any]], labels: KpiLabels | None = None, *,
+                    show_all: bool = False) -> list[Any]:
+    """Each KPI cycle by cycle (its title, its decimals, the definition's order), then the policies that changed
+    the plan and when (decisions that changed nothing only with ``show_all``)."""
     if not results:
         return []
-    # too many cycles for the page: the table is split into parts that each repeat the KPI column
-    table = FitTable([Column("KPI", Kind.ID), *(Column(f"c{result['cycle']}", Kind.NUMBER) for result in results),
-                      Column("target now", Kind.NUMBER), Column("first -> last", Kind.NUMBER)],
-                     title=f"KPIs over {len(results)} cycle(s) (green met, red missed)", key=1, split=True)
-    last = results[-1]
-    for kpi_id in last.get("kpi_values", {}):
+    labels, last = labels or KpiLabels(), results[-1]
+    # too many cycles for the page: the table is split into parts that each repeat the KPI column; a KPI's
+    # title wraps between words, its id (one word) stays whole, a number is never cut
+    table = FitTable([Column("KPI"), *(Column(f"c{result['cycle']}", Kind.NUMBER) for result in results),
+                      Column("target", Kind.NUMBER), Column("change", Kind.NUMBER)],
+                     title=f"KPIs over {len(results)} cycle(s) (green met, red missed; change: first to last)",
+                     key=1, split=True)
+    for kpi_id in labels.ordered(last.get("kpi_values", {})):
+        label = labels.of(kpi_id, last["kpi_values"][kpi_id])
         cells = []
         values = []
         for result in results:
@@ -167,31 +178,34 @@ def closing_summary(results: Sequence[Mapping[str, Any]]) -> list[Any]:
             actual = value.get("actual")
             values.append(actual)
             style = {"met": "green", "missed": "red"}.get(str(value.get("status")), "yellow")
-            cells.append(f"[{style}]{_fmt(actual)}[/]")
+            cells.append(f"[{style}]{label.value(actual)}[/]")
         known = [v for v in values if isinstance(v, int | float)]
-        movement = f"{known[-1] - known[0]:+.3g}" if len(known) >= 2 else "-"
+        movement = label.change(known[-1] - known[0]) if len(known) >= 2 else "-"
         target = next((row["target"] for row in last["kpis"] if row["kpi"] == kpi_id), "-")
-        table.add_row(kpi_id, *cells, target, movement)
+        table.add_row(label.name, *cells, target, movement)
+    open_actions = last.get("open_actions", [])
+    owners = sorted({str(action.get("owner")) for action in open_actions})
+    actions_line = (f"{len(open_actions)} corrective action(s) open after cycle {last['cycle']}"
+                    + (f" (owners: {', '.join(owners)})" if owners else ""))
+    return [table, plan_changes(results, show_all=show_all), paragraph(actions_line)]
+
+
+def plan_changes(results: Sequence[Mapping[str, Any]], *, show_all: bool = False) -> Any:
+    """"What changed the plan": each cycle's policies and their effects; those that changed nothing are
+    counted under it, and listed only with ``show_all``."""
     changes = FitTable([Column("cycle", Kind.NUMBER), Column("policy", Kind.ID), Column("effect")],
                        title="What changed the plan", key=2)
+    hidden = 0
     for result in results:
         grouped: dict[str, list[str]] = {}
         for decision in result.get("decisions", []):
+            if not decision.get("effects") and not show_all:
+                hidden += 1
+                continue
             grouped.setdefault(str(decision.get("policy")), []).extend(decision.get("effects", []) or ["(no effect)"])
         for policy, effects in grouped.items():
             shown = effects if len(effects) <= 2 else [effects[0], f"... and {len(effects) - 1} more like it"]
             for effect in shown:
                 changes.add_row(str(result["cycle"]), policy, str(effect))
-    open_actions = last.get("open_actions", [])
-    owners = sorted({str(action.get("owner")) for action in open_actions})
-    actions_line = (f"{len(open_actions)} corrective action(s) open after cycle {last['cycle']}"
-                    + (f" (owners: {', '.join(owners)})" if owners else ""))
-    return [table, changes if changes.row_count else "No policy changed the plan.", paragraph(actions_line)]
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 100 else f"{value:.1f}"
-    return str(value)
+    table: Any = changes if changes.row_count else "No policy changed the plan."
+    return Group(table, Text(no_effect_note(hidden))) if hidden else table

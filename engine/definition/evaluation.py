@@ -37,6 +37,7 @@ from pdcaflow.engine.definition.expressions import (
     find_templates,
     parse_condition,
 )
+from pdcaflow.tasks.sdk.display import as_text, bound, decimals_for, rounded
 
 MAX_STEPS = MAX_EXPRESSION_CHARS  # every node costs at least one character of the expression
 _LARGEST = 10 ** MAX_NUMBER_DIGITS
@@ -145,7 +146,7 @@ def render_template(text: str | Template, context: Mapping[str, Any]) -> Any:
     position = 0
     for part in parts:
         pieces += [template.text[position:part.offset - 3],
-                   _as_text(_evaluate_shown(_shown(part.source), part.expr, context))]
+                   _as_text(_evaluate_shown(_shown(part.source), part.expr, context), part.expr, context)]
         position = part.offset + len(part.source) + 2
     pieces.append(template.text[position:])
     return "".join(pieces)
@@ -204,12 +205,34 @@ def _is_constant(expr: Expr) -> bool:
     return not isinstance(expr, Reference) and all(_is_constant(child) for child in children(expr))
 
 
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _as_text(value: Any, expr: Expr, context: Mapping[str, Any]) -> str:
+    """A value inside text: a list as ``a, b`` (never Python's ``['a', 'b']``); a KPI's number with its decimals."""
+    found = _kpi_field_of(expr, context)
+    if found is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        result, field = found
+        return bound(value) if field == "target" else rounded(value, decimals_for(result.get("unit"),
+                                                                                  result.get("decimals")))
+    return as_text(value)
+
+
+def _kpi_field_of(expr: Expr, context: Mapping[str, Any]) -> tuple[Mapping[str, Any], str] | None:
+    """The KPI result and the field a ``kpis.<id>.<number>`` (or ``previous.kpis...``) reference reads, or None."""
+    if not isinstance(expr, Reference):
+        return None
+    scope: Any = context.get(expr.root)
+    path = expr.path
+    if expr.root == "previous" and path[:1] == ("kpis",):
+        scope, path = scope.get("kpis") if isinstance(scope, Mapping) else None, path[1:]
+    elif expr.root != "kpis":
+        return None
+    if len(path) < 2 or not isinstance(scope, Mapping):
+        return None
+    result = scope.get(path[0])
+    field = str(path[1])
+    return (result, field) if isinstance(result, Mapping) and field in _KPI_NUMBERS else None
+
+
+_KPI_NUMBERS = ("actual", "delta", "margin", "target")
 
 
 def _resolve(ref: Reference, context: Mapping[str, Any]) -> Any:

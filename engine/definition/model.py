@@ -174,6 +174,7 @@ class Kpi(DefinitionModel):
     title: Text | None = None
     description: str | None = None
     unit: Text = Field(description="the unit the value is in, e.g. '%', 'hours', 'score (1-5)'")
+    decimals: int | None = Field(None, ge=0, le=6, description="decimals shown (0-6); default by unit, e.g. '%' 1")
     target: Target
     direction: Direction | None = Field(None, description="defaults from the target: min -> higher_is_better, "
                                         "max -> lower_is_better, both -> on_target")

@@ -36,7 +36,7 @@ from pdcaflow.engine.definition.semantic import Checker, walk_values
 
 KPI_FIELDS = ("actual", "target", "met", "missed", "delta", "margin", "status", "unit", "signals", "trend")
 PREVIOUS_FIELDS = ("kpis", "params", "actions", "decisions", "cycle", "steps")
-CYCLE_FIELDS = ("number", "started_at", "trigger", "actor")
+CYCLE_FIELDS = ("number", "started_at", "trigger", "actor", "period")
 PROCESS_FIELDS = ("id", "title", "owner")
 # codes a task's own `with:` check may give (anything else is PDCA250): data.query's SQL refusals
 TASK_CHECK_CODES = ("PDCA265", "PDCA266", "PDCA267")

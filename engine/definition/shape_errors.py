@@ -63,6 +63,7 @@ _FIELD_HINTS = {
     "source": "write `step_id.output`, e.g. `check_feedback.satisfaction_mean`",
     "id": "ids are snake_case (process ids may also use '-'), starting with a lowercase letter",
     "param": "write a dotted path into params, e.g. `visits_per_month.B`",
+    "decimals": "a whole number from 0 to 6, e.g. `decimals: 1`; leave it out for the unit's default",
 }
 
 
@@ -129,7 +130,7 @@ def _translate(item: Any, loc: KeyPath, document: LoadedDocument, root: type[Bas
         return _at(document, loc, "PDCA103", f"{where}: expected {_TYPE_WORDS[family]}, got {_show(value)}",
                    "check the value's type; quote text that YAML would read as a number or boolean")
     return _at(document, loc, "PDCA104", f"{where}: {item['msg'][0].lower()}{item['msg'][1:]}",
-               "see the YAML reference in the README")
+               _FIELD_HINTS.get(str(loc[-1]) if loc else "", "see the YAML reference in the README"))
 
 
 def _at(document: LoadedDocument, loc: KeyPath, code: str, message: str, hint: str, *, at_key: bool = False) -> Diagnostic:

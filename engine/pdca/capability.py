@@ -20,6 +20,7 @@ from typing import Any
 from pdcaflow.engine.pdca.policy_effects import TargetEffect
 from pdcaflow.engine.pdca.records import KpiResult, KpiStatus, Target
 from pdcaflow.engine.pdca.spc import xmr_limits
+from pdcaflow.tasks.sdk.display import decimals_for, rounded
 from pdcaflow.tasks.sdk.numbers import finite, show
 
 
@@ -34,8 +35,9 @@ def capability_target(kpi: str, target: Target, results: Sequence[KpiResult],
         return TargetEffect(kpi, target, target, how, (f"needs {cycles} cycles with data, has {len(numbers)}",))
     limits = xmr_limits(numbers)
     mean, sigma = limits.centre, limits.sigma
+    places = decimals_for(window[-1].unit, window[-1].decimals)
     notes = [f"mean {show(_four(mean))}, sigma {show(_four(sigma))} (average moving range / 1.128) of "
-             + ", ".join(show(value) for value in numbers)]
+             + ", ".join(rounded(value, places) for value in numbers)]
     stop = finite(limit)
     middle = (low + high) / 2 if low is not None and high is not None else None
     new_low, new_high = low, high

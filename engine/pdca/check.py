@@ -123,6 +123,7 @@ def evaluate(spec: Mapping[str, Any], history: Sequence[Mapping[str, Any]], prev
         margin=None if actual is None else margin(actual, low, high),
         status=status,
         unit=str(spec.get("unit", "")),
+        decimals=spec.get("decimals"),
         trend=trend([*values, actual] if actual is not None else values, trend_cycles),
     )  # signals and control: filled by kpi_results() from the control chart (pdcaflow.engine.pdca.control)
 

@@ -4,7 +4,9 @@ Each test looks at the KPI's results as one list, oldest first, ending with this
 cycle's, and returns a :class:`Verdict`: whether it fired and a reason that names
 the numbers it fired (or did not fire) on, e.g. ``satisfaction missed in 2
 consecutive cycles (4.05 < min 4.2, 4.1 < min 4.2)``. Every result is read with
-the target that was in force in its own cycle.
+the target that was in force in its own cycle. Values are shown with the KPI's
+decimals at most (:func:`shown_decimals`), more where fewer would make a value read equal
+to the bound it missed; the exact values stay in the KPI results.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from pdcaflow.engine.pdca.records import KpiResult, KpiStatus, Target
-from pdcaflow.tasks.sdk.numbers import show
+from pdcaflow.tasks.sdk.display import against, bound, decimals_for, rounded
 
 Result = KpiResult
 
@@ -31,23 +33,29 @@ def status_of(result: Result | None) -> KpiStatus:
     return KpiStatus.NO_DATA if result is None else result.status
 
 
+def shown_decimals(result: Result) -> int:
+    """The decimals a result's values are shown with: its KPI's ``decimals:``, else its unit's default."""
+    return decimals_for(result.unit, result.decimals)
+
+
 def comparison(result: Result) -> str:
     """A result against its own target: ``4.05 < min 4.2``, ``min 4 <= 4.3 <= max 5``, ``no data``."""
     actual = result.actual
     if actual is None or status_of(result) == KpiStatus.NO_DATA:
         return "no data"
+    places = shown_decimals(result)
     low, high = result.target.min, result.target.max
     if low is not None and actual < low:
-        return f"{show(actual)} < min {show(low)}"
+        return f"{against(actual, low, places)} < min {bound(low)}"
     if high is not None and actual > high:
-        return f"{show(actual)} > max {show(high)}"
+        return f"{against(actual, high, places)} > max {bound(high)}"
     if low is not None and high is not None:
-        return f"min {show(low)} <= {show(actual)} <= max {show(high)}"
+        return f"min {bound(low)} <= {rounded(actual, places)} <= max {bound(high)}"
     if low is not None:
-        return f"{show(actual)} >= min {show(low)}"
+        return f"{rounded(actual, places)} >= min {bound(low)}"
     if high is not None:
-        return f"{show(actual)} <= max {show(high)}"
-    return f"{show(actual)}, no target"
+        return f"{rounded(actual, places)} <= max {bound(high)}"
+    return f"{rounded(actual, places)}, no target"
 
 
 def _streak(results: Sequence[Result], holds: Callable[[Result], bool]) -> int:
@@ -93,7 +101,8 @@ def trend_test(kpi: str, results: Sequence[Result], direction: str, cycles: int)
     needed = cycles + 1
     window = list(results[-needed:])
     values = [None if status_of(result) == KpiStatus.NO_DATA else result.actual for result in window]
-    shown = " -> ".join("no data" if value is None else show(value) for value in values)
+    places = shown_decimals(window[-1]) if window else 2
+    shown = " -> ".join("no data" if value is None else rounded(value, places) for value in values)
     if len(window) < needed:
         return Verdict(False, f"{kpi} has {len(window)} of the {needed} values a {direction} trend over "
                        f"{_cycles(cycles)} needs ({shown or 'none'})")
@@ -112,7 +121,8 @@ def signal_test(kpi: str, current: Result | None, rule: str) -> Verdict:
         return Verdict(False, f"{kpi} has no data this cycle")
     signals = current.signals
     if rule in signals:
-        return Verdict(True, f"{kpi} control chart shows {rule} this cycle ({show(current.actual)})")
+        return Verdict(True, f"{kpi} control chart shows {rule} this cycle "
+                       f"({rounded(current.actual, shown_decimals(current))})")
     return Verdict(False, f"{kpi} control chart shows no {rule} this cycle (signals: {', '.join(signals) or 'none'})")
 
 

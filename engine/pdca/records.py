@@ -176,6 +176,7 @@ class KpiResult(Record):
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+    optional_keys: ClassVar[tuple[str, ...]] = ("decimals",)
 
     actual: float | None = None
     target: Target = Target()
@@ -185,6 +186,8 @@ class KpiResult(Record):
     margin: float | None = None
     status: KpiStatus = KpiStatus.NO_DATA
     unit: str = ""
+    decimals: int | None = None
+    """The KPI's ``decimals:`` when its definition gives one (shown values only; ``actual`` stays exact)."""
     signals: tuple[str, ...] = ()
     trend: Trend | None = None
     control: ControlChart | None = None

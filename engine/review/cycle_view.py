@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pdcaflow.engine.review.kpi_labels import KpiLabels, labels_from_yaml
+from pdcaflow.engine.review.periods import cycle_period
 from pdcaflow.engine.store.access import require_cycle
 from pdcaflow.engine.store.tables import OPEN_ACTION_STATUSES, Action, AuditEvent, CarryOver, Cycle, Decision, \
     DefinitionVersion, KpiResult, StepRun
@@ -40,6 +42,8 @@ class CycleView:
     changes: list[tuple[str, str, Any, Any]] = field(default_factory=list)  # (what, name, before, after)
     event_count: int = 0
     event_range: tuple[int, int] | None = None
+    labels: KpiLabels = field(default_factory=KpiLabels)  # the KPIs' titles, order and decimals in the YAML it ran
+    period: str | None = None  # the period its schedule gives it, e.g. 2026-05
 
 
 def load_cycle(session: Session, process_id: str, number: int) -> CycleView:
@@ -80,6 +84,7 @@ def load_cycle(session: Session, process_id: str, number: int) -> CycleView:
         action_changes=list(session.scalars(events.where(AuditEvent.kind == "action.status").order_by(AuditEvent.seq))),
         carry_out=carry_out, changes=carry_changes(carry_in, carry_out) if carry_out is not None else [],
         event_count=seqs[0], event_range=(seqs[1], seqs[2]) if seqs[0] else None,
+        labels=labels_from_yaml(version.yaml_text), period=cycle_period(session, cycle),
     )
 
 

@@ -18,9 +18,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from pdcaflow.engine.review.readable import pairs
+from pdcaflow.engine.review.kpi_labels import KpiLabel
 from pdcaflow.engine.runtime import approval_records as approvals
 from pdcaflow.engine.store.access import ReviewError, require_cycle, require_process
 from pdcaflow.engine.store.tables import AuditEvent
+from pdcaflow.tasks.sdk.display import signed
 
 _STREAM_BATCH = 2000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -126,10 +128,6 @@ def _compact(value: Any, width: int = 100) -> str:
     return pairs(value, width)  # whole pairs, never a number or an id cut short
 
 
-def _number(value: Any) -> str:
-    return "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def target_text(target: dict[str, Any] | None) -> str:
     """``>= 4.2``, ``<= 48`` or ``4 .. 6`` for a ``{min, max}`` target."""
     from pdcaflow.engine.review.cycle_report import target_text as text
@@ -149,9 +147,11 @@ def _step(payload: dict[str, Any]) -> str:
 
 
 def _kpi(payload: dict[str, Any]) -> str:
-    delta = payload.get("delta")
-    change = "" if delta is None else f" (Δ {delta:+.4g})"
-    return (f"{payload.get('kpi')} {_number(payload.get('actual'))} vs {target_text(payload.get('target'))}: "
+    decimals = payload.get("decimals")
+    label = KpiLabel(str(payload.get("kpi")), unit=str(payload.get("unit") or ""),
+                     decimals=decimals if isinstance(decimals, int) else None)
+    change = "" if payload.get("delta") is None else f" (Δ {signed(payload.get('delta'), label.places, trim=True)})"
+    return (f"{label.id} {label.in_text(payload.get('actual'))} vs {label.target(payload.get('target'))}: "
             f"{payload.get('status')}{change}")
 
 

@@ -15,6 +15,9 @@ from typing import Any
 
 from rich.text import Text
 
+from pdcaflow.tasks.sdk.display import bound as bound_text
+from pdcaflow.tasks.sdk.display import fixed
+
 HEIGHT = 13
 MAX_COLUMNS = 60
 STYLES = {"X": "bold red", "o": "cyan", "-": "red", ".": "blue", "~": "green"}
@@ -38,10 +41,12 @@ class ChartData:
     limits: dict[str, float] | None
     note: str
     signals: dict[int, list[str]] = field(default_factory=dict)
+    decimals: int | None = None  # the KPI's, for the limits and centre line named on the right; None: .4g
 
 
-def chart_data(kpi_id: str, points: Sequence[Mapping[str, Any]]) -> ChartData:
-    """The chart of one KPI from its history (``pdcaflow.engine.review.kpis.kpi_history`` entries, oldest first)."""
+def chart_data(kpi_id: str, points: Sequence[Mapping[str, Any]], decimals: int | None = None) -> ChartData:
+    """The chart of one KPI from its history (``pdcaflow.engine.review.kpis.kpi_history`` entries, oldest first);
+    ``decimals``: the KPI's (:mod:`pdcaflow.engine.review.kpi_labels`)."""
     plotted = [point for point in points if point["status"] != "no_data" and point["actual"] is not None]
     tested = [point for point in points if (point.get("control") or {}).get("status") == "tested"]
     limits, note = None, _no_limits_note(points)
@@ -59,7 +64,8 @@ def chart_data(kpi_id: str, points: Sequence[Mapping[str, Any]]) -> ChartData:
         target_min=[point["target"].get("min") for point in plotted],
         target_max=[point["target"].get("max") for point in plotted],
         limits=limits, note=note,
-        signals={int(point["cycle"]): list(point["signals"]) for point in plotted if point.get("signals")})
+        signals={int(point["cycle"]): list(point["signals"]) for point in plotted if point.get("signals")},
+        decimals=decimals)
 
 
 def _no_limits_note(points: Sequence[Mapping[str, Any]]) -> str:
@@ -96,7 +102,7 @@ def terminal_chart(data: ChartData, height: int = HEIGHT) -> Text:
     for column, (cycle, value) in enumerate(zip(cycles, values)):
         crossed = [line for line in (lines.get("ucl"), lines.get("lcl"), mins[column], maxs[column]) if line is not None]
         grid[_point_row(value, crossed, row_of, height)][3 * column + 1] = "X" if cycle in data.signals else "o"
-    labels = _labels(lines, mins[-1], maxs[-1], row_of)
+    labels = _labels(lines, mins[-1], maxs[-1], row_of, data.decimals)
     text = Text(f"{title}\n", style="bold")
     for row, cells in enumerate(grid):
         text.append(f"{_axis(high - (high - low) * row / (height - 1)):>9} |")
@@ -140,11 +146,15 @@ def _rows(low: float, high: float, height: int) -> Any:
     return row_of
 
 
-def _labels(lines: Mapping[str, float], target_min: float | None, target_max: float | None, row_of: Any) -> dict[int, str]:
-    named = [(f"UCL {_axis(lines['ucl'])}", lines["ucl"]), (f"CL {_axis(lines['centre'])}", lines["centre"]),
-             (f"LCL {_axis(lines['lcl'])}", lines["lcl"])] if lines else []
-    named += [(f"target min {_axis(bound)}", bound) for bound in (target_min,) if bound is not None]
-    named += [(f"target max {_axis(bound)}", bound) for bound in (target_max,) if bound is not None]
+def _labels(lines: Mapping[str, float], target_min: float | None, target_max: float | None, row_of: Any,
+            decimals: int | None = None) -> dict[int, str]:
+    def line(value: float) -> str:  # a limit or the centre line: with the KPI's decimals where known
+        return _axis(value) if decimals is None else fixed(value, decimals)
+
+    named = [(f"UCL {line(lines['ucl'])}", lines["ucl"]), (f"CL {line(lines['centre'])}", lines["centre"]),
+             (f"LCL {line(lines['lcl'])}", lines["lcl"])] if lines else []
+    named += [(f"target min {bound_text(value)}", value) for value in (target_min,) if value is not None]
+    named += [(f"target max {bound_text(value)}", value) for value in (target_max,) if value is not None]
     labels: dict[int, str] = {}
     for label, value in named:
         row = row_of(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,8 +12,10 @@ from rich.text import Text
 
 from pdcaflow.engine.review.cycle_report import target_text
 from pdcaflow.engine.review.events import summary
+from pdcaflow.engine.review.kpi_labels import KpiLabel, KpiLabels
 from pdcaflow.engine.review.kpis import met_summary
 from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
+from pdcaflow.engine.review.periods import with_period
 from pdcaflow.engine.review.versions import Change, VersionInfo
 from pdcaflow.engine.store.tables import AuditEvent
 
@@ -50,24 +53,28 @@ def log_table(events: list[AuditEvent], title: str) -> FitTable:
     return table
 
 
-def kpi_tables(process_id: str, history: dict[str, list[dict[str, Any]]]) -> list[RenderableType]:
-    """One table per KPI: each cycle's actual against the target in force, met or missed, change."""
+def kpi_tables(process_id: str, history: dict[str, list[dict[str, Any]]], labels: KpiLabels | None = None,
+               periods: Mapping[int, str] | None = None) -> list[RenderableType]:
+    """One table per KPI, in the definition's order: each cycle (with its period) and its actual against the
+    target in force, met or missed, change; titles and decimals from ``labels``."""
     if not history:
         return [f"{process_id}: no KPI results recorded yet"]
+    labels, periods = labels or KpiLabels(), periods or {}
     out: list[RenderableType] = []
-    for kpi_id, points in history.items():
+    for kpi_id in labels.ordered(history):
+        points = history[kpi_id]
         unit = points[-1]["unit"]
+        label = labels.of(kpi_id, points[-1])
         table = FitTable([Column("cycle", Kind.NUMBER), Column("version", Kind.ID),
                           Column("finished (UTC)", Kind.ID), Column("actual", Kind.NUMBER),
                           Column("target", Kind.ID), Column("status", Kind.ID), Column("change", Kind.NUMBER),
                           Column("signals")],
-                         title=f"{process_id} · {kpi_id}" + (f" ({unit})" if unit else ""), caption=met_summary(points))
+                         title=f"{process_id} · {label.full_name}" + (f" ({unit})" if unit else ""),
+                         caption=met_summary(points))
         for point in points:
-            delta = point["delta"]
-            table.add_row(str(point["cycle"]), f"v{point['version']}" if point["version"] else "-",
-                          when(point["finished_at"]), number(point["actual"]), target_text(point["target"]),
-                          styled(point["status"]), "-" if delta is None else f"{delta:+.4g}",
-                          ", ".join(point["signals"]))
+            table.add_row(with_period(point["cycle"], periods), f"v{point['version']}" if point["version"] else "-",
+                          when(point["finished_at"]), label.value(point["actual"]), label.target(point["target"]),
+                          styled(point["status"]), label.change(point["delta"]), ", ".join(point["signals"]))
         out.append(table)
     return out
 
@@ -86,7 +93,8 @@ def versions_table(process_id: str, versions: list[VersionInfo]) -> FitTable:
 
 
 def diff_renderables(process_id: str, old: VersionInfo, new: VersionInfo, changes: list[Change],
-                     effect: dict[str, dict[str, list[dict[str, Any]]]], unified: list[str]) -> list[RenderableType]:
+                     effect: dict[str, dict[str, list[dict[str, Any]]]], unified: list[str],
+                     labels: KpiLabels | None = None) -> list[RenderableType]:
     """The semantic summary, the KPI results before and after, then the unified YAML diff."""
     header = (f"[bold]{process_id}[/]: v{old.number} ({old.sha256[:12]}, {_span(old)}) -> "
               f"v{new.number} ({new.sha256[:12]}, {_span(new)})")
@@ -99,30 +107,32 @@ def diff_renderables(process_id: str, old: VersionInfo, new: VersionInfo, change
         out.append(table)
     else:
         out.append("No semantic change (comments or formatting only)." if unified else "The two versions are identical.")
-    out.append(_effect_table(old, new, effect))
+    out.append(_effect_table(old, new, effect, labels or KpiLabels()))
     if unified:
         out.append(Group(*(_diff_line(line) for line in unified)))
     return out
 
 
-def _effect_table(old: VersionInfo, new: VersionInfo, effect: dict[str, dict[str, list[dict[str, Any]]]]) -> RenderableType:
+def _effect_table(old: VersionInfo, new: VersionInfo, effect: dict[str, dict[str, list[dict[str, Any]]]],
+                  labels: KpiLabels) -> RenderableType:
     if not effect:
         return "No KPI results in the cycles of either version."
-    table = FitTable([Column("KPI", Kind.ID), Column(f"v{old.number} cycles", Kind.NUMBER), Column("met", Kind.NUMBER),
+    table = FitTable([Column("KPI"), Column(f"v{old.number} cycles", Kind.NUMBER), Column("met", Kind.NUMBER),
                       Column(f"last on v{old.number}"), Column(f"v{new.number} cycles", Kind.NUMBER),
                       Column("met", Kind.NUMBER), Column(f"first on v{new.number}")],
                      title="KPI results of the cycles before and after", key=1)
-    for kpi_id, sides in effect.items():
-        before, after = sides["before"], sides["after"]
-        table.add_row(kpi_id, _cycles(before), _met(before), _point(before[-1] if before else None), _cycles(after),
-                      _met(after), _point(after[0] if after else None))
+    for kpi_id in labels.ordered(effect):
+        before, after = effect[kpi_id]["before"], effect[kpi_id]["after"]
+        label = labels.of(kpi_id, (after or before or [{}])[-1])
+        table.add_row(label.full_name, _cycles(before), _met(before), _point(before[-1] if before else None, label),
+                      _cycles(after), _met(after), _point(after[0] if after else None, label))
     return table
 
 
-def _point(point: dict[str, Any] | None) -> Text:
+def _point(point: dict[str, Any] | None, label: KpiLabel) -> Text:
     if point is None:
         return Text("-")
-    text = Text(f"#{point['cycle']}: {number(point['actual'])} vs {target_text(point['target'])} ")
+    text = Text(f"#{point['cycle']}: {label.in_text(point['actual'])} vs {label.target(point['target'])} ")
     text.append(point["status"], style=STATUS_STYLE.get(point["status"], ""))
     return text
 

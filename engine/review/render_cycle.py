@@ -12,7 +12,7 @@ from pdcaflow.engine.review.cycle_report import target_text
 from pdcaflow.engine.review.cycle_view import CycleView, flatten
 from pdcaflow.engine.review.layout import Column, FitTable, Kind, paragraph
 from pdcaflow.engine.review.readable import readable
-from pdcaflow.engine.review.render import STATUS_STYLE, number, styled, when
+from pdcaflow.engine.review.render import STATUS_STYLE, styled, when
 
 _OUTPUT_LINES = 12  # of a step's outputs (the JSON log holds them all)
 
@@ -27,7 +27,7 @@ def _header(view: CycleView) -> RenderableType:
     cycle = view.cycle
     finished = cycle.finished_at
     duration = f" · {(finished - cycle.started_at).total_seconds():.1f} s" if finished else ""
-    lines = [f"[bold]{cycle.process_id} · cycle {cycle.number}[/] "
+    lines = [f"[bold]{cycle.process_id} · cycle {cycle.number}[/]" + (f" · {view.period}" if view.period else "") + " "
              f"[{STATUS_STYLE.get(cycle.status, '')}]{cycle.status}[/] · trigger {cycle.trigger} · "
              f"definition v{view.version_number} ({view.sha256[:12]})",
              f"started {when(cycle.started_at)} UTC · finished {when(finished)} UTC{duration} · "
@@ -77,13 +77,15 @@ def _steps(view: CycleView) -> RenderableType:
 def _kpis(view: CycleView) -> RenderableType:
     if not view.kpis:
         return "No KPI results."
-    table = FitTable([Column("KPI", Kind.ID), Column("actual", Kind.NUMBER), Column("target", Kind.ID),
+    table = FitTable([Column("KPI"), Column("actual", Kind.NUMBER), Column("target", Kind.ID),
                       Column("status", Kind.ID), Column("change", Kind.NUMBER), Column("unit"), Column("signals")],
                      title="KPIs", key=1)
-    for result in view.kpis:
-        delta = result.get("delta")
-        table.add_row(str(result["kpi"]), number(result.get("actual")), target_text(result.get("target")),
-                      styled(str(result.get("status"))), "-" if delta is None else f"{delta:+.4g}",
+    by_id = {str(result["kpi"]): result for result in view.kpis}
+    for kpi_id in view.labels.ordered(by_id):  # the definition's order
+        result = by_id[kpi_id]
+        label = view.labels.of(kpi_id, result)
+        table.add_row(label.full_name, label.value(result.get("actual")), label.target(result.get("target")),
+                      styled(str(result.get("status"))), label.change(result.get("delta")),
                       str(result.get("unit") or ""), ", ".join(result.get("signals") or []))
     return table
 
@@ -97,8 +99,10 @@ def _decisions(view: CycleView) -> RenderableType:
                      key=1)
     for decision in view.decisions:
         measured = decision.get("kpi_result") or {}
-        on = (f"{decision.get('kpi')} {number(measured.get('actual'))} vs {target_text(measured.get('target'))} "
-              f"({measured.get('status')})") if measured else (decision.get("kpi") or "-")
+        label = view.labels.of(str(decision.get("kpi")), measured)
+        on = (f"{decision.get('kpi')} {label.in_text(measured.get('actual'))} vs "
+              f"{label.target(measured.get('target'))} ({measured.get('status')})") if measured else (
+            decision.get("kpi") or "-")
         table.add_row(decision["policy"], Text("yes", style="bold") if decision["fired"] else Text("no", style="dim"),
                       decision["reason"], "; ".join(decision.get("effects") or []) or "-",
                       readable(decision.get("rule")) if decision.get("rule") else "-", on)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from pdcaflow.engine.errors import PdcaError
 from pdcaflow.engine.store.audit import append_event, lock_head, utc_now
 from pdcaflow.engine.store.tables import AuditEvent
+from pdcaflow.tasks.sdk.display import human_duration
 
 if TYPE_CHECKING:  # only a type here: `pdca audit` and `pdca status` do not import the models (pydantic)
     from pdcaflow.engine.definition.model import Approval
@@ -244,7 +245,7 @@ def is_suspended(session: Session, process_id: str, cycle: int) -> bool:
 
 def _levels(payload: Mapping[str, Any]) -> str:
     chain = " -> ".join(f"{level['name']} ({', '.join(level['approvers'])})" for level in payload["levels"])
-    timeout = f", {payload['timeout_s']:g} s per level, on timeout {payload['on_timeout']}" \
+    timeout = f", {human_duration(payload['timeout_s'])} per level, on timeout {payload['on_timeout']}" \
         if payload.get("timeout_s") else ""
     return chain + timeout
 

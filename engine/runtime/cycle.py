@@ -37,7 +37,8 @@ from pdcaflow.engine.errors import PdcaError
 from pdcaflow.engine.definition.evaluation import evaluate_condition, render_template
 from pdcaflow.engine.definition.expressions import ExpressionError
 from pdcaflow.engine.pdca.action_records import CarryOver
-from pdcaflow.engine.runtime.slots import check_slot
+from pdcaflow.engine.runtime.schedule import period_label
+from pdcaflow.engine.runtime.slots import check_slot, covered_until
 from pdcaflow.engine.runtime.starting_values import declared_values, merge_params, starting_values
 from pdcaflow.engine.runtime.step_runner import BeforeTask, StepError, call_task, kpi_actuals, render_value, should_run
 from pdcaflow.engine.runtime import action_cycle
@@ -84,6 +85,7 @@ class CycleRun:
     previous: dict[str, Any]
     history: dict[str, list[dict[str, Any]]]
     open_actions: list[dict[str, Any]]
+    period: str | None = None  # the period its schedule gives it, e.g. 2026-05 (engine.runtime.schedule.period_label)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     baselines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # control: {baseline: N} values
     skipped: set[str] = field(default_factory=set)
@@ -106,7 +108,7 @@ class CycleRun:
             "previous": self.previous,
             "kpis": kpi_results,
             "cycle": {"number": self.number, "started_at": self.started_at.isoformat(),
-                      "trigger": self.trigger, "actor": self.actor},
+                      "trigger": self.trigger, "actor": self.actor, "period": self.period},
             "process": {"id": definition.id, "title": definition.title, "owner": definition.owner},
         }
 
@@ -123,7 +125,8 @@ class CycleRun:
             actuals = kpi_actuals(definition, expression_context["steps"])
             for kpi in definition.kpis:
                 kpi_specs[kpi.id] = {
-                    "unit": kpi.unit, "direction": kpi.effective_direction, "source": kpi.source,
+                    "unit": kpi.unit, "decimals": kpi.decimals, "direction": kpi.effective_direction,
+                    "source": kpi.source,
                     "control": kpi.control.model_dump(mode="json") if kpi.control else None,
                     "target": self.targets[kpi.id], "actual": actuals[kpi.id],
                     "baseline_history": self.baselines.get(kpi.id)}
@@ -364,9 +367,11 @@ def _begin_once(plan: ExecutionPlan, store: Store, tasks: Mapping[str, TaskSpec]
         baselines = kpi_baselines(session, plan.process_id, baseline_counts(definition.kpis))
         open_actions = action_cycle.follow_up_actions(session, plan.process_id)
         cycle_id, number, started_at = cycle.id, cycle.number, cycle.started_at
+        covers = covered_until(session, cycle) if resumed else scheduled_for or started_at
     run = CycleRun(plan=plan, store=store, tasks=tasks, actor=actor, trigger=trigger, cycle_id=cycle_id,
                    number=number, resumed=resumed, started_at=started_at, params=params, targets=targets,
-                   previous=carry, history=history, open_actions=open_actions, baselines=baselines)
+                   previous=carry, history=history, open_actions=open_actions, baselines=baselines,
+                   period=period_label(definition.schedule, covers))
     run.outputs.update(reused)
     run.reused.update(reused)
     return run

@@ -117,6 +117,45 @@ def scheduled_reason(schedule: Schedule, slot: datetime, *, catching_up: bool = 
     return f"{kind}: {describe(schedule)} at {slot.astimezone(UTC).isoformat(timespec='seconds')}"
 
 
+_PERIODS = ((360, "year"), (89, "quarter"), (28, "month"), (7, "week"), (1, "day"))
+
+
+def period_kind(schedule: Schedule) -> str:
+    """What one cycle of the schedule covers: ``year``, ``quarter``, ``month``, ``week``, ``day`` or ``time``.
+
+    Read from the shortest gap between its next slots: 360 days or more a year, 89 a
+    quarter, 28 a month, 7 a week, 1 a day; a schedule firing more often than daily
+    labels a cycle with its date and time.
+    """
+    if schedule.interval is not None:
+        gap_days = interval_seconds(schedule) / 86400
+    else:
+        slots = next_times(schedule, datetime(2001, 1, 1, tzinfo=UTC), 13)
+        gap_days = min((later - earlier).total_seconds() for earlier, later in zip(slots, slots[1:])) / 86400
+    return next((kind for days, kind in _PERIODS if gap_days >= days), "time")
+
+
+def period_label(schedule: Schedule | None, moment: datetime) -> str | None:
+    """The period a cycle covering ``moment`` belongs to, in the schedule's timezone: ``2026-05`` (monthly),
+    ``2026-Q2``, ``2026-W19`` (ISO week), ``2026-05-07`` (daily), ``2026`` or ``2026-05-07 06:00``;
+    ``None`` without a schedule."""
+    if schedule is None:
+        return None
+    _require_aware(moment)
+    local = moment.astimezone(ZoneInfo(schedule.timezone))
+    kind = period_kind(schedule)
+    if kind == "year":
+        return f"{local:%Y}"
+    if kind == "quarter":
+        return f"{local:%Y}-Q{(local.month - 1) // 3 + 1}"
+    if kind == "month":
+        return f"{local:%Y-%m}"
+    if kind == "week":
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{local:%Y-%m-%d}" if kind == "day" else f"{local:%Y-%m-%d %H:%M}"
+
+
 def _require_aware(moment: datetime) -> None:
     if moment.tzinfo is None:
         raise ValueError(f"a timezone-aware datetime is required, got {moment!r}")

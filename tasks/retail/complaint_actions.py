@@ -25,7 +25,7 @@ from typing_extensions import TypedDict
 
 from pdcaflow.engine.pdca.policy_effects import OPEN_STATUSES, due_date
 from pdcaflow.engine.pdca.records import ActionRecord, Decision
-from pdcaflow.tasks.sdk.numbers import show
+from pdcaflow.tasks.sdk.display import human_duration
 from pdcaflow.tasks.sdk.registry import StepContext
 
 # The rule's name in decisions and actions; never a policy id (those have no '-').
@@ -76,7 +76,7 @@ def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint],
             continue
         listed.add(complaint_id)
         reason = (f"complaint {complaint_id} ({complaint['category']}) of customer {complaint['customer_id']} "
-                  f"unresolved {show(complaint['age_hours'])} h at the end of the period checked, past the SLA")
+                  f"unresolved {_age(complaint['age_hours'])} at the end of the period checked, past the SLA")
         existing = still_open.get(complaint_id)
         if existing is not None:
             decisions.append(Decision(policy=RULE, kpi=None, fired=True, effects=(),
@@ -85,7 +85,7 @@ def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint],
             continue
         action = _action(context, f"complaint-{complaint_id}", owner, due_days,
                          f"Resolve complaint {complaint_id} ({complaint['category']}) of customer "
-                         f"{complaint['customer_id']}, waiting {show(complaint['age_hours'])} h past the "
+                         f"{complaint['customer_id']}, waiting {_age(complaint['age_hours'])} past the "
                          "promised time, and confirm with the customer")
         action.update({"complaint_id": complaint_id, "customer_id": str(complaint["customer_id"]),
                        "category": str(complaint["category"]), "age_hours": float(complaint["age_hours"])})
@@ -104,6 +104,11 @@ def complaint_actions(context: StepContext, overdue: Sequence[OverdueComplaint],
         decisions.append(Decision(policy=RULE, kpi=None, fired=False, effects=(),
                                   reason="no complaint unresolved past the SLA at the end of the period checked"))
     return decisions, opened
+
+
+def _age(hours: float) -> str:
+    """A complaint's age as a person says it (``40 days``, ``1 day 6 hours``); the action keeps ``age_hours``."""
+    return human_duration(float(hours) * 3600)
 
 
 def _action(context: StepContext, name: str, owner: str, due_days: int, title: str) -> ComplaintAction:

@@ -69,7 +69,7 @@ class StepContext:
             ``params``, ``targets``, ``actions``, ``decisions``, ``cycle``; empty in cycle 1.
         steps: outputs of the steps finished so far this cycle (step id -> outputs).
         kpis: this cycle's KPI results once ``kpi.check`` ran (KPI id -> result).
-        kpi_specs: KPI id -> ``{"unit", "direction", "source", "control", "target": {"min", "max"},
+        kpi_specs: KPI id -> ``{"unit", "decimals", "direction", "source", "control", "target": {"min", "max"},
             "actual"}``: the declared KPI with the target in force this cycle and the value the
             engine read from its source (``None`` when the source produced none); ``kpi.check`` only.
         history: KPI id -> results of earlier completed cycles, oldest first (this cycle excluded).

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from pdcaflow.engine.store import open_store
 from pdcaflow.engine.store.tables import AuditEvent
 from pdcaflow.flows.runner import run_cycles
+from pdcaflow.tasks.sdk.display import rounded
 from tests.conftest import DEFINITIONS
 
 pytestmark = pytest.mark.slow
@@ -62,5 +63,6 @@ def test_two_cycles_act_changes_the_plan_and_the_second_cycle_starts_from_it(
     assert second["observations"]["actual"] == recorded[1][2]  # data.query counted what was recorded
     notes = [json.loads(line) for line in (project / ".pdca" / "outbox.jsonl").read_text("utf-8").splitlines()]
     assert [note["cycle"] for note in notes] == [1, 2]
-    assert notes[0]["subject"] == f"Hand hygiene, cycle 1: {first['compliance']['actual']} % (target 80.0 %)"
+    # a KPI's numbers in a notification with its decimals (a percentage: one), its target as written
+    assert notes[0]["subject"] == f"Hand hygiene, cycle 1: {rounded(first['compliance']['actual'], 1)} % (target 80 %)"
     assert list((tmp_path / "elsewhere").iterdir()) == []  # nothing in the working folder: all under the root

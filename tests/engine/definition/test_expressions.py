@@ -109,3 +109,14 @@ def test_any_text_parses_or_raises_expression_error(text: str) -> None:
         parse_expression(text)
     except ExpressionError as exc:
         assert 0 <= exc.offset <= len(text)
+
+
+def test_text_shows_lists_as_words_and_kpi_numbers_with_their_decimals() -> None:
+    context = {"steps": {"check": {"missed": ["satisfaction", "stockout_rate"]}},
+               "kpis": {"compliance": {"actual": 78.947368421, "unit": "%", "target": {"min": 80.25}},
+                        "score": {"actual": 4.0574, "unit": "score (1-5)", "decimals": 1}}}
+    text = ("Missed: ${{ steps.check.missed }}; compliance ${{ kpis.compliance.actual }} % "
+            "(target ${{ kpis.compliance.target.min }} %), score ${{ kpis.score.actual }}")
+    assert render_template(text, context) == ("Missed: satisfaction, stockout_rate; compliance 78.9 % "
+                                              "(target 80.25 %), score 4.1")
+    assert render_template("${{ steps.check.missed }}", context) == ["satisfaction", "stockout_rate"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,7 @@ def test_show_a_cycle_whole(trail_url: str) -> None:
     assert "started by alice at" in stdout and "reason: monthly review" in stdout
     assert "Plan inputs (recorded on its start event; carried over from cycle 1)" in stdout
     assert "planned_in_cycle: 2" in stdout and "visits: 2" in stdout  # a step's outputs, as key: value lines
-    assert "satisfaction │      4 │ >= 4.2 │ missed" in stdout  # the KPI table
+    assert re.search(r"satisfaction +│ +4\.00 │ >= 4\.2 +│ missed", stdout)  # the KPI table (a score: two decimals)
     assert "more_visits_when_missed │ yes" in stdout and "param visits: 2 -> 3" in stdout  # decision, effect
     assert "satisfaction 4 vs >= 4.2 (missed)" in stdout  # the numbers it fired on
     assert "visit-loop#2/call_back │ opened" in stdout
@@ -155,8 +156,8 @@ def test_kpis_across_cycles_with_the_target_in_force(trail_url: str) -> None:
     assert code == 0
     rows = [line.split("│")[1:8] for line in stdout.splitlines() if line.startswith("│")]
     assert [[cell.strip() for cell in row[:1] + row[3:6]] for row in rows] == [
-        ["1", "3.8", ">= 4.2", "missed"], ["2", "4", ">= 4.2", "missed"], ["3", "4.2", ">= 4.2", "met"],
-        ["4", "4.2", ">= 4.3", "missed"]]
+        ["1", "3.80", ">= 4.2", "missed"], ["2", "4.00", ">= 4.2", "missed"], ["3", "4.20", ">= 4.2", "met"],
+        ["4", "4.20", ">= 4.3", "missed"]]  # a score (1-5): two decimals
     assert "met 1 of 4 cycle(s); last 3: missed, met, missed" in stdout
     code, stdout, _ = audit(trail_url, "kpis", PROCESS, "--format", "csv")
     assert code == 0 and stdout.splitlines()[0] == ("kpi,cycle,version,finished_at,actual,target_min,target_max,"

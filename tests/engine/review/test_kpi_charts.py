@@ -99,10 +99,10 @@ def test_terminal_chart_of_a_known_history(charted: str) -> None:
     axis = [float(line.split("|")[0]) for line in grid]
     assert axis == sorted(axis, reverse=True)                       # y axis: top row the highest
     rows = {name: next(i for i, line in enumerate(grid) if name in line) for name in
-            ("UCL 4.644", "CL 4.15", "LCL 3.656", "target min 3.5")}
-    assert rows["UCL 4.644"] < rows["CL 4.15"] < rows["LCL 3.656"] < rows["target min 3.5"]
-    assert set(grid[rows["UCL 4.644"]].split("|")[1].split(" UCL")[0]) == {"-"}
-    assert set(grid[rows["LCL 3.656"]].split("|")[1].split(" LCL")[0]) == {"-"}
+            ("UCL 4.64", "CL 4.15", "LCL 3.66", "target min 3.5")}  # a score: two decimals
+    assert rows["UCL 4.64"] < rows["CL 4.15"] < rows["LCL 3.66"] < rows["target min 3.5"]
+    assert set(grid[rows["UCL 4.64"]].split("|")[1].split(" UCL")[0]) == {"-"}
+    assert set(grid[rows["LCL 3.66"]].split("|")[1].split(" LCL")[0]) == {"-"}
     columns = [line.split("|")[1] for line in grid]
     marks = {(row, col // 3) for row, text in enumerate(columns) for col, ch in enumerate(text) if ch in "oX"}
     assert len(marks) == len(SATISFACTION)                          # one mark per cycle, in its own column

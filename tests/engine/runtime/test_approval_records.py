@@ -66,3 +66,10 @@ def test_one_person_signs_one_level_even_when_listed_on_two(tmp_path: Path) -> N
         assert request.status == "approved" and request.deadline is None
     finally:
         store.dispose()
+
+
+def test_the_audit_log_shows_an_approval_timeout_in_human_units() -> None:
+    payload = {"levels": [{"name": "self", "approvers": ["sales-manager"]}], "timeout_s": 259200.0,
+               "on_timeout": "reject"}
+    assert approvals.SUMMARIES[approvals.REQUESTED](payload) == (
+        "asks self (sales-manager), 3 days per level, on timeout reject")

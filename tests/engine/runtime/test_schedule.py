@@ -14,7 +14,8 @@ from pdcaflow.engine.cli.app import app
 from pdcaflow.engine.definition.compile import compile_plan
 from pdcaflow.engine.runtime.cycle import begin_cycle
 from pdcaflow.engine.definition.model import Schedule
-from pdcaflow.engine.runtime.schedule import ScheduleError, catch_up, next_times, scheduled_reason, slots_between
+from pdcaflow.engine.runtime.schedule import (ScheduleError, catch_up, next_times, period_label, scheduled_reason,
+                                             slots_between)
 from pdcaflow.engine.runtime.slots import SlotTakenError
 from pdcaflow.engine.store import open_store
 from pdcaflow.engine.store.tables import AuditEvent, Cycle
@@ -133,3 +134,39 @@ def test_a_late_scheduled_run_after_a_manual_cycle_is_skipped(db_url: str) -> No
                         scheduled_for=datetime.now(UTC) - timedelta(minutes=1))
     finally:
         store.dispose()
+
+
+@pytest.mark.parametrize(("schedule", "label"), [
+    (Schedule(cron="0 6 1 * *", timezone="Asia/Shanghai"), "2026-03"),  # monthly
+    (Schedule(cron="0 7 1 1,4,7,10 *"), "2026-Q1"),  # quarterly
+    (Schedule(cron="0 8 * * 1"), "2026-W11"),  # weekly: the ISO week
+    (Schedule(interval=7 * 86400.0), "2026-W11"),
+    (Schedule(cron="0 8 * * 1-5"), "2026-03-10"),  # every working day: the date
+    (Schedule(cron="*/15 * * * *"), "2026-03-10 12:00"),  # more often than daily: date and time
+    (Schedule(cron="0 0 1 1 *"), "2026"),
+])
+def test_a_cycle_is_labelled_with_the_period_its_schedule_gives_it(schedule: Schedule, label: str) -> None:
+    assert period_label(schedule, NOW) == label
+    assert period_label(None, NOW) is None
+
+
+def test_the_period_is_read_in_the_schedules_timezone() -> None:
+    new_year_in_shanghai = datetime(2026, 12, 31, 17, 0, tzinfo=UTC)  # 2027-01-01 01:00 in Shanghai
+    assert period_label(Schedule(cron="0 6 1 * *", timezone="Asia/Shanghai"), new_year_in_shanghai) == "2027-01"
+    assert period_label(Schedule(cron="0 6 1 * *"), new_year_in_shanghai) == "2026-12"
+
+
+def test_a_begun_cycle_carries_the_period_of_its_slot(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    definition = tmp_path / "loop.yaml"
+    definition.write_text((FIXTURES / "runnable/loop.yaml").read_text("utf-8").replace(
+        "owner: quality-team\n", "owner: quality-team\nschedule: {cron: '0 6 1 * *', timezone: Asia/Shanghai}\n"),
+        "utf-8")
+    plan = compile_plan(validate_file(definition))
+    store = open_store(db_url)
+    try:
+        cycle_run = begin_cycle(plan, store, registry(), actor="scheduler", trigger="schedule", reason="s1",
+                                scheduled_for=datetime(2026, 1, 31, 22, 0, tzinfo=UTC))  # 1 Feb 06:00 in Shanghai
+    finally:
+        store.dispose()
+    assert cycle_run.period == "2026-02"
+    assert cycle_run.expression_context()["cycle"]["period"] == "2026-02"  # ${{ cycle.period }} in a notification

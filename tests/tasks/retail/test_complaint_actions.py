@@ -35,18 +35,18 @@ def test_each_overdue_complaint_opens_an_action_with_an_owner_and_a_due_date() -
     outcome = act([K7, K6], owner="complaint-desk-lead", due_days=2)
     assert outcome["actions_opened"] == [
         {"id": "retail#5/complaint-K7", "owner": "complaint-desk-lead", "due": "2025-03-03",
-         "title": "Resolve complaint K7 (delivery) of customer C6, waiting 960 h past the promised time, "
+         "title": "Resolve complaint K7 (delivery) of customer C6, waiting 40 days past the promised time, "
                   "and confirm with the customer",
          "policy": "overdue-complaint", "kpi": None, "verify_after": None, "opened_cycle": 5, "status": "open",
          "complaint_id": "K7", "customer_id": "C6", "category": "delivery", "age_hours": 960.0},
         {"id": "retail#5/complaint-K6", "owner": "complaint-desk-lead", "due": "2025-03-03",
-         "title": "Resolve complaint K6 (price) of customer C5, waiting 168 h past the promised time, "
+         "title": "Resolve complaint K6 (price) of customer C5, waiting 1 week past the promised time, "
                   "and confirm with the customer",
          "policy": "overdue-complaint", "kpi": None, "verify_after": None, "opened_cycle": 5, "status": "open",
          "complaint_id": "K6", "customer_id": "C5", "category": "price", "age_hours": 168.0}]
     assert outcome["decisions"][0] == {
         "policy": "overdue-complaint", "kpi": None, "fired": True,
-        "reason": "complaint K7 (delivery) of customer C6 unresolved 960 h at the end of the period checked, "
+        "reason": "complaint K7 (delivery) of customer C6 unresolved 40 days at the end of the period checked, "
                   "past the SLA",
         "effects": ["opened action retail#5/complaint-K7 for complaint-desk-lead, due 2025-03-03"]}
 
@@ -63,7 +63,7 @@ def test_a_complaint_whose_action_is_still_open_gets_no_second_one(status: str) 
     assert [action["id"] for action in outcome["actions_opened"]] == ["retail#5/complaint-K7"]
     assert outcome["decisions"][0] == {
         "policy": "overdue-complaint", "kpi": None, "fired": True, "effects": [],
-        "reason": "complaint K6 (price) of customer C5 unresolved 168 h at the end of the period checked, past "
+        "reason": "complaint K6 (price) of customer C5 unresolved 1 week at the end of the period checked, past "
                   "the SLA; action retail#4/complaint-K6 for it is still open, so no second action was opened"}
 
 
