@@ -80,7 +80,7 @@ class ProgressView:
                           Column("detail")], title=self._title, key=2, box=None, pad_edge=False)
         with self._lock:
             for phase, step, status, detail in self._rows.values():
-                table.add_row(phase, step, f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", detail)
+                table.add_row(phase, step, Text(status, style=_STATUS_STYLE.get(status, "")), detail)
         return table
 
 
@@ -92,7 +92,7 @@ def kpi_table(rows: list[dict[str, str]], title: str) -> FitTable:
                      title=title, key=1)
     for row in rows:
         style = {"met": "green", "missed": "red"}.get(row["status"], "yellow")
-        table.add_row(row.get("name", row["kpi"]), row["actual"], row["target"], f"[{style}]{row['status']}[/]",
+        table.add_row(row.get("name", row["kpi"]), row["actual"], row["target"], Text(row["status"], style=style),
                       row["change"], row["unit"], row.get("actions_brief", row.get("actions", "-")))
     return table
 
@@ -106,8 +106,8 @@ def decisions_table(decisions: list[Mapping[str, Any]], *, show_all: bool = Fals
         return "No policy fired." if not fired else hidden
     table = FitTable([Column("policy", Kind.ID), Column("why"), Column("effect")], title="Decisions", key=1)
     for decision in shown:
-        table.add_row(escape(str(decision.get("policy"))), escape(str(decision.get("reason"))),
-                      escape("; ".join(decision.get("effects", [])) or "(no effect)"))
+        table.add_row(str(decision.get("policy")), str(decision.get("reason")),
+                      "; ".join(decision.get("effects", [])) or "(no effect)")
     return Group(table, Text(hidden)) if hidden else table
 
 

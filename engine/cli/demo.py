@@ -178,7 +178,7 @@ def closing_summary(results: Sequence[Mapping[str, Any]], labels: KpiLabels | No
             actual = value.get("actual")
             values.append(actual)
             style = {"met": "green", "missed": "red"}.get(str(value.get("status")), "yellow")
-            cells.append(f"[{style}]{label.value(actual)}[/]")
+            cells.append(Text(label.value(actual), style=style))
         known = [v for v in values if isinstance(v, int | float)]
         movement = label.change(known[-1] - known[0]) if len(known) >= 2 else "-"
         target = next((row["target"] for row in last["kpis"] if row["kpi"] == kpi_id), "-")

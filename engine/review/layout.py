@@ -61,7 +61,8 @@ class _Frame:
 
 _COMPACT = _Frame(boxes.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), show_edge=False)
 
-Cell = str | Text  # a str is console markup, as in a rich Table
+Cell = str | Text  # a str is shown as written (people's words: "[urgent]" shows, "[/]" cannot break it);
+# style a cell with a Text
 
 
 class FitTable:
@@ -97,7 +98,7 @@ class FitTable:
     def add_row(self, *cells: Cell) -> None:
         if len(cells) != len(self.columns):
             raise ValueError(f"a row of {len(cells)} cells for a table of {len(self.columns)} columns")
-        self.rows.append(list(cells))
+        self.rows.append([Text(cell) if isinstance(cell, str) else cell for cell in cells])
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.title:
@@ -234,7 +235,7 @@ def _framed(frame: _Frame) -> Table:
 
 
 def _text(cell: Cell) -> Text:
-    return Text.from_markup(cell) if isinstance(cell, str) else cell
+    return Text(cell) if isinstance(cell, str) else cell
 
 
 def _measured(console: Console, options: ConsoleOptions, cells: list[Cell]) -> list[Measurement]:

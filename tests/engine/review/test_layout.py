@@ -8,6 +8,7 @@ import os
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 
 from pdcaflow.engine.cli import common
 from pdcaflow.engine.review.layout import Column, FitTable, Kind, fit_widths
@@ -39,7 +40,7 @@ def actions(*ids: str) -> FitTable:
 def kpis() -> FitTable:
     table = FitTable([Column("KPI", Kind.ID), Column("actual", Kind.NUMBER), Column("target", Kind.ID),
                       Column("status", Kind.ID), Column("change", Kind.NUMBER), Column("unit")], title="KPIs", key=1)
-    table.add_row("complaint_resolution_p90", "261.6", "<= 48", "[red]missed[/]", "-80.57", "hours")
+    table.add_row("complaint_resolution_p90", "261.6", "<= 48", Text("missed", style="red"), "-80.57", "hours")
     table.add_row("inspection_score", "90.81", "-5 .. 5", "met", "-0.0234", "points (0-100)")
     return table
 
@@ -141,3 +142,13 @@ def test_output_that_is_not_a_terminal_is_80_columns_whatever_the_terminal(monke
     assert saved_log.width == 80 and Console(file=io.StringIO()).width == 200  # rich alone: the terminal's
     monkeypatch.setenv("COLUMNS", "120")
     assert saved_log.width == 120
+
+
+def test_peoples_words_in_a_cell_are_shown_as_written() -> None:
+    """A reason or title typed by a person is text, not console markup: `[urgent]` shows and `[/]`
+    (which rich would reject as a closing tag with nothing open) prints instead of failing."""
+    table = FitTable([Column("action", Kind.ID), Column("title")], key=1)
+    table.add_row("p#1/fix", "[urgent] call back [/] today")
+    console = Console(width=80, record=True, color_system=None)
+    console.print(table)
+    assert "[urgent] call back [/] today" in console.export_text()
