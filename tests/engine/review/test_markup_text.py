@@ -15,7 +15,7 @@ def _header_text(reason: str, error: str, actor: str) -> str:
     cycle = SimpleNamespace(process_id="claims", number=3, status="failed", trigger="manual", started_at=at,
                             finished_at=at, owner_host="host", owner_pid=1, flow_run_id=None, error=error)
     start = SimpleNamespace(kind="cycle.started", actor=actor, at=at, seq=7, reason=reason)
-    view = SimpleNamespace(cycle=cycle, version_number=1, sha256="a" * 64, starts=[start])
+    view = SimpleNamespace(cycle=cycle, version_number=1, sha256="a" * 64, starts=[start], period="2026-05")
     console = Console(width=200, record=True, highlight=False)
     console.print(_header(view))  # type: ignore[arg-type]
     return console.export_text()
