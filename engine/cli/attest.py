@@ -58,12 +58,12 @@ def sign(db: Db = None) -> None:
     """Sign a checkpoint of the whole log now (one is signed after every cycle; this covers later changes such
     as `pdca override`)."""
     # start-up speed: the store (SQLAlchemy) loads only when this runs
-    from pdcaflow.engine.runtime.signing import sign_store
+    from pdcaflow.engine.runtime.signing import notice_to_stderr, sign_store
     from pdcaflow.engine.runtime.signing_config import attest_settings
     from pdcaflow.engine.store.access import opened
 
     with one_line_errors(), opened(db, reading=True) as store:
-        signed = sign_store(store, attest_settings(store.url), notice=lambda line: err.print(line, markup=False))
+        signed = sign_store(store, attest_settings(store.url), notice=notice_to_stderr)
     out.print(f"signed checkpoint of {signed.checkpoint.size:,} events: {signed.path} ({signed.read:,} events read)",
               markup=False)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +29,12 @@ class KeyFileError(ReviewError):
 
 
 def notice_to_stderr(message: str) -> None:
-    sys.stderr.write(f"pdca: {message}\n")
+    """``pdca: message`` on stderr, each line of it wrapped at 80 columns between words (a path stays whole)."""
+    lines = []
+    for index, line in enumerate(message.splitlines()):
+        lines.extend(textwrap.wrap(("pdca: " if index == 0 else "  ") + line, width=80, subsequent_indent="  ",
+                                   break_long_words=False, break_on_hyphens=False))
+    sys.stderr.write("\n".join(lines) + "\n")
 
 
 def write_key_pair(private_path: Path, public_path: Path, name: str) -> SignerKey:
@@ -84,9 +90,10 @@ def signer_for(settings: AttestSettings, notice: Callable[[str], None] = notice_
     """
     if not settings.signing_key.exists() and not settings.named:
         signer = write_key_pair(settings.signing_key, settings.public_key, key_name_for(settings))
-        notice(f"created the audit signing key {settings.signing_key} (mode 0600) and its public key "
-               f"{settings.public_key}; keep a copy of the public key elsewhere, and move the signing key off the "
-               "database host (name it in [audit] signing_key of pdca.toml): docs/security.md")
+        notice(f"created the audit signing key {settings.signing_key} (mode 0600)\n"
+               f"and its public key {settings.public_key}.\n"
+               "Keep a copy of the public key elsewhere, and move the signing key off the database host "
+               "(name it in [audit] signing_key of pdca.toml): docs/security.md")
         return signer
     try:
         return read_signer(settings.signing_key)

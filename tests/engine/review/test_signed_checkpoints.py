@@ -223,7 +223,8 @@ def test_the_default_key_is_created_beside_a_sqlite_store(tmp_path: Path, trail_
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     code, stdout, stderr = pdca("audit", "sign", "--db", trail_url)
-    assert code == 0 and f"created the audit signing key {tmp_path}/audit-key (mode 0600)" in stderr
+    assert code == 0 and f"created the audit signing key {tmp_path}/audit-key (mode 0600)" in " ".join(stderr.split())
+    assert all(len(line) <= 80 or max(map(len, line.split())) > 40 for line in stderr.splitlines())  # wrapped
     assert stdout.strip().startswith(f"signed checkpoint of 44 events: {tmp_path}/checkpoints/000000000044.checkpoint")
     assert (tmp_path / "audit-key.pub").read_text().startswith(f"pdcaflow/{tmp_path.name}+")
     code, _, stderr = pdca("audit", "keygen", "--db", trail_url)
