@@ -82,7 +82,10 @@ def validate(
             definition = validated.definition
             counts = ", ".join(_count(len(items), noun) for items, noun in (
                 (definition.steps, "step"), (definition.kpis, "KPI"), (definition.policies, "policy")))
-            out.print(f"ok  {validated.document.path}  ({definition.id}: {counts})", markup=False)
+            line = f"ok  {validated.document.path}  ({definition.id}: {counts})"
+            if len(line) > 80:  # a saved log's width: what it holds goes on the next line
+                line = f"ok  {validated.document.path}\n    {definition.id}: {counts}"
+            out.print(line, markup=False)
         (err if report.diagnostics else out).print(summary(report.diagnostics, report.files), markup=False)
     raise typer.Exit(ExitCode.OK if report.ok and not (strict and report.warnings) else ExitCode.BAD_INPUT)
 

@@ -311,8 +311,8 @@ def _print_report(report: Any, where: str, checkpoints: int, *, rows: bool) -> N
         if checkpoints:
             out.print(f"checkpoints: {report.checkpoints} of {checkpoints} found unchanged in the log", markup=False)
         if rows:
-            out.print("cycles, step runs, carry-overs, KPI results, decisions, definition versions, actions and "
-                      "action updates match their events", markup=False)
+            out.print("rows: cycles, step runs, carry-overs, KPI results, decisions, definition\n"
+                      "      versions, actions and action updates match their events", markup=False)
         return
     at = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
     out.print(f"BROKEN{at}: {report.what_differs}", markup=False)
