@@ -1,0 +1,1 @@
+"""service.control: the CHECK step of the nine-element system (standards, survey, inspections)."""
