@@ -16,7 +16,6 @@ only inside the command, so ``pdca validate`` never pays for them.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -28,6 +27,7 @@ import typer
 from rich.console import Group
 from rich.text import Text
 
+from pdcaflow.engine.cli.demo_models import MODELS, DemoModel, generate, hook, model_named, model_names, world_info
 from pdcaflow.engine.cli.common import ExitCode, err, fail, out, quiet_prefect, resolve_actor, validated_one
 from pdcaflow.engine.cli.hints import pdca_command
 from pdcaflow.engine.definition.validate import ValidatedDefinition
@@ -41,7 +41,6 @@ FLAGSHIP = "retail-customer-service.yaml"
 # The demo runs unattended: it signs approval gates itself, recorded as actor `demo` with this reason
 # (and the approvers it stood in for), so the trail never passes a demo answer off as a person's.
 DEMO_APPROVAL = ("demo", "pdca demo answers approvals itself: an unattended demonstration on a simulated world")
-WORLD_DIR = Path("data") / "retail"
 DEMO_CONFIG = ("# The demo's project config: this folder is the project root, so its store, work files and\n"
                "# Prefect's home stay in .pdca/ here, whatever folder a pdca command is started in.\n")
 
@@ -52,43 +51,58 @@ def flagship_definition() -> Path:
 
 
 def demo(
-    customers: Annotated[int, typer.Option(min=50, max=1_000_000, help="retail customers in the generated city")] = 5000,
-    cycles: Annotated[int, typer.Option("--cycles", "-n", min=1, max=120, help="monthly cycles to run")] = 6,
+    model_name: Annotated[str, typer.Option("--model", "-m", help="the model to run: retail (the seven-step "
+                                            "flagship), service-system (the nine-element system) or complaints "
+                                            "(complaint handling alone)")] = "retail",
+    customers: Annotated[int | None, typer.Option(min=50, max=1_000_000, help="customers in the generated world "
+                                                  "[default: 5000 retail, 2000 water brand]")] = None,
+    cycles: Annotated[int, typer.Option("--cycles", "-n", min=1, max=120, help="cycles to run (a month each for "
+                                        "retail, a quarter each for the water brand)")] = 6,
     seed: Annotated[int, typer.Option(help="seed of the generated world (same seed, same world)")] = 7,
-    directory: Annotated[Path, typer.Option("--dir", help="where the world, the work files and the audit store go")]
-    = Path("pdca-demo"),
+    directory: Annotated[Path | None, typer.Option("--dir", help="where the world, the work files and the audit "
+                                                   "store go [default: pdca-demo, pdca-demo-service-system, "
+                                                   "pdca-demo-complaints]")] = None,
     actor: Annotated[str | None, typer.Option(help="who runs it [default: $PDCA_ACTOR or the OS user]")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="also list decisions that fired without changing the "
                                                          "plan")] = False,
 ) -> None:
-    """Run the seven-step retail customer-service model on a generated city of retail customers.
+    """Run a shipped model cycle by cycle on a generated sample world.
 
-    Generates the sample world (a simulation for demonstration: see docs/sample-world.md),
-    runs the flagship definition for the given number of monthly cycles, prints each
-    cycle's KPI table and decisions, then what changed the plan and what it did to the KPIs.
+    Models: retail (default: the seven-step retail customer-service model on a city of
+    retail customers, a month a cycle), service-system (the nine-element service system
+    of a bottled-water brand with its complaint-handling sub-process, a quarter a cycle)
+    and complaints (complaint handling on its own). The worlds are simulations for
+    demonstration (docs/sample-world.md, docs/water-world.md). Prints each cycle's KPI
+    table and decisions, then what changed the plan and what it did to the KPIs.
     """
-    definition = _prepare(directory.resolve(), customers, seed)
+    model = model_named(model_name)
+    if model is None:
+        fail(f"there is no demo model '{model_name}'; the models are: {model_names()}", ExitCode.BAD_INPUT)
+    customers = customers or model.customers
+    directory = directory or Path(model.default_dir)
+    definition = _prepare(model, directory.resolve(), customers, seed)
     validated = validated_one(definition)  # the demo's copy may have been edited: check it before anything runs
     os.chdir(directory.resolve())  # the definition's sources, the work files, the store and Prefect's home
     quiet_prefect()
-    results = _run_cycles(validated, cycles, directory, actor=resolve_actor(actor),
-                          reason=f"pdca demo: sample world of {customers} customers, seed {seed}", show_all=show_all)
+    results = _run_cycles(validated, cycles, directory, model, actor=resolve_actor(actor),
+                          reason=f"pdca demo: {model.name} model, sample world of {customers} customers, seed {seed}",
+                          show_all=show_all)
     for renderable in closing_summary(results, labels_of(validated.definition), show_all=show_all):
         out.print(renderable)
-    sentence, commands = closing_hint(directory).split("\n", 2)[1:]
+    sentence, commands = closing_hint(directory, model.process_id).split("\n", 2)[1:]
     out.print(f"\n{sentence}", markup=False, soft_wrap=False)  # the sentence wraps at 80 columns
     out.print(commands, markup=False)  # one command a line, never wrapped: each can be copied whole
 
 
-def closing_hint(directory: Path) -> str:
+def closing_hint(directory: Path, process_id: str = "retail-customer-service") -> str:
     """Where the audit trail is and the commands that review it, each one that works when pasted."""
     pdca = pdca_command()
     return (f"\nThe audit trail is in {directory / '.pdca' / 'pdca.db'}. Review it with, for example:\n"
             f"  cd {shlex.quote(str(directory))}\n  {pdca} audit log --limit 20\n"
-            f"  {pdca} audit kpis retail-customer-service")
+            f"  {pdca} audit kpis {process_id}")
 
 
-def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *, actor: str,
+def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, model: DemoModel, *, actor: str,
                 reason: str, show_all: bool = False) -> list[dict[str, Any]]:
     """The demo's cycles with the live view, each one's KPIs and decisions printed when it completes."""
     # the store, the cycle and Prefect only once the demo runs (start-up speed of the other commands)
@@ -96,7 +110,6 @@ def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *
     from pdcaflow.engine.runtime.approval_gate import ApprovalSettings
     from pdcaflow.engine.runtime.cycle import CycleFailedError
     from pdcaflow.flows.runner import run_cycles
-    from pdcaflow.tasks.sample_world import simulate_before_delivery
 
     view = ProgressView(out, show_all=show_all)
     results: list[dict[str, Any]] = []
@@ -108,52 +121,60 @@ def _run_cycles(definition: ValidatedDefinition, cycles: int, directory: Path, *
     try:
         run_cycles(definition, cycles, actor=actor, db_url=None, observer=view.update, on_cycle=view.start_cycle,
                    on_result=finished, reason=reason, approvals=ApprovalSettings(auto_answer=DEMO_APPROVAL),
-                   before_task=simulate_before_delivery)  # the sample world simulates each month before it is read
+                   before_task=hook(model))  # the sample world simulates each period before it is read
     except KeyboardInterrupt:
         view.stop()
         err.print("interrupted: run the same command again to resume the unfinished cycle", markup=False)
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except (CycleFailedError, PdcaError) as exc:
         view.stop()
-        fail(str(exc), ExitCode.FAILED, then=f"The cycle is recorded as failed; `{pdca_command()} demo --dir "
-                                             f"{directory}` again resumes it.")
+        fail(str(exc), ExitCode.FAILED, then=f"The cycle is recorded as failed; `{pdca_command()} demo --model "
+                                             f"{model.name} --dir {directory}` again resumes it.")
     finally:
         view.stop()
     return results
 
 
-def _prepare(directory: Path, customers: int, seed: int) -> Path:
-    """Copy the flagship definition and generate the world, unless the directory already has them."""
-    source = flagship_definition()
-    if not source.is_file():
-        fail(f"the flagship definition {source} is missing from this installation")
+def _prepare(model: DemoModel, directory: Path, customers: int, seed: int) -> Path:
+    """Copy the model's definitions and generate its world, unless the directory already has them."""
+    shipped = flagship_definition().parent
+    for name in model.definitions:
+        if not (shipped / name).is_file():
+            fail(f"the definition {shipped / name} is missing from this installation")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        definition = directory / FLAGSHIP
-        if not definition.exists():
-            shutil.copyfile(source, definition)
+        for name in model.definitions:
+            if not (directory / name).exists():
+                shutil.copyfile(shipped / name, directory / name)
         config = directory / CONFIG_FILE  # makes the directory the project root, wherever it is
         if not config.exists():
             config.write_text(DEMO_CONFIG, encoding="utf-8")
-        world = directory / WORLD_DIR
-        info_file = world / "world.json"
-        if info_file.is_file():
-            info = json.loads(info_file.read_text(encoding="utf-8"))
+        _other_model_refused(model, directory)
+        world = directory / model.world
+        info = world_info(model, world)
+        if info is not None:
             if (info.get("customers"), info.get("seed")) != (customers, seed):
                 fail(f"{directory} already holds a world of {info.get('customers')} customers with seed "
                      f"{info.get('seed')}; use another --dir, or the same --customers and --seed to continue it")
             out.print(f"continuing in {directory} (world of {customers} customers, seed {seed})", markup=False,
                       soft_wrap=False)
         else:
-            # start-up speed: the sample world loads only when it is generated
-            from pdcaflow.tasks.sample_world import generate_world
-
-            with out.status(f"generating a city of {customers} retail customers (seed {seed}) ..."):
-                generate_world(world, customers=customers, seed=seed)
+            with out.status(f"generating the sample world for {model.title} ({customers} customers, seed {seed}) ..."):
+                generate(model, world, customers=customers, seed=seed)
             out.print(f"generated the sample world in {world}", markup=False, soft_wrap=False)
     except OSError as exc:
         fail(f"cannot prepare the demo directory {directory}: {exc.strerror or exc}")
-    return definition
+    return directory / model.definitions[0]
+
+
+def _other_model_refused(model: DemoModel, directory: Path) -> None:
+    """One model a demo directory: its store's cycles belong to that model's process."""
+    others = [other for other in MODELS.values()
+              if other.process_id != model.process_id and (directory / other.definitions[0]).is_file()
+              and other.definitions[0] not in model.definitions]
+    if others:
+        fail(f"{directory} holds the {others[0].name} demo; run the {model.name} model in another --dir "
+             f"(default: {model.default_dir})", ExitCode.BAD_INPUT)
 
 
 def closing_summary(results: Sequence[Mapping[str, Any]], labels: KpiLabels | None = None, *,
