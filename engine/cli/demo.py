@@ -41,6 +41,7 @@ FLAGSHIP = "retail-customer-service.yaml"
 # The demo runs unattended: it signs approval gates itself, recorded as actor `demo` with this reason
 # (and the approvers it stood in for), so the trail never passes a demo answer off as a person's.
 DEMO_APPROVAL = ("demo", "pdca demo answers approvals itself: an unattended demonstration on a simulated world")
+DEMO_MARKER = Path(".pdca") / "demo-model"  # the model a demo folder holds
 DEMO_CONFIG = ("# The demo's project config: this folder is the project root, so its store, work files and\n"
                "# Prefect's home stay in .pdca/ here, whatever folder a pdca command is started in.\n")
 
@@ -142,14 +143,17 @@ def _prepare(model: DemoModel, directory: Path, customers: int, seed: int) -> Pa
         if not (shipped / name).is_file():
             fail(f"the definition {shipped / name} is missing from this installation")
     try:
+        _other_model_refused(model, directory)
         directory.mkdir(parents=True, exist_ok=True)
+        marker = directory / DEMO_MARKER
+        marker.parent.mkdir(exist_ok=True)
+        marker.write_text(model.name + "\n", encoding="utf-8")
         for name in model.definitions:
             if not (directory / name).exists():
                 shutil.copyfile(shipped / name, directory / name)
         config = directory / CONFIG_FILE  # makes the directory the project root, wherever it is
         if not config.exists():
             config.write_text(DEMO_CONFIG, encoding="utf-8")
-        _other_model_refused(model, directory)
         world = directory / model.world
         info = world_info(model, world)
         if info is not None:
@@ -168,10 +172,13 @@ def _prepare(model: DemoModel, directory: Path, customers: int, seed: int) -> Pa
 
 
 def _other_model_refused(model: DemoModel, directory: Path) -> None:
-    """One model a demo directory: its store's cycles belong to that model's process."""
-    others = [other for other in MODELS.values()
-              if other.process_id != model.process_id and (directory / other.definitions[0]).is_file()
-              and other.definitions[0] not in model.definitions]
+    """One model a demo directory: its store's cycles and its world belong to that model."""
+    marker = directory / DEMO_MARKER
+    named = marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+    others = ([MODELS[named]] if named in MODELS and named != model.name else
+              [] if named == model.name else
+              [other for other in MODELS.values() if other.name != model.name
+               and (directory / other.definitions[0]).is_file()])  # a demo folder from before the marker
     if others:
         fail(f"{directory} holds the {others[0].name} demo; run the {model.name} model in another --dir "
              f"(default: {model.default_dir})", ExitCode.BAD_INPUT)
