@@ -6,7 +6,7 @@ in ``pdcaflow.tasks.service_system.design_steps``, imported when the task runs.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing_extensions import TypedDict  # pydantic converts `with:` values to these on Python 3.11 only with it
 
 from pdcaflow.tasks.sdk.registry import ProjectFile, ProjectSource, StepContext, task
 
