@@ -48,6 +48,7 @@ def design(
     max_new_offerings: int = 3,
     lifetime_months: int = 36,
     max_cost_ratio_pct: float = 100.0,
+    retire_unnamed: bool = True,
 ) -> DesignResult:
     """Design the offerings in force next quarter from the researched needs, within what each segment returns.
 
@@ -56,8 +57,8 @@ def design(
     - keep: every ``current`` offering of the catalogue offered to the segment, unless
       it is retired;
     - retire: a current offering whose need nobody named in the research (in any
-      segment, by any method), or whose ``min_level`` is now above the segment's
-      service level. Retiring saves its cost;
+      segment, by any method; not with ``retire_unnamed: false``), or whose
+      ``min_level`` is now above the segment's service level. Retiring saves its cost;
     - new: the unmet needs of the research are taken highest rank first (rank 1 of
       every segment, then rank 2 ...; ties by more voices, then segment name). For
       each, the cheapest ``available`` offering that meets it, may be offered to the
@@ -82,6 +83,9 @@ def design(
         max_new_offerings: distinct offerings introduced this quarter at most.
         lifetime_months: the months a new offering's cost is carried over (as the lifetime value's).
         max_cost_ratio_pct: the highest cost to serve allowed, as % of lifetime value.
+        retire_unnamed: retire an offering in force whose need nobody named (a survey asks
+            what customers miss most, so a need served well may go unnamed: turn it off
+            to keep such offerings).
 
     Returns:
         ``plan`` (path of ``service_plan.parquet``, docs/service-system-data.md), ``period``
@@ -100,4 +104,4 @@ def design(
 
     return run_design(context, needs=needs, service_levels=service_levels, segments=segments, offerings=offerings,
                       mechanism=mechanism, max_new_offerings=max_new_offerings, lifetime_months=lifetime_months,
-                      max_cost_ratio_pct=max_cost_ratio_pct)
+                      max_cost_ratio_pct=max_cost_ratio_pct, retire_unnamed=retire_unnamed)

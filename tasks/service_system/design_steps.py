@@ -42,7 +42,8 @@ class SegmentPlan:
 
 def run_design(context: StepContext, *, needs: str, service_levels: dict[str, str],
                segments: dict[str, SegmentEconomics], offerings: str, mechanism: str | None,
-               max_new_offerings: int, lifetime_months: int, max_cost_ratio_pct: float) -> DesignResult:
+               max_new_offerings: int, lifetime_months: int, max_cost_ratio_pct: float,
+               retire_unnamed: bool) -> DesignResult:
     """The body of ``service.design``."""
     _check(service_levels, max_new_offerings, lifetime_months, max_cost_ratio_pct)
     researched = read_table(needs, "needs", columns=("period", "segment", "need", "rank", "met_by"),
@@ -57,7 +58,7 @@ def run_design(context: StepContext, *, needs: str, service_levels: dict[str, st
     for plan in plans.values():
         for offering in catalogue:
             if offering.status == "current" and offering.offered_to(plan.segment):
-                keeps = offering.meets in named and offering.allowed_at(plan.level)
+                keeps = (offering.meets in named or not retire_unnamed) and offering.allowed_at(plan.level)
                 (plan.keep if keeps else plan.retire).append(offering)
     unmet = _unmet(researched, plans)
     rejected = _add_new(unmet, plans, catalogue, max_new_offerings, lifetime_months, max_cost_ratio_pct)

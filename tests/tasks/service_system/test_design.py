@@ -144,3 +144,21 @@ def test_unknown_level_and_mixed_quarters_are_refused(files: tuple[str, str], tm
     mixed = write_table(NEEDS.assign(period=["2026-Q1"] + ["2026-Q2"] * 5), tmp_path / "mixed.parquet")
     with pytest.raises(SourceError, match="one researched quarter"):
         design(CONTEXT, needs=str(mixed), service_levels=LEVELS, segments=SEGMENTS, offerings=offerings)
+
+
+def test_keep_unnamed_offerings_but_retire_below_their_level(tmp_path: Path, files: tuple[str, str]) -> None:
+    """retire_unnamed off: deposit_app stays everywhere. scheduled_delivery now needs silver, so
+    bronze household loses it (saves 2.0): weekend_slots then costs 250 + (3.0 - 2.0) x 36 = 286
+    <= 300 -> new. Office: 800 + 1.5 x 36 = 854 and 800 + 2.0 x 36 = 872 <= 1000 -> both new.
+    Covered 3 of 4 = 75 %; added 3 x 2.0 + 2 x 3.0 = 12.0; saved 2 x 2.0 = 4.0."""
+    needs, _ = files
+    silver = CATALOGUE.assign(min_level=["silver", *CATALOGUE["min_level"][1:]])
+    offerings = str(write_table(silver, tmp_path / "silver.csv"))
+    outputs = design(CONTEXT, needs=needs, service_levels=LEVELS, segments=SEGMENTS, offerings=offerings,
+                     retire_unnamed=False)
+    assert (outputs["new"], outputs["retired"], outputs["needs_covered_pct"], outputs["cost_added_per_month"],
+            outputs["cost_saved_per_month"]) == (["bucket_swap", "hotline_callback", "weekend_slots"],
+                                                 ["scheduled_delivery"], 75.0, 12.0, 4.0)
+    plan = pd.read_parquet(outputs["plan"])
+    assert list(plan.loc[plan["segment"] == "retail", "offering_id"]) == ["deposit_app"]
+    assert list(plan.loc[plan["segment"] == "household", "change"]) == ["keep", "new", "retire"]
