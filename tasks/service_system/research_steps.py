@@ -47,7 +47,8 @@ def run_research(context: StepContext, *, source: str, offerings: str, complaint
                  complaint_themes: dict[str, str], confidence_pct: float) -> ResearchResult:
     """The body of ``demand.research``."""
     _check(methods, complaints, confidence_pct)
-    quarter = check_quarter(period) if period is not None else latest_quarter(source, "surveys")
+    dated = "surveys" if "survey" in methods else "front_line_reports" if "front_line_reports" in methods else "visits"
+    quarter = check_quarter(period) if period is not None else latest_quarter(source, dated)
     catalogue = read_catalogue(offerings)
     evidence: list[pd.DataFrame] = []
     invited = responses = 0
