@@ -18,11 +18,13 @@
 
 from __future__ import annotations
 
+import getpass
+import secrets
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from pdcaflow.tasks.sdk.registry import StepContext
 from pdcaflow.tasks.sdk.sources import SourceError, write_table
@@ -134,3 +136,27 @@ def test_period_comes_from_the_plan_or_the_step(tmp_path: Path) -> None:
                 delivery_window_hours=4, period="2026-Q4")
     with pytest.raises(ValueError, match="'2026-07' is not a quarter"):
         perform_period(plan, "2026-07")
+
+
+def test_measures_from_postgresql(tmp_path: Path) -> None:
+    """The same tables in a schema of their own on PostgreSQL (the connection's search_path) give the same answers."""
+    schema = f"perform_{secrets.token_hex(4)}"
+    base = f"postgresql+psycopg://{getpass.getuser()}@127.0.0.1:5432/test"
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            for name, frame in TABLES.items():
+                frame.assign(period="2026-Q3").to_sql(name, connection, index=False)
+            COMPLAINTS.to_sql("complaints", connection, index=False)
+        engine.dispose()
+        plan = str(write_table(PLAN, tmp_path / "service_plan.parquet"))
+        outputs = perform(CONTEXT, plan=plan, source=url, visits_per_month=PER_MONTH, delivery_window_hours=4)
+        assert measured(dict(outputs)) == EXPECTED
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
