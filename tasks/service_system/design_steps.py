@@ -148,6 +148,6 @@ def _standards(mechanism: str) -> int:
     except (OSError, ValueError) as exc:
         raise SourceError(f"{mechanism}: the mechanism cannot be read as JSON: {exc}") from exc
     standards = published.get("standards") if isinstance(published, dict) else None
-    if not isinstance(standards, list):
-        raise SourceError(f"{mechanism}: the mechanism holds no list of standards")
+    if not isinstance(standards, (list, dict)):  # a list of standards, or standards by id
+        raise SourceError(f"{mechanism}: the mechanism holds no standards (a list, or a mapping by id)")
     return len(standards)
