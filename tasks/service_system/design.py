@@ -1,50 +1,39 @@
-"""service.design: the offerings per segment within the profitability limits; the plan DO carries out."""
+"""service.design: the offerings per segment within the profitability limits; the plan DO carries out.
+
+This module holds the task's signature and the docstring users read; its work is
+in ``pdcaflow.tasks.service_system.design_steps``, imported when the task runs.
+"""
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing_extensions import TypedDict  # pydantic converts `with:` values to these on Python 3.11 only with it
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from pdcaflow.tasks.sdk.registry import ProjectFile, StepContext, task
-
-ResearchMethod = Literal["survey", "interview", "complaint_analysis", "sales_analysis", "front_line_reports"]
+from pdcaflow.tasks.sdk.registry import ProjectFile, ProjectSource, StepContext, task
 
 
-class ServiceStandard(BaseModel):
-    """One published, measurable service standard."""
+class SegmentEconomics(TypedDict):
+    """One segment of ``customers.profitability``'s ``segments`` output (per-customer values)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(description="short name, e.g. 'hotline_answer'")
-    description: str = Field(min_length=1, description="what the customer is promised")
-    measure: str = Field(min_length=1, description="what is measured, e.g. 'calls answered within 20 s'")
-    unit: str = Field(min_length=1, description="e.g. '%', 'hours'")
-    target: float = Field(description="the promised value, in `unit`")
-    owner: str = Field(min_length=1, description="the role accountable for the standard")
-
-
-class StandardsResult(TypedDict):
-    mechanism: str
-    standards_total: int
-    measurable_pct: float
-    owners_assigned_pct: float
-
-
-class ResearchResult(TypedDict):
-    needs: str
-    responses: int
-    response_rate: float
-    needs_found: int
-    unmet_needs: list[str]
+    customers: int
+    lifetime_value: float
+    cost_to_serve: float
+    return_ratio: float | None
+    service_level: str
 
 
 class DesignResult(TypedDict):
     plan: str
+    period: str
     offerings: int
     new_offerings: int
     retired_offerings: int
-    needs_covered_pct: float
+    new: list[str]
+    retired: list[str]
+    rejected_for_cost: dict[str, str]
+    needs_covered_pct: float | None
+    cost_added_per_month: float
+    cost_saved_per_month: float
+    standards_in_force: int | None
 
 
 @task("service.design")
@@ -53,25 +42,66 @@ def design(
     *,
     needs: ProjectFile,
     service_levels: dict[str, str],
-    mechanism: str | None = None,
+    segments: dict[str, SegmentEconomics],
+    offerings: ProjectSource,
+    mechanism: ProjectFile | None = None,
     max_new_offerings: int = 3,
-    budget: float | None = None,
+    lifetime_months: int = 36,
+    max_cost_ratio_pct: float = 100.0,
+    retire_unnamed: bool = True,
 ) -> DesignResult:
-    """Design the service offerings for the next period from the researched needs and service levels.
+    """Design the offerings in force next quarter from the researched needs, within what each segment returns.
 
-    Matches each researched need to an offering (existing, new or retired) for each
-    segment at its service level, keeping the total cost within ``budget``.
+    For each segment of ``service_levels``:
+
+    - keep: every ``current`` offering of the catalogue offered to the segment, unless
+      it is retired;
+    - retire: a current offering whose need nobody named in the research (in any
+      segment, by any method; not with ``retire_unnamed: false``), or whose
+      ``min_level`` is now above the segment's service level. Retiring saves its cost;
+    - new: the unmet needs of the research are taken highest rank first (rank 1 of
+      every segment, then rank 2 ...; ties by more voices, then segment name). For
+      each, the cheapest ``available`` offering that meets it, may be offered to the
+      segment and to its level (gold >= silver >= bronze >= ``min_level``) is added
+      when the segment's cost to serve stays within ``max_cost_ratio_pct`` % of its
+      lifetime value: ``cost_to_serve + (offerings added - offerings retired, per
+      customer a month) x lifetime_months <= lifetime_value x max_cost_ratio_pct /
+      100`` (per customer, undiscounted: on the safe side). At most
+      ``max_new_offerings`` distinct offerings are new in a quarter; one already new
+      for another segment does not count again.
 
     Args:
         context: the cycle this step runs in (passed by the engine).
         needs: the researched needs (``steps.<research step>.needs``).
         service_levels: segment -> service level (``steps.<profitability step>.service_levels``).
-        mechanism: the published standards (``steps.<standards step>.mechanism``).
-        max_new_offerings: new offerings introduced per cycle at most.
-        budget: the period's service budget, in the currency of the cost data; ``None`` for no cap.
+        segments: segment -> ``customers, lifetime_value, cost_to_serve, return_ratio,
+            service_level`` (``steps.<profitability step>.segments``).
+        offerings: the offerings catalogue (``data/water/offerings.csv``, or a folder or
+            ``connection:NAME`` holding ``offerings``).
+        mechanism: the published mechanism (``steps.<standards step>.mechanism``), read
+            for the number of standards the plan is carried out under.
+        max_new_offerings: distinct offerings introduced this quarter at most.
+        lifetime_months: the months a new offering's cost is carried over (as the lifetime value's).
+        max_cost_ratio_pct: the highest cost to serve allowed, as % of lifetime value.
+        retire_unnamed: retire an offering in force whose need nobody named (a survey asks
+            what customers miss most, so a need served well may go unnamed: turn it off
+            to keep such offerings).
 
     Returns:
-        ``plan`` (a reference the service step carries out), ``offerings``,
-        ``new_offerings``, ``retired_offerings`` and ``needs_covered_pct`` (% of found needs).
+        ``plan`` (path of ``service_plan.parquet``, docs/service-system-data.md), ``period``
+        (the quarter after the researched one), ``offerings`` (distinct offerings in
+        force), ``new_offerings`` and ``new`` (their ids), ``retired_offerings`` and
+        ``retired`` (ids), ``rejected_for_cost`` (offering id -> why), ``needs_covered_pct``
+        (% of the researched unmet segment needs an offering now meets; None with none
+        unmet), ``cost_added_per_month`` and ``cost_saved_per_month`` (new and retired
+        offerings' cost x the segment's customers, summed) and ``standards_in_force``.
+
+    Raises:
+        SourceError: the needs, the catalogue or the mechanism cannot be read.
+        ValueError: a parameter is out of range or a service level is unknown.
     """
-    raise NotImplementedError("service.design is registered for validation; its body arrives with the seven-step model issue")
+    from pdcaflow.tasks.service_system.design_steps import run_design  # pandas only when the task runs
+
+    return run_design(context, needs=needs, service_levels=service_levels, segments=segments, offerings=offerings,
+                      mechanism=mechanism, max_new_offerings=max_new_offerings, lifetime_months=lifetime_months,
+                      max_cost_ratio_pct=max_cost_ratio_pct, retire_unnamed=retire_unnamed)

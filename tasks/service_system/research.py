@@ -1,50 +1,39 @@
-"""demand.research: ranked unmet needs per segment from surveys, complaint themes and front-line reports."""
+"""demand.research: ranked unmet needs per segment from surveys, complaint themes and front-line reports.
+
+This module holds the task's signature and the docstring users read; its work is
+in ``pdcaflow.tasks.service_system.research_steps``, imported when the task runs,
+so that reading the signature (``pdca validate``) never imports pandas.
+"""
 
 from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from pdcaflow.tasks.sdk.registry import ProjectSource, StepContext, task
 
-ResearchMethod = Literal["survey", "interview", "complaint_analysis", "sales_analysis", "front_line_reports"]
+ResearchMethod = Literal["survey", "complaint_analysis", "front_line_reports"]
 
-
-class ServiceStandard(BaseModel):
-    """One published, measurable service standard."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(description="short name, e.g. 'hotline_answer'")
-    description: str = Field(min_length=1, description="what the customer is promised")
-    measure: str = Field(min_length=1, description="what is measured, e.g. 'calls answered within 20 s'")
-    unit: str = Field(min_length=1, description="e.g. '%', 'hours'")
-    target: float = Field(description="the promised value, in `unit`")
-    owner: str = Field(min_length=1, description="the role accountable for the standard")
-
-
-class StandardsResult(TypedDict):
-    mechanism: str
-    standards_total: int
-    measurable_pct: float
-    owners_assigned_pct: float
+# A complaint's type -> the need it shows (docs/service-system.md). A late or missed
+# delivery asks for deliveries the customer can plan on; a call about service for a
+# hotline that answers sooner. `other` shows no need.
+COMPLAINT_THEMES: dict[str, str] = {
+    "delivery": "scheduled_delivery",
+    "water_quality": "water_quality_report",
+    "bucket": "clean_buckets",
+    "billing": "clear_billing",
+    "service": "faster_hotline",
+}
 
 
 class ResearchResult(TypedDict):
     needs: str
+    period: str
+    invited: int
     responses: int
-    response_rate: float
+    response_rate: float | None
     needs_found: int
     unmet_needs: list[str]
-
-
-class DesignResult(TypedDict):
-    plan: str
-    offerings: int
-    new_offerings: int
-    retired_offerings: int
-    needs_covered_pct: float
+    top_unmet_by_segment: dict[str, str | None]
 
 
 @task("demand.research")
@@ -52,25 +41,69 @@ def research(
     context: StepContext,
     *,
     source: ProjectSource,
-    methods: tuple[ResearchMethod, ...] = ("survey", "complaint_analysis"),
-    sample_size: int = 300,
+    offerings: ProjectSource,
+    complaints: ProjectSource | None = None,
+    methods: tuple[ResearchMethod, ...] = ("survey", "complaint_analysis", "front_line_reports"),
     segments: tuple[str, ...] = (),
+    period: str | None = None,
+    complaint_themes: dict[str, str] | None = None,
+    confidence_pct: float = 95.0,
 ) -> ResearchResult:
-    """Research what customers need and expect, and which of those needs go unmet.
+    """Research what each segment needs, rank the needs, and find those no offering in force meets.
 
-    Combines the chosen ``methods``: survey answers, interviews, an analysis of the
-    period's complaints and of sales, and reports from front-line staff. A need is
-    unmet when customers name it and no current offering covers it.
+    Reads the quarter ``period`` (default: the last quarter under ``source``) and
+    combines the ``methods``:
+
+    - ``survey``: the quarter's ``surveys``: of the customers of a segment who
+      responded (``respondents``), ``mentions`` named the need as what they miss
+      most; ``share_pct`` = mentions / respondents, with its Wilson score interval
+      (``ci_low``, ``ci_high``) at ``confidence_pct``;
+    - ``complaint_analysis``: the ``complaints`` received in the quarter; each
+      ``type`` shows a need through ``complaint_themes`` (default: delivery ->
+      scheduled_delivery, water_quality -> water_quality_report, bucket ->
+      clean_buckets, billing -> clear_billing, service -> faster_hotline; other
+      types show none). ``complaints`` counts the customers of the segment who
+      complained about such a type (once per customer and type, however often they
+      called); a customer's segment is read from the quarter's ``visits`` (one row
+      per active customer), else its ``deliveries``;
+    - ``front_line_reports``: the quarter's reports of a need heard by staff (``reports``).
+
+    Within a segment, needs are ranked by their voices, mentions + complaints +
+    reports (rank 1 the most); ties go to the higher survey share, then the name. A
+    need is unmet in a segment when no ``current`` offering of the catalogue that may
+    be offered to the segment meets it (``met_by`` empty); its level is not asked
+    here (``service.design`` does that).
 
     Args:
         context: the cycle this step runs in (passed by the engine).
-        source: a CSV directory or ``connection:NAME`` with survey answers, interview notes and reports.
+        source: the quarters: ``data/water/quarters`` (``<YYYY-Qn>/surveys.csv`` ...), the
+            folder holding it, or ``connection:NAME`` whose tables have a ``period`` column.
+        offerings: the offerings catalogue (``data/water/offerings.csv``, or a folder or
+            ``connection:NAME`` holding the table ``offerings``).
+        complaints: the complaints (``data/water/complaints``, or a file or
+            ``connection:NAME`` holding ``complaints``); needed for ``complaint_analysis``.
         methods: the research methods used this cycle.
-        sample_size: customers invited to the survey.
-        segments: customer segments to report on separately; empty for all together.
+        segments: the segments reported on (each gets its own ranking); empty: every
+            segment found in the quarter's records.
+        period: the quarter researched, ``YYYY-Qn``; default the last under ``source``.
+        complaint_themes: complaint type -> need it shows; replaces the default above.
+        confidence_pct: the confidence of the survey shares' intervals (e.g. 95).
 
     Returns:
-        ``needs`` (a reference the design step reads), ``responses``, ``response_rate``
-        (% of those invited), ``needs_found`` and ``unmet_needs`` (their names).
+        ``needs`` (path of ``needs.parquet``: ``period, segment, need, rank, respondents,
+        mentions, share_pct, ci_low, ci_high, complaints, reports, met_by, unmet``),
+        ``period``, ``invited`` and ``responses`` (surveys), ``response_rate`` (% of those
+        invited, 2 decimals; None with no survey), ``needs_found`` (distinct needs
+        named), ``unmet_needs`` (the needs unmet in at least one segment, sorted) and
+        ``top_unmet_by_segment`` (segment -> its highest-ranked unmet need, or None).
+
+    Raises:
+        SourceError: a source, the quarter, a table or a column is missing.
+        ValueError: no method, a method needs a missing source, or a parameter is out of range.
     """
-    raise NotImplementedError("demand.research is registered for validation; its body arrives with the seven-step model issue")
+    from pdcaflow.tasks.service_system.research_steps import run_research  # pandas only when the task runs
+
+    return run_research(context, source=source, offerings=offerings, complaints=complaints, methods=methods,
+                        segments=segments, period=period,
+                        complaint_themes=COMPLAINT_THEMES if complaint_themes is None else complaint_themes,
+                        confidence_pct=confidence_pct)
