@@ -87,7 +87,7 @@ def satisfaction(frame: pd.DataFrame, scale: int, where: str) -> Satisfaction:
     bad = scores.isna() | (scores < 1) | (scores > scale)
     if bad.any():
         raise SourceError(f"{where}: customer {answered.loc[bad, 'customer_id'].iloc[0]} responded with "
-                          f"satisfaction {answered.loc[bad, 'satisfaction'].iloc[0]!r}, not 1 to {scale}")
+                          f"satisfaction {_shown(answered.loc[bad, 'satisfaction'].iloc[0])}, not 1 to {scale}")
     count = int(len(scores))
     mean = float(scores.mean()) if count else None
     low = high = None
@@ -117,7 +117,7 @@ def inspection(frame: pd.DataFrame, weights: Mapping[str, float],
     bad = scores.isna() | (scores < 0) | (scores > 100)
     if bad.any():
         raise SourceError(f"{where}: inspection {frame.loc[bad, 'inspection_id'].iloc[0]} has score "
-                          f"{frame.loc[bad, 'score'].iloc[0]!r}, not 0 to 100")
+                          f"{_shown(frame.loc[bad, 'score'].iloc[0])}, not 0 to 100")
     scored = pd.DataFrame({"level": frame["level"].astype(str), "area": frame["area"].astype(str), "score": scores})
     scored = scored.loc[scored["level"].isin([level for level, weight in weights.items() if weight > 0])]
     by_area = {str(area): _weighted(rows, weights) for area, rows in scored.groupby("area", sort=True)}
@@ -140,8 +140,19 @@ def _flags(values: pd.Series, column: str, where: str) -> pd.Series:
                       else str(value).strip().lower())
     unread = ~text.isin(_TRUE | _FALSE)
     if unread.any():
-        raise SourceError(f"{where}: column {column} holds {values[unread].iloc[0]!r}, not true or false")
+        raise SourceError(f"{where}: column {column} holds {_shown(values[unread].iloc[0])}, not true or false")
     return text.isin(_TRUE)
+
+
+def _shown(value: object) -> str:
+    """A value as a message shows it: ``7``, ``4.5``, ``'high'``, ``empty``."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "empty"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _columns(frame: pd.DataFrame, columns: tuple[str, ...], where: str) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pdcaflow.tasks.sdk.sources import SourceError, is_url, read_table
+from pdcaflow.tasks.sdk.sources import FILE_SUFFIXES, SourceError, is_url, read_table
 
 PERIOD = re.compile(r"^\d{4}-Q[1-4]$")
 PERIOD_COLUMN = "period"
@@ -67,7 +67,10 @@ def latest_period(source: str, tables: Iterable[str]) -> str:
             raise SourceError(f"{source}: no such folder (the operations: one YYYY-Qn folder per quarter)")
     periods: set[str] = set()
     for table in dict.fromkeys(tables):
-        frame = read_table(source, table)
+        try:
+            frame = read_table(source, table)
+        except SourceError:
+            continue  # a table the source lacks holds no quarter; the standards on it are not measurable
         if PERIOD_COLUMN in frame.columns:
             periods.update(str(value) for value in frame[PERIOD_COLUMN].dropna() if PERIOD.match(str(value)))
     if not periods:
@@ -87,17 +90,23 @@ def read_quarter(source: str, period: str, table: str) -> tuple[pd.DataFrame, st
         quarter = folder / period
         if quarter.is_dir():
             frame = read_table(str(quarter), table)
-            return _in_period(frame, period, f"{quarter}/{table}", required=False), f"{quarter}/{table}"
+            return _in_period(frame, period, _file_of(quarter, table), required=False), _file_of(quarter, table)
         if PERIOD.match(folder.name):
             if folder.name != period:
                 raise SourceError(f"{source}: this folder holds {folder.name}, not {period}")
-            return read_table(source, table), f"{source}/{table}"
+            return read_table(source, table), _file_of(folder, table)
         if not any(path.is_dir() and PERIOD.match(path.name) for path in folder.glob("*")):
-            where = f"{source}/{table}"
+            where = _file_of(folder, table)
             return _in_period(read_table(source, table), period, where, required=True), where
         raise SourceError(f"{source}: no folder {period} (the quarter's operations)")
     where = f"{shown(source)} table {table!r}"
     return _in_period(read_table(source, table), period, where, required=True), where
+
+
+def _file_of(folder: Path, table: str) -> str:
+    """The file a folder's table was read from (called once it was read)."""
+    return str(next((folder / f"{table}{suffix}" for suffix in FILE_SUFFIXES if (folder / f"{table}{suffix}").is_file()),
+                    folder / table))
 
 
 def _in_period(frame: pd.DataFrame, period: str, where: str, *, required: bool) -> pd.DataFrame:
