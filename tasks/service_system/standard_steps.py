@@ -59,8 +59,8 @@ def publish(context: StepContext, written: Sequence[Mapping[str, Any]], roles: M
         mechanism=str(path),
         period=period if source is not None else None,
         standards_total=len(standards),
-        measurable_pct=percent(len(measured), len(standards)) if source is not None else 100.0,
-        owners_assigned_pct=percent(len(owned), len(standards)) or 0.0,
+        measurable_pct=_share(len(measured), len(standards)) if source is not None else 100.0,
+        owners_assigned_pct=_share(len(owned), len(standards)),
         baseline_met_pct=percent(sum(1 for outcome in measured if outcome.met), len(measured)),
         standards={standard.id: results_of(standard, outcome) for standard, outcome in zip(standards, outcomes)},
     )
@@ -97,6 +97,11 @@ def _outcome(standard: MeasuredStandard, table: tuple[pd.DataFrame, str] | str) 
         return Outcome(standard.id, None, None, f"{where}: {rows} this quarter")
     actual = round(float(value), DECIMALS)
     return Outcome(standard.id, actual, standard.target.met_by(actual))
+
+
+def _share(part: int, whole: int) -> float:
+    """``part`` of ``whole`` (at least one: parse_standards refuses none) in percent, 2 decimals."""
+    return round(100.0 * part / whole, 2)
 
 
 def percent(part: int, whole: int) -> float | None:
