@@ -43,7 +43,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "front_line_reports": ("report_id", "reported_at", "reporter", "segment", "need"),
     "inspections": ("inspection_id", "inspected_at", "level", "area", "score"),
 }
-PERCENT = "%"
+PERCENT_UNITS = ("%", "percent", "pct", "per cent")  # what a share is written in
 MEASURE_EXAMPLE = ("measure: {table: hotline_calls, share_if: [{column: wait_seconds, op: \"<=\", "
                    "value: 20}]}")
 TABLE_HINT = "the tables of a quarter: " + ", ".join(OPERATIONS)
@@ -164,13 +164,16 @@ def _problems_of(standard: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...
     """(key path under the standard, message, hint) for each vague part; expressions are left to the run."""
     problems: list[tuple[tuple[str | int, ...], str, str]] = []
     measure = standard.get("measure")
-    aggregate: Aggregate | None = None
+    function: str | None = None
     if not _has_expression(measure):
         aggregate, found = _measure_problems(measure)
         problems.extend(found)
+        function = aggregate.function if aggregate is not None else None
+    elif isinstance(measure, Mapping):  # a value filled in when the step runs: the function is known already
+        function = next((str(key) for key in measure if key != "table"), None)
     unit = standard.get("unit")
     if not _has_expression(unit):
-        problems.extend(_unit_problems(unit, aggregate))
+        problems.extend(_unit_problems(unit, function))
     target = standard.get("target")
     if not _has_expression(target):
         problems.extend(_target_problems(target))
@@ -183,9 +186,12 @@ def _problems_of(standard: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...
 def _measure_problems(measure: Any) -> tuple[Aggregate | None, list[tuple[tuple[str | int, ...], str, str]]]:
     if measure is None:
         return None, [((), "no measure: nothing says how it is counted", MEASURE_EXAMPLE)]
-    if not isinstance(measure, Mapping):
+    if isinstance(measure, str):
         return None, [(("measure",), f"`measure` is words ({_short(measure)}), not something to count: "
                        "name a table and one aggregate", MEASURE_EXAMPLE)]
+    if not isinstance(measure, Mapping):
+        return None, [(("measure",), f"`measure` is {_short(measure)}, not a table and one aggregate",
+                       MEASURE_EXAMPLE)]
     table = measure.get("table")
     problems: list[tuple[tuple[str | int, ...], str, str]] = []
     if not isinstance(table, str) or not table.strip():
@@ -224,16 +230,17 @@ def _column_problems(table: str, aggregate: Aggregate) -> list[tuple[tuple[str |
     return []
 
 
-def _unit_problems(unit: Any, aggregate: Aggregate | None) -> list[tuple[tuple[str | int, ...], str, str]]:
+def _unit_problems(unit: Any, function: str | None) -> list[tuple[tuple[str | int, ...], str, str]]:
     if not isinstance(unit, str) or not unit.strip():
         return [((), "no unit: a number without a unit cannot be compared with its target", UNIT_HINT)]
-    if aggregate is None:
+    if function is None:
         return []
-    if unit.strip() == PERCENT and aggregate.function != "share_if":
-        return [(("unit",), f"unit \"%\" but `{aggregate.function}` does not give a share",
+    percent = unit.strip().lower() in PERCENT_UNITS
+    if percent and function != "share_if":
+        return [(("unit",), f"unit {unit.strip()!r} but `{function}` does not give a share",
                  "a percent of rows comes from share_if: {share_if: [{column, op, value}]}; "
-                 f"or give the unit {aggregate.function} gives (seconds, days, calls ...)")]
-    if aggregate.function == "share_if" and unit.strip() != PERCENT:
+                 f"or give the unit {function} gives (seconds, days, calls ...)")]
+    if function == "share_if" and not percent:
         return [(("unit",), f"share_if gives a percent (0-100), not {unit.strip()!r}",
                  "write unit: \"%\"")]
     return []

@@ -33,7 +33,7 @@ class ServiceStandard(BaseModel):
 
     id: str = Field(min_length=1, description="short name, e.g. 'hotline_answer'")
     description: str = Field(min_length=1, description="what the customer is promised, in words")
-    measure: dict[str, Any] | str | None = Field(
+    measure: Any = Field(
         default=None, description="{table: <operations table>, <one aggregate>}, e.g. "
                                   "{table: hotline_calls, share_if: [{column: wait_seconds, op: '<=', value: 20}]}")
     unit: str | None = Field(default=None, description="the aggregate's unit: '%' for share_if, 'seconds' ...")

@@ -80,9 +80,14 @@ def test_a_measurable_standard_is_valid(tmp_path: Path) -> None:
      "no unit: a number without a unit cannot be compared with its target",
      "the unit the aggregate gives: \"%\" for share_if"),
     ("          measure: {table: hotline_calls, mean: wait_seconds}\n" + REST, 18,
-     "unit \"%\" but `mean` does not give a share", "a percent of rows comes from share_if"),
+     "unit '%' but `mean` does not give a share", "a percent of rows comes from share_if"),
     (MEASURE + REST.replace('"%"', "seconds"), 18,
      "share_if gives a percent (0-100), not 'seconds'", "write unit: \"%\""),
+    ("          measure: {table: hotline_calls, median: wait_seconds}\n" + REST.replace('"%"', "percent"), 18,
+     "unit 'percent' but `median` does not give a share", "a percent of rows comes from share_if"),
+    ("          measure: [hotline_calls, wait_seconds]\n" + REST, 17,
+     "`measure` is ['hotline_calls', 'wait_seconds'], not a table and one aggregate",
+     "measure: {table: hotline_calls, share_if: [{column: wait_seconds"),
     (MEASURE + '          unit: "%"\n          owner: service-centre', 15,
      "no target: nothing says when it is met", "target: {min: 90} (at least) or {max: 20} (at most)"),
     (MEASURE + REST.replace("{min: 90}", "90"), 19,
@@ -96,7 +101,8 @@ def test_a_measurable_standard_is_valid(tmp_path: Path) -> None:
     (MEASURE + REST.replace("          owner: service-centre", "          owner: \"\""), 15,
      "no owner: nobody is accountable for it", "the role accountable for it, e.g. owner: service-centre"),
 ], ids=["words", "unknown-function", "unknown-table", "misspelt-table", "unknown-column", "no-aggregate",
-        "two-aggregates", "no-unit", "percent-of-a-mean", "share-in-seconds", "no-target", "bare-target",
+        "two-aggregates", "no-unit", "percent-of-a-mean", "share-in-seconds", "percent-of-a-median",
+        "measure-is-a-list", "no-target", "bare-target",
         "target-with-unit", "target-key", "target-min-above-max", "no-owner"])
 def test_a_vague_standard_is_reported_at_its_line(tmp_path: Path, standard: str, line: int, message: str,
                                                    hint: str) -> None:
@@ -136,6 +142,17 @@ def test_an_expression_is_checked_when_the_step_runs(tmp_path: Path) -> None:
     path.write_text(DEFINITION.format(standard=text).replace("kpis:", "params: {answer_target: 90}\nkpis:", 1),
                     encoding="utf-8")
     assert [d.code for d in validate_paths([path]).diagnostics] == []
+
+
+def test_an_expression_in_a_measure_still_has_its_unit_checked(tmp_path: Path) -> None:
+    text = MEASURE.replace("value: 20", "value: \"${{ params.wait }}\"") + REST.replace('"%"', "seconds")
+    path = tmp_path / "process.yaml"
+    path.write_text(DEFINITION.format(standard=text).replace("kpis:", "params: {wait: 20}\nkpis:", 1),
+                    encoding="utf-8")
+    # the unit is on line 19 (the params line comes first)
+    assert [(d.code, d.line, d.message) for d in validate_paths([path]).diagnostics] == [
+        ("PDCA268", 19, "task 'service.standards': standard 'hotline_answer': share_if gives a percent (0-100), "
+                        "not 'seconds'")]
 
 
 def test_pdca_validate_prints_the_problem_and_the_hint(tmp_path: Path) -> None:
