@@ -11,10 +11,10 @@ that reading the signature (``pdca validate``) does not import pandas.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from pdcaflow.tasks.sdk.registry import ProjectFile, ProjectSource, StepContext, task
-from pdcaflow.tasks.service_system.standards import StandardResult
+from pdcaflow.tasks.service_system.standards import StandardResult, is_quarter
 
 InspectionLevel = Literal["team", "company"]
 
@@ -34,7 +34,26 @@ class ControlResult(TypedDict):
     inspection_by_area: dict[str, float | None]
 
 
-@task("service.control")
+def check_control(with_values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """Validation of a step's literal ``with:``: the period a quarter, the scale and the weights usable."""
+    problems: list[tuple[tuple[str | int, ...], str, str]] = []
+    period = with_values.get("period")
+    if isinstance(period, str) and "${{" not in period and not is_quarter(period):
+        problems.append((("period",), f"period {period!r} is not a quarter",
+                         "write it YYYY-Qn, e.g. 2026-Q3, or ${{ steps.<perform step>.period }}"))
+    scale = with_values.get("survey_scale")
+    if isinstance(scale, int) and not isinstance(scale, bool) and scale < 2:
+        problems.append((("survey_scale",), f"survey_scale {scale}: the top of the satisfaction scale is at least 2",
+                         "5 for answers 1 to 5, 10 for 1 to 10"))
+    levels = with_values.get("levels")
+    if isinstance(levels, Mapping) and all(isinstance(weight, int | float) for weight in levels.values()) \
+            and (any(weight < 0 for weight in levels.values()) or not any(levels.values())):
+        problems.append((("levels",), "inspection level weights are 0 or more, and not all 0",
+                         "e.g. levels: {team: 1, company: 2}"))
+    return problems
+
+
+@task("service.control", check_with=check_control)
 def control_service(
     context: StepContext,
     *,

@@ -61,7 +61,7 @@ def check_standards(with_values: Mapping[str, Any]) -> list[Problem | tuple[tupl
     """Validation of a step's literal ``with:``: every standard measurable (PDCA268), the period a quarter."""
     problems: list[Problem | tuple[tuple[str | int, ...], str, str]] = list(standard_problems(with_values))
     period = with_values.get("period")
-    if isinstance(period, str) and "${{" not in period and not _is_quarter(period):
+    if isinstance(period, str) and "${{" not in period and not is_quarter(period):
         problems.append((("period",), f"period {period!r} is not a quarter", "write it YYYY-Qn, e.g. 2026-Q3"))
     return problems
 
@@ -122,6 +122,7 @@ def publish_standards(
                    source, period)
 
 
-def _is_quarter(period: str) -> bool:
+def is_quarter(period: str) -> bool:
+    """Whether ``period`` is a quarter written ``YYYY-Qn`` (validation uses it)."""
     head, _, quarter = period.partition("-Q")
     return len(head) == 4 and head.isdigit() and quarter in ("1", "2", "3", "4")

@@ -164,3 +164,49 @@ def test_pdca_validate_prints_the_problem_and_the_hint(tmp_path: Path) -> None:
            "words ('replies promptly')" in result.stderr
     assert "hint: measure: {table: hotline_calls, share_if: [{column: wait_seconds, op: \"<=\", value: 20}]}" \
         in result.stderr
+
+
+CONTROL = """\
+id: control-validation
+title: service.control validation
+owner: service-centre
+kpis:
+  - id: satisfaction
+    unit: score (1-5)
+    target: {{min: 4.3}}
+    source: control.satisfaction_mean
+steps:
+  - id: control
+    phase: check
+    uses: service.control
+    with:
+      mechanism: mechanism.json
+      source: quarters
+{with_}
+  - id: evaluate
+    phase: check
+    uses: kpi.check
+    needs: [control]
+  - id: improve
+    phase: act
+    uses: improve.apply_policies
+"""
+
+
+@pytest.mark.parametrize(("with_", "found"), [
+    ("      period: 2026-Q2\n      levels: {team: 1, company: 2}", []),
+    ("      period: 2026-06", [("PDCA250", 16, "task 'service.control': period '2026-06' is not a quarter")]),
+    ("      period: 2026-Q2\n      levels: {team: 0, company: 0}",
+     [("PDCA250", 17, "task 'service.control': inspection level weights are 0 or more, and not all 0")]),
+    ("      period: 2026-Q2\n      survey_scale: 1",
+     [("PDCA250", 17, "task 'service.control': survey_scale 1: the top of the satisfaction scale is at least 2")]),
+    ("      period: 2026-Q2\n      levels: [team, department]", [("PDCA210", 17, None)]),
+], ids=["valid", "period-not-a-quarter", "weights-all-zero", "scale-of-one", "unknown-level"])
+# line 16 is `period`, 17 the key after it
+def test_control_values_are_checked_at_validation(tmp_path: Path, with_: str,
+                                                  found: list[tuple[str, int, str | None]]) -> None:
+    path = tmp_path / "process.yaml"
+    path.write_text(CONTROL.format(with_=with_), encoding="utf-8")
+    diagnostics = validate_paths([path]).diagnostics
+    assert [(d.code, d.line, d.message if message else None) for d, (_, _, message) in zip(diagnostics, found)] \
+        == found and len(diagnostics) == len(found)
