@@ -105,8 +105,8 @@ def read_quarter(source: str, period: str, table: str) -> tuple[pd.DataFrame, st
 
 def _file_of(folder: Path, table: str) -> str:
     """The file a folder's table was read from (called once it was read)."""
-    return str(next((folder / f"{table}{suffix}" for suffix in FILE_SUFFIXES if (folder / f"{table}{suffix}").is_file()),
-                    folder / table))
+    files = [folder / f"{table}{suffix}" for suffix in FILE_SUFFIXES]
+    return str(next((path for path in files if path.is_file()), folder / table))
 
 
 def _in_period(frame: pd.DataFrame, period: str, where: str, *, required: bool) -> pd.DataFrame:

@@ -93,7 +93,8 @@ def _outcome(standard: MeasuredStandard, table: tuple[pd.DataFrame, str] | str) 
     except AggregateError as exc:
         return Outcome(standard.id, None, None, f"{where}: {exc}")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        rows = "no rows" if frame.empty else f"{len(frame)} rows but no value to take the {standard.aggregate.function} of"
+        function = standard.aggregate.function
+        rows = "no rows" if frame.empty else f"{len(frame)} rows but no value to take the {function} of"
         return Outcome(standard.id, None, None, f"{where}: {rows} this quarter")
     actual = round(float(value), DECIMALS)
     return Outcome(standard.id, actual, standard.target.met_by(actual))

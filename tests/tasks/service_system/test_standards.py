@@ -117,3 +117,21 @@ def test_a_source_with_no_quarter_fails_the_step(tmp_path: Path) -> None:
 def test_a_period_that_is_not_a_quarter_fails_the_step(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"period '2026-06' is not a quarter written YYYY-Qn"):
         publish_standards(CONTEXT, standards=_standards(), source=str(write_quarters(tmp_path)), period="2026-06")
+
+
+def test_a_table_with_no_rows_or_a_missing_column_is_not_measurable(tmp_path: Path) -> None:
+    quarters = write_quarters(tmp_path)
+    (quarters / "2026-Q2" / "hotline_calls.csv").write_text(
+        "call_id,customer_id,received_at,wait_seconds,answered,topic\n", encoding="utf-8")
+    (quarters / "2026-Q2" / "bucket_returns.csv").write_text(
+        "return_id,customer_id,returned_at,buckets\nR1,W001,2026-04-02 10:00:00,2\n", encoding="utf-8")
+    outputs = publish_standards(CONTEXT, standards=_standards(), source=str(quarters))
+    # hotline_answer (share of no calls) and hotline_wait (mean of none) have no value; bucket_hygiene reads a
+    # column the table lacks; visits_done has no table: only door_delivery (50 %, missed) is measured -> 1 of 5
+    assert outputs["measurable_pct"] == 20.0 and outputs["baseline_met_pct"] == 0.0
+    mechanism = json.loads(Path(outputs["mechanism"]).read_text(encoding="utf-8"))
+    problems = {standard["id"]: standard["problem"] for standard in mechanism["standards"]}
+    assert problems["hotline_answer"] == f"{quarters / '2026-Q2' / 'hotline_calls.csv'}: no rows this quarter"
+    assert problems["bucket_hygiene"] == (f"{quarters / '2026-Q2' / 'bucket_returns.csv'}: no column "
+                                          "'hygiene_passed' (columns: return_id, customer_id, returned_at, buckets)")
+    assert problems["door_delivery"] is None
