@@ -88,6 +88,8 @@ CODES: dict[str, str] = {
     "PDCA265": "data.query / data.assert SQL is not one read-only SELECT (a second statement, a write, COPY, SET)",
     "PDCA266": "data.query / data.assert SQL calls a function not on the allowlist (e.g. pg_read_file, dblink)",
     "PDCA267": "data.query / data.assert SQL does not parse",
+    "PDCA268": "a service standard (service.standards) is not measurable: words for a measure, an unknown table, "
+               "column or function, no unit, target or owner, or a `%` unit on an aggregate that is not a share",
 }
 # Warnings (PDCA3xx): valid but probably not what was meant (engine/definition/schedule_checks.py, suspicious.py).
 WARNING_CODES: dict[str, str] = {

@@ -38,8 +38,9 @@ KPI_FIELDS = ("actual", "target", "met", "missed", "delta", "margin", "status", 
 PREVIOUS_FIELDS = ("kpis", "params", "actions", "decisions", "cycle", "steps")
 CYCLE_FIELDS = ("number", "started_at", "trigger", "actor", "period")
 PROCESS_FIELDS = ("id", "title", "owner")
-# codes a task's own `with:` check may give (anything else is PDCA250): data.query's SQL refusals
-TASK_CHECK_CODES = ("PDCA265", "PDCA266", "PDCA267")
+# codes a task's own `with:` check may give (anything else is PDCA250): data.query's SQL refusals,
+# service.standards' vague standards
+TASK_CHECK_CODES = ("PDCA265", "PDCA266", "PDCA267", "PDCA268")
 
 
 @dataclass(frozen=True)

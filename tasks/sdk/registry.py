@@ -30,7 +30,8 @@ from pdcaflow.tasks.sdk.project_config import ProjectConfig, config_in_effect
 
 F = TypeVar("F", bound=Callable[..., Any])
 # (key path under `with`, message, hint) per problem, optionally a 4th item: a code of the engine's
-# TASK_CHECK_CODES (engine/definition/references.py) for problems that have their own (data.query's SQL refusals)
+# TASK_CHECK_CODES (engine/definition/references.py) for problems that have their own (data.query's SQL refusals,
+# service.standards' vague standards)
 WithCheck = Callable[[Mapping[str, Any]], Sequence[tuple[tuple[str | int, ...], str, str]
                                                    | tuple[tuple[str | int, ...], str, str, str]]]
 # given a step's literal `with:` values, the task's output names (None when they cannot be known before the run)
