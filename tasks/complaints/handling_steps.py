@@ -61,6 +61,7 @@ def work(cases_path: str, source: str, settings: HandleSettings, as_of: str | No
     _check(settings)
     cases = read_cases(cases_path)
     moment = _as_of(cases, cases_path, as_of)
+    cases = cases.loc[cases["received_at"] <= moment].reset_index(drop=True)  # not yet received then: not measured
     events = events_by_contact(read_events(source))
     clock = clock_of(settings.calendar)
     clocks: list[CaseClock] = []
