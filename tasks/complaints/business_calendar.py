@@ -23,6 +23,7 @@ import pandas as pd
 from typing_extensions import TypedDict
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _MAX_DAYS = 366 * 20  # a clock that finds no working hour in 20 years has no working days at all
 
@@ -70,8 +71,8 @@ class BusinessCalendar:
         if unknown:
             raise CalendarError(f"calendar: unknown key(s) {', '.join(unknown)}; the keys are days, hours, "
                                 "holidays and workdays")
-        days = [str(day).lower()[:3] for day in spec.get("days", WEEKDAYS[:5])]
-        wrong = [day for day in days if day not in WEEKDAYS]
+        days = [str(day) for day in spec.get("days", WEEKDAYS[:5])]
+        wrong = [day for day in days if _weekday(day) is None]
         if wrong:
             raise CalendarError(f"calendar.days: {', '.join(wrong)} is not a weekday (mon, tue, ... sun)")
         hours = spec.get("hours", "00:00-24:00")
@@ -81,7 +82,7 @@ class BusinessCalendar:
                 raise CalendarError(f"calendar.hours: the opening spans {list(hours)} overlap")
         if not spans:
             raise CalendarError("calendar.hours: name at least one opening span, e.g. 09:00-18:00")
-        return cls(frozenset(WEEKDAYS.index(day) for day in days), spans,
+        return cls(frozenset(number for number in map(_weekday, days) if number is not None), spans,
                    frozenset(_date("holidays", text) for text in spec.get("holidays", ())),
                    frozenset(_date("workdays", text) for text in spec.get("workdays", ())))
 
@@ -130,6 +131,15 @@ Clock = BusinessCalendar | ClockHours
 def clock_of(spec: CalendarSpec | None) -> Clock:
     """The business calendar a ``calendar:`` param describes, or clock hours without one."""
     return ClockHours() if spec is None else BusinessCalendar.parse(spec)
+
+
+def _weekday(day: str) -> int | None:
+    """0 for ``mon`` or ``Monday`` ... 6 for ``sun``; ``None`` for anything else."""
+    name = day.strip().lower()
+    for number, short in enumerate(WEEKDAYS):
+        if name == short or name == _FULL[number]:
+            return number
+    return None
 
 
 def _span(text: str) -> tuple[int, int]:

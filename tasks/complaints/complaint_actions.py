@@ -143,7 +143,7 @@ class _Item:
             return cls(f"case:{case_id}", f"case-{case_id}", case.get("owner") or None,
                        f"case {case_id} ({kind}) of customer {case['customer_id']} unresolved {age} at the end "
                        f"of the period checked, past the SLA{where}",
-                       f"Resolve case {case_id} ({kind}) of customer {case['customer_id']}, waiting {age} "
+                       f"Resolve case {case_id} ({kind}) of customer {case['customer_id']}, open {age} and "
                        f"past the promised time{where}, and confirm with the customer",
                        {"case_id": case_id, "customer_id": str(case["customer_id"]), "type": kind,
                         "escalated_to": escalated, "age_hours": float(case["age_hours"])})
