@@ -22,7 +22,7 @@ score still counts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -137,7 +137,7 @@ def events_by_contact(frame: pd.DataFrame) -> dict[str, list[Event]]:
     return grouped
 
 
-def case_events(by_contact: dict[str, list[Event]], contact_ids: Iterable[str]) -> list[Event]:
+def case_events(by_contact: Mapping[str, list[Event]], contact_ids: Iterable[str]) -> list[Event]:
     """The events naming any of a case's contacts, in time order (a stable sort keeps each table order)."""
     merged = [event for contact in contact_ids for event in by_contact.get(contact, ())]
     return sorted(merged, key=lambda event: event.at)

@@ -147,7 +147,7 @@ class _Item:
                        f"past the promised time{where}, and confirm with the customer",
                        {"case_id": case_id, "customer_id": str(case["customer_id"]), "type": kind,
                         "escalated_to": escalated, "age_hours": float(case["age_hours"])})
-        complaint = cast(OverdueComplaint, record)
+        complaint = record
         complaint_id, category = str(complaint["complaint_id"]), str(complaint["category"])
         age = _age(complaint["age_hours"])
         return cls(complaint_id, f"complaint-{complaint_id}", None,
