@@ -1,8 +1,9 @@
 """definitions/complaint-handling.yaml end to end: two cycles on the hand-made October, the audit trail verified.
 
 A project folder (pdca.toml) holds a copy of the shipped definition and the
-month of cases_data as CSV; real ``pdca`` processes run it. The copy differs in
-three params only, so that the hand-computed numbers of cases_data apply: the
+month of cases_data as CSV; real ``pdca`` processes run it. A second run reads
+the month from a SQLite database named as a connection of the project
+(``source: connection:crm``). The copy differs in three params only besides, so that the hand-computed numbers of cases_data apply: the
 period (October 2026), the channels (no web) and the holiday of 5 October.
 The definition's own routing and teams assign the owners.
 """
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from pdcaflow.engine.store import open_store
 from pdcaflow.engine.store.tables import Action, Cycle, KpiResult
 from tests.conftest import DEFINITIONS
-from tests.tasks.complaints.cases_data import write_folder
+from tests.tasks.complaints.cases_data import write_database, write_folder
 
 pytestmark = pytest.mark.slow
 
@@ -49,10 +50,16 @@ def pdca(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=600, check=False)
 
 
-def project(root: Path) -> Path:
-    (root / "pdca.toml").write_text("# complaint handling on a hand-made month\n", encoding="utf-8")
-    write_folder(root / "data" / "water" / "complaints")
+def project(root: Path, kind: str) -> Path:
+    """The project: the month as CSV in the definition's folder, or in a SQLite database read as a connection."""
     text = (DEFINITIONS / "complaint-handling.yaml").read_text(encoding="utf-8")
+    if kind == "folder":
+        (root / "pdca.toml").write_text("# complaint handling on a hand-made month\n", encoding="utf-8")
+        write_folder(root / "data" / "water" / "complaints")
+    else:
+        write_database(f"sqlite:///{root / 'crm.db'}")
+        (root / "pdca.toml").write_text('[connections]\ncrm = "sqlite:///crm.db"\n', encoding="utf-8")
+        text = text.replace("  source: data/water/complaints ", "  source: connection:crm ")
     for old, new in (("  period: null ", '  period: "2026-10" '),
                      ("  channels: [hotline, wechat, field, email, web]", "  channels: [hotline, wechat, field, email]"),
                      ("    holidays: []", '    holidays: ["2026-10-05"]')):
@@ -63,8 +70,9 @@ def project(root: Path) -> Path:
     return root / "definitions" / "complaint-handling.yaml"
 
 
-def test_two_cycles_give_the_hand_computed_kpis_and_an_action_for_the_overdue_case(tmp_path: Path) -> None:
-    definition = project(tmp_path)
+@pytest.mark.parametrize("kind", ["folder", "connection"])
+def test_two_cycles_give_the_hand_computed_kpis_and_an_action_for_the_overdue_case(tmp_path: Path, kind: str) -> None:
+    definition = project(tmp_path, kind)
     ran = pdca(tmp_path, "run", str(definition), "--cycles", "2", "--reason", "test")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     verified = pdca(tmp_path, "audit", "verify")

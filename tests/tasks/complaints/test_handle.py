@@ -89,3 +89,15 @@ def test_a_resolution_not_confirmed_gives_no_satisfaction(tmp_path: Path) -> Non
 def test_wrong_settings_are_refused(tmp_path: Path, name: str, value: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         run(write_folder(tmp_path / "data"), **{name: value})
+
+
+def test_a_period_without_complaints_measures_nothing(tmp_path: Path) -> None:
+    source = write_folder(tmp_path / "data")
+    cases = intake(CONTEXT, source=source, **{**INTAKE, "period": "2026-12"})
+    # every case of the data closed or arrived before December, except B4, B9 and B11, still open: carried over
+    assert (cases["cases_opened"], cases["carried_over"], cases["received"]) == (0, 3, 0)
+    empty = intake(CONTEXT, source=source, **{**INTAKE, "period": "2025-Q1"})
+    assert (empty["cases_opened"], empty["carried_over"], empty["assigned_pct"]) == (0, 0, None)
+    outputs = handle(CONTEXT, cases=empty["cases"], source=source, **HANDLE)
+    assert (outputs["resolution_p90_hours"], outputs["within_sla_pct"], outputs["open_over_sla"],
+            outputs["overdue_cases"]) == (None, None, 0, [])

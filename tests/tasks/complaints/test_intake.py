@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from pdcaflow.tasks.complaints.case_tasks import intake
 from pdcaflow.tasks.sdk.registry import StepContext
@@ -122,3 +123,12 @@ def test_an_unknown_event_is_named(tmp_path: Path) -> None:
 def test_a_period_that_is_neither_a_quarter_nor_a_month_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"period '2026-13' is neither a quarter"):
         run(write_folder(tmp_path / "data"), period="2026-13")
+
+
+def test_a_missing_database_table_is_named(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    engine = sa.create_engine(url)
+    contacts().to_sql("complaints", engine, index=False)
+    engine.dispose()
+    with pytest.raises(SourceError, match=r"crm\.db: no table 'complaint_events'"):
+        run(url)
