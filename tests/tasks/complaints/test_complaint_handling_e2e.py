@@ -3,8 +3,9 @@
 A project folder (pdca.toml) holds a copy of the shipped definition and the
 month of cases_data as CSV; real ``pdca`` processes run it. A second run reads
 the month from a SQLite database named as a connection of the project
-(``source: connection:crm``). The copy differs in three params only besides, so that the hand-computed numbers of cases_data apply: the
-period (October 2026), the channels (no web) and the holiday of 5 October.
+(``source: connection:crm``). Besides, the copy differs in three params
+only, so that the hand-computed numbers of cases_data apply: the period
+(October 2026), the channels (no web) and the holiday of 5 October.
 The definition's own routing and teams assign the owners.
 """
 
