@@ -106,7 +106,7 @@ def intake(
             or [values]}, team: name}``.
         teams: each team and its members, ``{team: [member, ...]}``; every team a rule
             names and ``default_team`` must be listed. A team without members leaves its
-            cases without an owner. Default: ``default_team`` with no members.
+            cases without an owner. Default: the default team alone, owning every case itself.
         default_team: the team of a case no rule matches.
         sla_hours: promised time from receipt to resolution.
         first_response_hours: promised time from receipt to the first answer.
@@ -127,7 +127,7 @@ def intake(
     """
     from pdcaflow.tasks.complaints.intake_steps import IntakeSettings, take_in
 
-    settings = IntakeSettings(tuple(channels), tuple(routing), dict(teams or {default_team: []}), default_team,
+    settings = IntakeSettings(tuple(channels), tuple(routing), dict(teams) if teams is not None else {default_team: [default_team]}, default_team,
                               float(sla_hours), float(first_response_hours), calendar,
                               None if silence_days is None else float(silence_days))
     target = output_path(context, "cases.parquet")

@@ -82,7 +82,10 @@ class Closing(Protocol):
 
 
 class Balancer:
-    """Hands each arriving case to the member of its team with the fewest cases open at that moment."""
+    """Hands each arriving case to the member of its team with the fewest cases open at that moment.
+
+    Ask in order of arrival (never for an earlier moment than the last).
+    """
 
     def __init__(self, router: Router) -> None:
         self._router = router
@@ -105,5 +108,12 @@ class Balancer:
         return owner
 
     def open_at(self, member: str, moment: pd.Timestamp) -> int:
-        """How many of ``member``'s cases are open at ``moment`` (not closed by then)."""
-        return sum(1 for case in self._cases.get(member, ()) if case.closed_at is None or case.closed_at > moment)
+        """How many of ``member``'s cases are open at ``moment`` (not closed by then).
+
+        Cases arrive in time order, so a case closed by ``moment`` is closed for every
+        later arrival too (no contact can join it any more): it is dropped from the count.
+        """
+        still_open = [case for case in self._cases.get(member, ())
+                      if case.closed_at is None or case.closed_at > moment]
+        self._cases[member] = still_open
+        return len(still_open)
