@@ -116,11 +116,14 @@ def events() -> pd.DataFrame:
     return frame
 
 
-def write_folder(folder: Path, tables: dict[str, pd.DataFrame] | None = None) -> str:
-    """The tables as ``complaints.csv`` and ``complaint_events.csv`` in ``folder``."""
+def write_folder(folder: Path, tables: dict[str, pd.DataFrame] | None = None, suffix: str = ".csv") -> str:
+    """The tables as ``complaints.csv`` and ``complaint_events.csv`` (or ``.parquet``) in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in (tables or {"complaints": contacts(), "complaint_events": events()}).items():
-        frame.to_csv(folder / f"{name}.csv", index=False)
+        if suffix == ".parquet":
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+        else:
+            frame.to_csv(folder / f"{name}.csv", index=False)
     return str(folder)
 
 

@@ -9,14 +9,14 @@ import pytest
 from tests.engine.store.conftest import _empty_schema, pg_database  # noqa: F401  (the session's PostgreSQL)
 from tests.tasks.complaints.cases_data import write_database, write_folder
 
-SOURCE_KINDS = ("csv", "sqlite", "postgresql")
+SOURCE_KINDS = ("csv", "parquet", "sqlite", "postgresql")
 
 
 @pytest.fixture(params=SOURCE_KINDS)
 def source(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """``complaints`` and ``complaint_events``: a folder of CSV files, a SQLite file, or PostgreSQL tables."""
-    if request.param == "csv":
-        return write_folder(tmp_path / "complaints")
+    """``complaints`` and ``complaint_events``: a folder of CSV or Parquet files, SQLite or PostgreSQL tables."""
+    if request.param in ("csv", "parquet"):
+        return write_folder(tmp_path / "complaints", suffix=f".{request.param}")
     if request.param == "sqlite":
         return write_database(f"sqlite:///{tmp_path / 'complaints.db'}")
     databases = request.getfixturevalue("pg_database")

@@ -1,7 +1,7 @@
 """complaints.handle on the hand-made October of cases_data: clocks, escalation, closure, reopen, claims.
 
-Each test runs on a CSV folder, SQLite and PostgreSQL (the ``source`` fixture); the
-arithmetic behind every expected number is in cases_data.
+Each test on ``source`` runs on a CSV folder, a Parquet folder, SQLite and
+PostgreSQL (the ``source`` fixture); the arithmetic behind every expected number is in cases_data.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """complaints.intake on the hand-made October of cases_data: routing, load balancing, repeat contacts, due times.
 
-Each test runs on a CSV folder, SQLite and PostgreSQL (the ``source`` fixture).
+Each test on ``source`` runs on a CSV folder, a Parquet folder, SQLite and
+PostgreSQL (the ``source`` fixture).
 """
 
 from __future__ import annotations
