@@ -34,8 +34,8 @@ class CalendarSpec(TypedDict, total=False):
 
     days: list[str]
     hours: str | list[str]
-    holidays: list[str]
-    workdays: list[str]
+    holidays: list[str | dt.date]  # a YAML date written unquoted (2026-10-01) arrives as a date
+    workdays: list[str | dt.date]
 
 
 class CalendarError(ValueError):
@@ -82,6 +82,8 @@ class BusinessCalendar:
                 raise CalendarError(f"calendar.hours: the opening spans {list(hours)} overlap")
         if not spans:
             raise CalendarError("calendar.hours: name at least one opening span, e.g. 09:00-18:00")
+        if not days and not spec.get("workdays"):
+            raise CalendarError("calendar.days is empty and no workdays are named: the clocks would never run")
         return cls(frozenset(number for number in map(_weekday, days) if number is not None), spans,
                    frozenset(_date("holidays", text) for text in spec.get("holidays", ())),
                    frozenset(_date("workdays", text) for text in spec.get("workdays", ())))

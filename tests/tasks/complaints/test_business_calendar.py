@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -39,6 +41,11 @@ def test_an_extra_working_day_counts_and_split_shifts_skip_lunch() -> None:
     assert calendar.hours_between(T("2026-10-12 11:00"), T("2026-10-12 14:00")) == 2.0
 
 
+def test_dates_written_unquoted_in_yaml_arrive_as_dates_and_count() -> None:
+    calendar = BusinessCalendar.parse({"holidays": [dt.date(2026, 10, 5)], "hours": "09:00-18:00"})
+    assert calendar.add(T("2026-10-02 16:00"), 4) == T("2026-10-06 11:00")  # as OFFICE: the Monday is off
+
+
 def test_clock_hours_without_a_calendar() -> None:
     assert isinstance(clock_of(None), ClockHours)
     assert ClockHours().add(T("2026-10-02 16:00"), 48) == T("2026-10-04 16:00")
@@ -52,6 +59,7 @@ def test_clock_hours_without_a_calendar() -> None:
     ({"hours": ["09:00-13:00", "12:00-18:00"]}, r"calendar\.hours: the opening spans .* overlap"),
     ({"holidays": ["5 Oct"]}, r"calendar\.holidays: '5 Oct' is not a date written YYYY-MM-DD"),
     ({"opening": "09:00-18:00"}, r"calendar: unknown key\(s\) opening"),
+    ({"days": []}, r"calendar\.days is empty and no workdays are named"),
 ])
 def test_a_wrong_calendar_is_refused_with_the_key_named(spec: dict[str, object], message: str) -> None:
     with pytest.raises(CalendarError, match=message):

@@ -5,7 +5,8 @@ month of cases_data as CSV; real ``pdca`` processes run it. A second run reads
 the month from a SQLite database named as a connection of the project
 (``source: connection:crm``). Besides, the copy differs in three params
 only, so that the hand-computed numbers of cases_data apply: the period
-(October 2026), the channels (no web) and the holiday of 5 October.
+(October 2026), the channels (no web) and the holiday of 5 October (a YAML
+date, unquoted, as a process manager writes it).
 The definition's own routing and teams assign the owners.
 """
 
@@ -63,7 +64,7 @@ def project(root: Path, kind: str) -> Path:
         text = text.replace("  source: data/water/complaints ", "  source: connection:crm ")
     for old, new in (("  period: null ", '  period: "2026-10" '),
                      ("  channels: [hotline, wechat, field, email, web]", "  channels: [hotline, wechat, field, email]"),
-                     ("    holidays: []", '    holidays: ["2026-10-05"]')):
+                     ("    holidays: []", "    holidays: [2026-10-05]")):
         assert old in text, f"the shipped definition no longer has {old!r}: update this test"
         text = text.replace(old, new)
     (root / "definitions").mkdir()
