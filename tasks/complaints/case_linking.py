@@ -61,7 +61,8 @@ def link_cases(contacts: pd.DataFrame, events: Mapping[str, list[Event]], router
 
     Args:
         contacts: the ``complaints`` rows, sorted by ``received_at`` then ``contact_id``.
-        events: the ``complaint_events`` by contact (:func:`~pdcaflow.tasks.complaints.case_timeline.events_by_contact`).
+        events: the ``complaint_events`` by contact
+            (:func:`~pdcaflow.tasks.complaints.case_timeline.events_by_contact`).
         router: the routing rules and teams.
         rule: when a resolved case closes.
         until: the end of the period: later contacts and events are not seen.

@@ -127,9 +127,10 @@ def intake(
     """
     from pdcaflow.tasks.complaints.intake_steps import IntakeSettings, take_in
 
-    settings = IntakeSettings(tuple(channels), tuple(routing), dict(teams) if teams is not None else {default_team: [default_team]}, default_team,
-                              float(sla_hours), float(first_response_hours), calendar,
-                              None if silence_days is None else float(silence_days))
+    members = dict(teams) if teams is not None else {default_team: [default_team]}
+    silence = None if silence_days is None else float(silence_days)
+    settings = IntakeSettings(tuple(channels), tuple(routing), members, default_team, float(sla_hours),
+                              float(first_response_hours), calendar, silence)
     target = output_path(context, "cases.parquet")
     counts = take_in(source, period, settings, target)
     return IntakeResult(cases=target, period=counts.period, received=counts.received,

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import TypedDict
 
 from pdcaflow.engine.pdca.records import JsonObject
-from pdcaflow.tasks.complaints.complaint_actions import ComplaintAction, OverdueCase, OverdueComplaint, complaint_actions
+from pdcaflow.tasks.complaints.complaint_actions import (ComplaintAction, OverdueCase, OverdueComplaint,
+                                                          complaint_actions)
 from pdcaflow.tasks.sdk.registry import StepContext, task
 
 

@@ -3,7 +3,8 @@
 ``feedback.check`` is the CHECK of the seven-step model: from one month's
 records it measures how fast complaints were handled against the promised time
 (the SLA), which complaints still wait past it (each one goes on to
-``complaints.overdue_actions`` (:mod:`pdcaflow.tasks.complaints.overdue`) in ACT, which opens an owned action for it), how satisfied the customers called back were,
+``complaints.overdue_actions`` in ACT, :mod:`pdcaflow.tasks.complaints.overdue`,
+which opens an owned action for it), how satisfied the customers called back were,
 how the three inspection levels scored, and how often customers had to get in
 touch more than once. The reading is in :mod:`pdcaflow.tasks.retail.feedback_records`, the
 numbers in :mod:`pdcaflow.tasks.retail.complaint_stats`, both imported when the task runs, so

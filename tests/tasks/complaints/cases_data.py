@@ -9,21 +9,35 @@ Routing: field channel -> field-service [fang, li]; water_quality ->
 quality-desk [qiu]; north + delivery -> north-delivery [niu]; else
 complaint-desk [chen, wang].
 
-| case | customer, type, channel, region | received | what happened |
-|---|---|---|---|
-| A00 | C8 service hotline south | Thu 10 Sep 10:00 | resolved and confirmed 11 Sep: closed before October, not in the file |
-| A0 | C9 billing hotline south | Mon 28 Sep 10:00 | answered 11:00; resolved Fri 2 Oct 10:00 (8+9+9+9+1 = 36 h); confirmed 15:00, score 4 |
-| B1 | C1 delivery hotline south | Thu 1 Oct 09:00 | answered 11:00 (2 h); resolved Fri 2 Oct 17:00 (9+8 = 17 h); confirmed Sat 3 Oct, score 5 |
-| B2 | C2 water_quality hotline south, claim 200 | Fri 2 Oct 16:00 | answered Tue 6 Oct 10:00 (Fri 2 h + holiday + 1 h = 3 h); resolved Wed 7 Oct 12:00 (2+9+3 = 14 h); confirmed, score 3; settled Fri 9 Oct 12:00 (6 d 20 h = 164 h) |
-| B3 | C3 delivery field north | Mon 5 Oct (holiday) 10:00 | clock from Tue 09:00; answered Tue 12:00 (3 h); resolved Tue 13 Oct 15:00 (9x5+6 = 51 h); reopened 14 Oct 10:00; resolved again Thu 15 Oct 12:00 (51+3+9+3 = 66 h); no confirmation: closes 7 days later, 22 Oct 12:00 |
-| B4 | C1 delivery wechat south | Mon 5 Oct (holiday) 14:00 | C1's delivery case B1 closed on 3 Oct: a new case; nothing happens: open, 171 working hours, 634 clock hours (26 d 10 h) |
-| B5 | C4 delivery hotline north, claim 500 | Tue 6 Oct 09:30 | answered 10:00 (0.5 h); resolved 17:30 (8 h); the claim is never settled (25 d 14.5 h = 614.5 h at the end) |
-| B6 | C4 delivery wechat north | Wed 7 Oct 10:00 | B5 resolved but not closed: a repeat contact of B5; the customer confirms on B6's contact Thu 8 Oct 10:00, score 2 |
-| B7 | C5 billing hotline south | Thu 8 Oct 09:00 | answered 15:00 (6 h: late); resolved Fri 9 Oct 17:00 (9+8 = 17 h); confirmed Sat, score 4 |
-| B8 | C6 service field east, claim 100 | Fri 9 Oct 17:00 | answered Mon 12 Oct 09:30 (1+0.5 = 1.5 h); resolved 12:00 (1+3 = 4 h); confirmed, score 5; settled Tue 20 Oct 17:00 (11 d = 264 h) |
-| B9 | C7 water_quality email west | Mon 26 Oct 10:00 | answered 11:00 (1 h); open: 8+4x9 = 44 working hours, within the SLA, past level 1 |
-| B10 | C8 other web south | Tue 27 Oct 10:00 | the web channel is not taken in |
-| B11 | C3 delivery hotline north | Wed 28 Oct 10:00 | C3's case B3 closed on 22 Oct: a new case; nothing happens: 8+9+9 = 26 working hours, never answered |
+The contacts (case or contact id: customer, type, channel, region; received; what happened):
+
+- A00: C8 service hotline south; received Thu 10 Sep 10:00. resolved and confirmed 11 Sep: closed
+  before October, not in the file.
+- A0: C9 billing hotline south; received Mon 28 Sep 10:00. answered 11:00; resolved Fri 2 Oct 10:00
+  (8+9+9+9+1 = 36 h); confirmed 15:00, score 4.
+- B1: C1 delivery hotline south; received Thu 1 Oct 09:00. answered 11:00 (2 h); resolved Fri 2 Oct
+  17:00 (9+8 = 17 h); confirmed Sat 3 Oct, score 5.
+- B2: C2 water_quality hotline south, claim 200; received Fri 2 Oct 16:00. answered Tue 6 Oct 10:00
+  (Fri 2 h + holiday + 1 h = 3 h); resolved Wed 7 Oct 12:00 (2+9+3 = 14 h); confirmed, score 3;
+  settled Fri 9 Oct 12:00 (6 d 20 h = 164 h).
+- B3: C3 delivery field north; received Mon 5 Oct (holiday) 10:00. clock from Tue 09:00; answered
+  Tue 12:00 (3 h); resolved Tue 13 Oct 15:00 (9x5+6 = 51 h); reopened 14 Oct 10:00; resolved again
+  Thu 15 Oct 12:00 (51+3+9+3 = 66 h); no confirmation: closes 7 days later, 22 Oct 12:00.
+- B4: C1 delivery wechat south; received Mon 5 Oct (holiday) 14:00. C1's delivery case B1 closed on
+  3 Oct: a new case; nothing happens: open, 171 working hours, 634 clock hours (26 d 10 h).
+- B5: C4 delivery hotline north, claim 500; received Tue 6 Oct 09:30. answered 10:00 (0.5 h);
+  resolved 17:30 (8 h); the claim is never settled (25 d 14.5 h = 614.5 h at the end).
+- B6: C4 delivery wechat north; received Wed 7 Oct 10:00. B5 resolved but not closed: a repeat
+  contact of B5; the customer confirms on B6's contact Thu 8 Oct 10:00, score 2.
+- B7: C5 billing hotline south; received Thu 8 Oct 09:00. answered 15:00 (6 h: late); resolved Fri 9
+  Oct 17:00 (9+8 = 17 h); confirmed Sat, score 4.
+- B8: C6 service field east, claim 100; received Fri 9 Oct 17:00. answered Mon 12 Oct 09:30 (1+0.5 =
+  1.5 h); resolved 12:00 (1+3 = 4 h); confirmed, score 5; settled Tue 20 Oct 17:00 (11 d = 264 h).
+- B9: C7 water_quality email west; received Mon 26 Oct 10:00. answered 11:00 (1 h); open: 8+4x9 = 44
+  working hours, within the SLA, past level 1.
+- B10: C8 other web south; received Tue 27 Oct 10:00. the web channel is not taken in.
+- B11: C3 delivery hotline north; received Wed 28 Oct 10:00. C3's case B3 closed on 22 Oct: a new
+  case; nothing happens: 8+9+9 = 26 working hours, never answered.
 
 Owners (fewest open cases at arrival, ties by name): A00 chen (0-0); A0 chen
 (A00 closed: 0-0); B1 wang (chen has A0 open: 1-0); B2 qiu; B3 fang (0-0);

@@ -63,7 +63,8 @@ def project(root: Path, kind: str) -> Path:
         (root / "pdca.toml").write_text('[connections]\ncrm = "sqlite:///crm.db"\n', encoding="utf-8")
         text = text.replace("  source: data/water/complaints ", "  source: connection:crm ")
     for old, new in (("  period: null ", '  period: "2026-10" '),
-                     ("  channels: [hotline, wechat, field, email, web]", "  channels: [hotline, wechat, field, email]"),
+                     ("  channels: [hotline, wechat, field, email, web]",
+                      "  channels: [hotline, wechat, field, email]"),
                      ("    holidays: []", "    holidays: [2026-10-05]")):
         assert old in text, f"the shipped definition no longer has {old!r}: update this test"
         text = text.replace(old, new)
