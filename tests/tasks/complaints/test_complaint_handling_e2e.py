@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from pdcaflow.engine.store import open_store
-from pdcaflow.engine.store.tables import Action, Cycle, KpiResult
+from pdcaflow.engine.store.tables import Action, Cycle, KpiResult, StepRun
 from tests.conftest import DEFINITIONS
 from tests.tasks.complaints.cases_data import write_database, write_folder
 
@@ -88,6 +88,9 @@ def test_two_cycles_give_the_hand_computed_kpis_and_an_action_for_the_overdue_ca
                                    .join(Cycle, KpiResult.cycle_id == Cycle.id)).all()
             actions = session.execute(select(Action.action_key, Action.owner, Action.opened_cycle)
                                       .where(Action.action_key.like("%case-%"))).all()
+            escalations = dict(session.execute(
+                select(Cycle.number, StepRun.output).join(Cycle, StepRun.cycle_id == Cycle.id)
+                .where(StepRun.step_id == "resolve", StepRun.status == "completed")).all())
     finally:
         store.dispose()
     for number in (1, 2):
@@ -95,3 +98,8 @@ def test_two_cycles_give_the_hand_computed_kpis_and_an_action_for_the_overdue_ca
     # B4 (wechat, south, delivery) is logistics-south-west's: ma-li had B1, closed on 3 Oct, so 0-0 and first
     # by name. Its action opens in cycle 1; in cycle 2 it is still open, so no second one.
     assert actions == [("complaint-handling#1/case-B4", "ma-li", 1)]
+    # p90 76.5 h missed its 48 h: escalate_sooner makes cycle 2 escalate every 24 x 0.75 = 18 working hours.
+    # Cycle 1 (24 h): team-lead A0 B9 B11, service-manager B3, director B4; cycle 2 (18 h): A0 36 -> 1 (not
+    # before 36), B3 66 -> 3, B4 -> 3, B9 44 -> 2, B11 26 -> 1.
+    assert escalations[1]["escalations_by_level"] == {"team-lead": 3, "service-manager": 1, "director": 1}
+    assert escalations[2]["escalations_by_level"] == {"team-lead": 2, "service-manager": 1, "director": 2}
