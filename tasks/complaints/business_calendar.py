@@ -20,22 +20,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from typing_extensions import TypedDict
+
+from pdcaflow.tasks.complaints.case_types import CalendarSpec
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _MAX_DAYS = 366 * 20  # a clock that finds no working hour in 20 years has no working days at all
-
-
-# typing_extensions' TypedDict: pydantic converts `with:` values to these on Python 3.11 only with it.
-class CalendarSpec(TypedDict, total=False):
-    """The ``calendar:`` param: working weekdays, opening hours, holidays and extra working dates."""
-
-    days: list[str]
-    hours: str | list[str]
-    holidays: list[str | dt.date]  # a YAML date written unquoted (2026-10-01) arrives as a date
-    workdays: list[str | dt.date]
 
 
 class CalendarError(ValueError):

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from pdcaflow.tasks.complaints.business_calendar import CalendarSpec
+from pdcaflow.tasks.complaints.case_types import CalendarSpec, RoutingRule
 from pdcaflow.tasks.complaints.complaint_actions import OverdueCase
-from pdcaflow.tasks.complaints.routing import RoutingRule
 from pdcaflow.tasks.sdk.registry import ProjectFile, ProjectSource, StepContext, task
 from pdcaflow.tasks.sdk.workspace import output_path
 

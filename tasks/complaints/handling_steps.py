@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pdcaflow.tasks.complaints.business_calendar import CalendarSpec, clock_of
+from pdcaflow.tasks.complaints.business_calendar import clock_of
+from pdcaflow.tasks.complaints.case_types import CalendarSpec
 from pdcaflow.tasks.complaints.case_records import Period, read_cases, read_events
 from pdcaflow.tasks.complaints.case_timeline import ClosureRule, case_events, events_by_contact, timeline
 from pdcaflow.tasks.complaints.clocks import CaseClock, measure

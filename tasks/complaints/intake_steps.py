@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from pdcaflow.tasks.complaints.business_calendar import CalendarSpec, clock_of
+from pdcaflow.tasks.complaints.business_calendar import clock_of
+from pdcaflow.tasks.complaints.case_types import CalendarSpec, RoutingRule
 from pdcaflow.tasks.complaints.case_linking import Case, Clocks, case_rows, link_cases
 from pdcaflow.tasks.complaints.case_records import Period, read_contacts, read_events
 from pdcaflow.tasks.complaints.case_timeline import ClosureRule, events_by_contact
-from pdcaflow.tasks.complaints.routing import Router, RoutingRule
+from pdcaflow.tasks.complaints.routing import Router
 from pdcaflow.tasks.sdk.sources import SourceError, write_table
 
 

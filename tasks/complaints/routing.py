@@ -16,20 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 import pandas as pd
-from typing_extensions import TypedDict
 
-RoutingField = Literal["channel", "type", "region", "customer_id"]
-
-
-# typing_extensions' TypedDict: pydantic converts `with:` values to these on Python 3.11 only with it.
-class RoutingRule(TypedDict):
-    """One routing rule: the conditions (field -> value or values) and the team the case goes to."""
-
-    when: dict[RoutingField, str | list[str]]
-    team: str
+from pdcaflow.tasks.complaints.case_types import RoutingRule
 
 
 @dataclass(frozen=True)
