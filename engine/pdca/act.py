@@ -84,9 +84,9 @@ def apply_policies(
     says so. An open action whose KPI still misses when it is verified is reopened,
     not closed.
 
-    A step of the ACT phase that answers findings on a rule of its own (the retail
-    library's ``complaints.overdue_actions`` opens an action per complaint overdue
-    past the SLA) hands its decisions and actions in ``extra_decisions`` and
+    A step of the ACT phase that answers findings on a rule of its own (the complaint
+    library's ``complaints.overdue_actions`` opens an action per case or complaint
+    overdue past the SLA) hands its decisions and actions in ``extra_decisions`` and
     ``extra_actions``: they follow the policies' and the follow-up's, are recorded
     with them and carried over like them. Such a step dates and names its actions
     itself (``id`` ``process#cycle/name``, a ``policy`` that is no policy id).

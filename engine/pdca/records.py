@@ -13,7 +13,7 @@ The inputs ACT reads from the store or from earlier cycles (``StepContext.histor
 ``StepContext.kpis``) are read with :class:`CycleResult`, which ignores keys it does
 not know (the store adds ``kpi`` and ``cycle``).
 
-Other ACT steps (the retail library's ``complaints.overdue_actions``) build :class:`Decision`
+Other ACT steps (the complaint library's ``complaints.overdue_actions``) build :class:`Decision`
 and the plain shape :class:`ActionRecord` and hand them to ``improve.apply_policies``
 (``extra_decisions``, ``extra_actions``); extra action keys (what the action is about) are kept.
 """
@@ -226,8 +226,8 @@ class ActionRecord(TypedDict):
 
     ``due_days`` (the policy's) dates the action again when it is reopened; ``escalation``
     is its chain of owners (see :mod:`pdcaflow.engine.pdca.action_followup`). The step that
-    opens an action may add keys naming what it is about (the retail library's
-    ``complaint_id`` ...); they are kept with it.
+    opens an action may add keys naming what it is about (the complaint library's
+    ``case_id``, ``complaint_id`` ...); they are kept with it.
     """
 
     id: str

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pdcaflow.tasks.retail.complaint_actions import OverdueComplaint
+from pdcaflow.tasks.complaints.complaint_actions import OverdueComplaint
 from pdcaflow.tasks.retail.feedback_records import Period
 from pdcaflow.tasks.sdk.sources import SourceError
 

@@ -3,7 +3,8 @@
 ``feedback.check`` is the CHECK of the seven-step model: from one month's
 records it measures how fast complaints were handled against the promised time
 (the SLA), which complaints still wait past it (each one goes on to
-``complaints.overdue_actions`` in ACT, which opens an owned action for it), how satisfied the customers called back were,
+``complaints.overdue_actions`` in ACT, :mod:`pdcaflow.tasks.complaints.overdue`,
+which opens an owned action for it), how satisfied the customers called back were,
 how the three inspection levels scored, and how often customers had to get in
 touch more than once. The reading is in :mod:`pdcaflow.tasks.retail.feedback_records`, the
 numbers in :mod:`pdcaflow.tasks.retail.complaint_stats`, both imported when the task runs, so
@@ -20,8 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, TypedDict
 
-from pdcaflow.engine.pdca.records import JsonObject
-from pdcaflow.tasks.retail.complaint_actions import ComplaintAction, OverdueComplaint, complaint_actions
+from pdcaflow.tasks.complaints.complaint_actions import OverdueComplaint
 from pdcaflow.tasks.sdk.registry import ProjectSource, StepContext, task
 
 InspectionLevel = Literal["self", "department", "company"]
@@ -207,44 +207,3 @@ def _check_limits(sla_hours: float, sample_size: int, survey_scale: int, overdue
         raise ValueError(f"survey_scale is {survey_scale}: the top of a 1-to-N scale, 1 or more")
     if overdue_limit < 0:
         raise ValueError(f"overdue_limit is {overdue_limit}: list 0 or more overdue complaints")
-
-
-class OverdueActionsResult(TypedDict):
-    decisions: list[JsonObject]  # each a Decision as JSON (Decision.to_json)
-    actions_opened: list[ComplaintAction]
-
-
-@task("complaints.overdue_actions", phases=("act",))
-def overdue_actions(
-    context: StepContext,
-    *,
-    overdue: tuple[OverdueComplaint, ...],
-    total: int | None = None,
-    owner: str = "service-manager",
-    due_days: int = 3,
-) -> OverdueActionsResult:
-    """Open an owned, dated action for every complaint left unresolved past the SLA, once.
-
-    Each complaint CHECK listed (``overdue``) opens an action for ``owner``, due
-    ``due_days`` after the cycle started, unless an action for that complaint is still
-    open; each leaves a decision (policy ``overdue-complaint``). Complaints counted but
-    not listed (``total`` above the list's length) share one more action. Hand both
-    outputs to ``improve.apply_policies`` (``extra_decisions``, ``extra_actions``),
-    which records them after its own and carries the actions over.
-
-    Args:
-        context: the cycle this step runs in (passed by the engine): the actions open before it.
-        overdue: complaints unresolved past the SLA at the end of the period checked
-            (``steps.<check step>.overdue_complaints``): ``complaint_id, customer_id,
-            age_hours, category`` each.
-        total: how many there were in all (``steps.<check step>.unresolved_over_sla``);
-            when given, a cycle without any records a decision saying so.
-        owner: who the actions go to.
-        due_days: days after the cycle's start the actions are due.
-
-    Returns:
-        ``decisions`` (one per complaint, policy ``overdue-complaint``) and ``actions_opened``
-        (each names its complaint: ``complaint_id, customer_id, category, age_hours``).
-    """
-    decisions, opened = complaint_actions(context, overdue, total, owner, due_days)
-    return OverdueActionsResult(decisions=[decision.to_json() for decision in decisions], actions_opened=opened)

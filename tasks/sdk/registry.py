@@ -46,6 +46,7 @@ BUILTIN_MODULES = (
     "pdcaflow.tasks.retail.service",
     "pdcaflow.tasks.retail.feedback",
     "pdcaflow.tasks.complaints.case_tasks",
+    "pdcaflow.tasks.complaints.overdue",
     "pdcaflow.tasks.service_system.standards",
     "pdcaflow.tasks.service_system.research",
     "pdcaflow.tasks.service_system.design",
