@@ -27,7 +27,7 @@ from pdcaflow.tasks.water_world.periods import add_quarters, quarter_start
 from pdcaflow.tasks.water_world.plans import initial_plan, reference_plan
 from pdcaflow.tasks.water_world.simulate import Levers, simulate_quarter
 from pdcaflow.tasks.water_world.storage import load_info, read_complaints
-from pdcaflow.tasks.water_world.world_model import DEFAULT_VISITS
+from pdcaflow.tasks.water_world.world_model import DEFAULT_VISITS, LEVELS
 
 Scenario = tuple[Callable[[Path, str], pd.DataFrame], Levers, DeskRules]
 
@@ -42,10 +42,39 @@ def kept(root: Path, quarter: str) -> pd.DataFrame:
     return reference_plan(root, quarter, add_quarters(quarter, -1))
 
 
+def research_and_design(root: Path, quarter: str, max_new: int = 3) -> pd.DataFrame:
+    """A stand-in for research -> design: the needs the last quarter's responders named, most named first
+    (per segment, weighted by the segment's share of responders); each gets the cheapest catalogue offering
+    that meets it and may go to the segment, up to ``max_new`` new (segment, offering) rows a quarter."""
+    previous = add_quarters(quarter, -1)
+    plan = kept(root, quarter)
+    surveys = pd.read_csv(root / "quarters" / previous / "surveys.csv")
+    named = surveys.loc[surveys["responded"]].groupby(["segment", "need"]).size().sort_values(ascending=False)
+    offerings = pd.read_csv(root / "offerings.csv", keep_default_na=False).sort_values("cost_per_customer_month")
+    levels = plan.groupby("segment")["service_level"].first()
+    rows = []
+    for (segment, need), _count in named.items():
+        if len(rows) == max_new:
+            break
+        if need in set(plan.loc[(plan["segment"] == segment), "meets"]):
+            continue
+        level = str(levels.get(segment, "bronze"))
+        for offering in offerings.itertuples():
+            fits = offering.segments == "*" or segment in str(offering.segments).split(";")
+            if offering.meets == need and fits and LEVELS.index(level) <= LEVELS.index(str(offering.min_level)):
+                rows.append((quarter, segment, level, offering.offering_id, need, "new",
+                             float(offering.cost_per_customer_month)))
+                break
+    new = pd.DataFrame(rows, columns=plan.columns)
+    plan = plan.loc[~((plan["offering_id"] == "") & plan["segment"].isin(new["segment"]))]
+    return pd.concat([plan, new], ignore_index=True) if len(new) else plan
+
+
 def scenarios() -> dict[str, Scenario]:
     base = Levers(visits_per_month=DEFAULT_VISITS)
     return {
         "reference": (kept, base, DeskRules()),
+        "research and design": (research_and_design, base, DeskRules()),
         "office visits +1": (kept, Levers(visits_per_month={**DEFAULT_VISITS, "office": 3.0}), DeskRules()),
         "household visits 1": (kept, Levers(visits_per_month={**DEFAULT_VISITS, "household": 1.0}), DeskRules()),
         "every offering": (all_offerings, base, DeskRules()),

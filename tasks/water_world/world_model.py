@@ -142,6 +142,6 @@ class WaterModel:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ValueError(f"{where}: unknown model parameter(s) {', '.join(unknown)}")
-        values = {key: tuple(float(v) for v in value) if isinstance(value, list) else value
-                  for key, value in data.items()}
+        values: dict[str, Any] = {key: tuple(float(v) for v in value) if isinstance(value, list) else value
+                                  for key, value in data.items()}
         return replace(cls(), **values)
