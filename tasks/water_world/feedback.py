@@ -20,9 +20,8 @@ LEVEL_OFFSET = {"team": 0.0, "company": -3.0}  # company inspectors are stricter
 
 def unmet(q: Quarter, column: str) -> np.ndarray:
     """Per active customer: whether their need in ``column`` (``need1``/``need2``) lacks an offering in force."""
-    needs = q.active[column].to_numpy(object)
-    segments = q.active["segment"].to_numpy(object)
-    return np.array([need not in q.met.get(segment, set()) for segment, need in zip(segments, needs)], dtype=bool)
+    met = [f"{segment}|{need}" for segment, needs in q.met.items() for need in needs]
+    return ~np.isin((q.active["segment"] + "|" + q.active[column]).to_numpy(str), met)
 
 
 def target(q: Quarter, model: WaterModel, visits_done: np.ndarray, failures: Failures,

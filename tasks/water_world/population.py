@@ -58,11 +58,12 @@ def _needs(rng: np.random.Generator, segment: np.ndarray) -> tuple[np.ndarray, n
         first = rng.choice(len(NEEDS), size=len(rows), p=weights / weights.sum())
         # the secondary need: drawn again from the weights, the primary excluded (uniform among the rest if none left)
         second = np.empty(len(rows), dtype=int)
-        for i, primary in enumerate(first):
+        for primary in range(len(NEEDS)):
+            chosen = np.flatnonzero(first == primary)
             rest = weights.copy()
             rest[primary] = 0.0
             rest = rest if rest.sum() > 0 else np.where(np.arange(len(NEEDS)) == primary, 0.0, 1.0)
-            second[i] = rng.choice(len(NEEDS), p=rest / rest.sum())
+            second[chosen] = rng.choice(len(NEEDS), size=len(chosen), p=rest / rest.sum())
         need1[rows] = np.asarray(NEEDS, dtype=object)[first]
         need2[rows] = np.asarray(NEEDS, dtype=object)[second]
     return need1, need2

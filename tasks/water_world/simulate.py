@@ -28,8 +28,8 @@ from pdcaflow.tasks.water_world.operations import Failures, Quarter
 from pdcaflow.tasks.water_world.periods import add_quarters, quarter_days, quarter_index, quarter_start
 from pdcaflow.tasks.water_world.plans import in_force, offering_status, read_plan, read_plan_state, segment_cost
 from pdcaflow.tasks.water_world.population import STATE_COLUMNS, new_customers
-from pdcaflow.tasks.water_world.storage import (COLUMNS, COMPLAINTS_DIR, QUARTER_TABLES, WaterWorldInfo, load_info,
-                                                quarter_dir, read_complaints, read_customers_state, save_info,
+from pdcaflow.tasks.water_world.storage import (COMPLAINTS_DIR, QUARTER_TABLES, WaterWorldInfo, load_info,
+                                                quarter_dir, read_complaints, read_customers_state, save_info, stack,
                                                 state_path, write_csv, write_levers_state)
 from pdcaflow.tasks.water_world.world_model import DEFAULT_VISITS, ORDER_CHANNELS, SEGMENTS, WaterModel
 
@@ -181,10 +181,8 @@ def replace_contacts(root: Path, quarter: str, quarter_contacts: pd.DataFrame) -
     start, end = quarter_start(quarter), quarter_start(add_quarters(quarter, 1))
     received = pd.to_datetime(existing["received_at"])
     old = existing.loc[(received >= start) & (received < end), "contact_id"]
-    kept = existing.loc[~existing["contact_id"].isin(old)]
-    merged = pd.concat([kept, quarter_contacts], ignore_index=True) if len(kept) else quarter_contacts
-    merged = merged.assign(_at=pd.to_datetime(merged["received_at"])).sort_values(["_at", "contact_id"],
-                                                                                 kind="stable")
+    merged = stack("complaints", [existing.loc[~existing["contact_id"].isin(old)], quarter_contacts])
+    merged = merged.sort_values(["received_at", "contact_id"], kind="stable")
     write_csv(merged, "complaints", root / COMPLAINTS_DIR / "complaints.csv")
     events = read_complaints(root, "complaint_events")
     write_csv(events.loc[~events["contact_id"].isin(old)], "complaint_events",
@@ -194,9 +192,8 @@ def replace_contacts(root: Path, quarter: str, quarter_contacts: pd.DataFrame) -
 def replace_events(root: Path, contact_ids: Sequence[str], events: pd.DataFrame) -> None:
     """Put ``events`` into ``complaint_events.csv`` in place of any of the contacts ``contact_ids``."""
     existing = read_complaints(root, "complaint_events")
-    kept = existing.loc[~existing["contact_id"].isin(set(contact_ids))]
-    merged = pd.concat([kept, events], ignore_index=True) if len(kept) else events
-    merged = merged.assign(_at=pd.to_datetime(merged["at"])).sort_values(["_at", "contact_id"], kind="stable")
+    merged = stack("complaint_events", [existing.loc[~existing["contact_id"].isin(set(contact_ids))], events])
+    merged = merged.sort_values(["at", "contact_id"], kind="stable")
     write_csv(merged, "complaint_events", root / COMPLAINTS_DIR / "complaint_events.csv")
 
 

@@ -156,6 +156,31 @@ def write_csv(frame: pd.DataFrame, table: str, path: Path) -> Path:
     return write_table(out, path)
 
 
+# The types the complaint tables are kept in while rows are replaced (so that concatenating never guesses).
+_TYPES = {"complaints": {"received_at": "datetime64[ns]", "claim_amount": "float64"},
+          "complaint_events": {"at": "datetime64[ns]", "amount": "float64", "score": "Int64"}}
+
+
+def stack(table: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ``frames`` in one table of ``table``'s columns, each column of one type."""
+    typed = []
+    for frame in frames:
+        out = frame.loc[:, list(COLUMNS[table])].copy()
+        for column in COLUMNS[table]:
+            kind = _TYPES[table].get(column, "object")
+            if kind == "datetime64[ns]":
+                out[column] = pd.to_datetime(out[column]).astype(kind)
+            elif kind == "object":
+                out[column] = out[column].astype(object)
+            elif kind == "Int64":
+                out[column] = pd.to_numeric(out[column]).round().astype(kind)
+            else:
+                out[column] = pd.to_numeric(out[column]).astype(kind)
+        typed.append(out)
+    kept = [frame for frame in typed if len(frame)]
+    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else (kept or typed)[0].reset_index(drop=True)
+
+
 def quarter_dir(directory: Path, quarter: str) -> Path:
     return directory / QUARTERS_DIR / quarter
 
