@@ -52,7 +52,7 @@ def research_and_design(root: Path, quarter: str, max_new: int = 3) -> pd.DataFr
     named = surveys.loc[surveys["responded"]].groupby(["segment", "need"]).size().sort_values(ascending=False)
     offerings = pd.read_csv(root / "offerings.csv", keep_default_na=False).sort_values("cost_per_customer_month")
     levels = plan.groupby("segment")["service_level"].first()
-    rows = []
+    rows: list[tuple[str, str, str, str, str, str, float]] = []
     for (segment, need), _count in named.items():
         if len(rows) == max_new:
             break
