@@ -73,15 +73,20 @@ def surveys(q: Quarter, model: WaterModel, satisfaction: np.ndarray, size: int) 
                          "need": pd.Series(need).where(responded)})
 
 
-def front_line_reports(q: Quarter, model: WaterModel, visits_done: np.ndarray) -> pd.DataFrame:
-    """Needs staff heard on their visits: each visit done reports one with ``report_per_visit`` probability."""
-    reports = q.rng.binomial(visits_done.astype(int), model.report_per_visit)
-    rows = np.repeat(np.arange(q.count), reports)
+def front_line_reports(q: Quarter, model: WaterModel, visits_done: np.ndarray,
+                       deliveries: np.ndarray) -> pd.DataFrame:
+    """Needs staff heard from customers: each visit done reports one with ``report_per_visit`` probability
+    (an account manager's for key accounts, else a sales rep's), each delivery with ``report_per_delivery``
+    (the driver's)."""
+    on_visits = q.rng.binomial(visits_done.astype(int), model.report_per_visit)
+    by_drivers = q.rng.binomial(deliveries.astype(int), model.report_per_delivery)
+    rows = np.concatenate([np.repeat(np.arange(q.count), on_visits), np.repeat(np.arange(q.count), by_drivers)])
     segment = q.active["segment"].to_numpy(object)[rows]
+    reporter = np.where(segment == "key_account", "account-manager", "sales-rep")
+    reporter[on_visits.sum():] = "driver"
     reported = q.moments(len(rows)).to_numpy()
-    table = pd.DataFrame({"reported_at": reported,
-                          "reporter": np.where(segment == "key_account", "account-manager", "sales-rep"),
-                          "segment": segment, "need": missed_need(q, rows)})
+    table = pd.DataFrame({"reported_at": reported, "reporter": reporter, "segment": segment,
+                          "need": missed_need(q, rows)})
     table = table.sort_values("reported_at", kind="stable").reset_index(drop=True)
     table.insert(0, "report_id", [f"F{q.period[:4]}{q.period[-1]}-{i + 1:05d}" for i in range(len(table))])
     return table

@@ -120,7 +120,9 @@ def run_quarter(root: Path, info: WaterWorldInfo, quarter: str, state: pd.DataFr
     tables = {
         "deliveries": deliveries, "bucket_returns": returns, "hotline_calls": calls, "visits": visits,
         "surveys": feedback.surveys(q, model, satisfaction, size),
-        "front_line_reports": feedback.front_line_reports(q, model, visits["done"].to_numpy(float)),
+        "front_line_reports": feedback.front_line_reports(
+            q, model, visits["done"].to_numpy(float),
+            active["customer_id"].map(deliveries["customer_id"].value_counts()).fillna(0).to_numpy(float)),
         "inspections": feedback.inspections(q, failure_shares(deliveries, returns, calls, quarter_contacts, q.count)),
     }
     folder = quarter_dir(root, quarter)

@@ -105,6 +105,7 @@ class WaterModel:
     survey_min: int = 100
     response_rate: tuple[float, ...] = (0.60, 0.40, 0.35, 0.30)
     report_per_visit: float = 0.08
+    report_per_delivery: float = 0.005
     # complaints: first contacts a customer-quarter, by segment; what adds to them; repeats and claims
     complaint_base: tuple[float, ...] = (0.12, 0.03, 0.035, 0.02)
     complaint_unmet: float = 0.025
