@@ -65,6 +65,8 @@ def simulate_before_task(*, task: str, inputs: Mapping[str, Any]) -> None:
 
 def perform_quarter(root: Path, inputs: Mapping[str, Any]) -> Path:
     """``service.perform``: simulate the step's quarter (its ``period``, else the plan's) under its plan."""
+    if not inputs.get("plan"):
+        raise ValueError(f"{PERFORM_TASK} has no plan: the water world simulates a quarter under a service plan")
     plan = str(inputs["plan"])
     quarter = inputs.get("period") or plan_period(plan) or add_quarters(load_info(root).last_quarter, 1)
     visits = inputs.get("visits_per_month")

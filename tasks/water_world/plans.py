@@ -36,7 +36,11 @@ def read_plan(plan: str | Path | pd.DataFrame, quarter: str | None) -> pd.DataFr
         frame[column] = frame[column].fillna("").astype(str)
     frame["cost_per_customer_month"] = pd.to_numeric(frame["cost_per_customer_month"], errors="coerce").fillna(0.0)
     if quarter is not None and (frame["period"] != "").any():
+        planned = sorted(set(frame["period"]) - {""})
         frame = frame.loc[frame["period"] == quarter]
+        if frame.empty:
+            raise ValueError(f"{plan if not isinstance(plan, pd.DataFrame) else 'the plan'} plans "
+                             f"{', '.join(planned)}, not {quarter}: simulate the quarter it was made for")
     return frame.reset_index(drop=True)
 
 

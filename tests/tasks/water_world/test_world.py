@@ -101,6 +101,9 @@ def test_quarters_are_simulated_in_order_and_levers_checked(world: Path, tmp_pat
                                                               "service_level": ["silver"], "offering_id": [""],
                                                               "meets": [""]}),
                          levers=Levers(visits_per_month=REFERENCE_VISITS))
+    with pytest.raises(ValueError, match=r"plan.parquet plans 2026-Q4, not 2026-Q3: simulate the quarter it was "
+                                         r"made for"):
+        simulate_quarter(world, "2026-Q3", plan=plan, levers=Levers(visits_per_month=REFERENCE_VISITS))
     with pytest.raises(SourceError, match=r"no such file: .*nowhere is not a generated water world"):
         load_info(tmp_path / "nowhere")
 
