@@ -69,7 +69,7 @@ class WaterModel:
     # population: monthly margin and base cost to serve (median, lognormal sd), by segment
     margin_median: tuple[float, ...] = (2400.0, 260.0, 420.0, 48.0)
     margin_sd: float = 0.35
-    cost_median: tuple[float, ...] = (700.0, 95.0, 150.0, 30.0)
+    cost_median: tuple[float, ...] = (700.0, 95.0, 150.0, 28.0)
     cost_sd: float = 0.25
     # satisfaction: own level by segment (mean, sd), visit gain, unmet-need penalties, settling speed
     level_mean: tuple[float, ...] = (4.45, 4.55, 4.55, 4.75)
