@@ -31,7 +31,7 @@ from pdcaflow.tasks.water_world.population import STATE_COLUMNS, new_customers
 from pdcaflow.tasks.water_world.storage import (COMPLAINTS_DIR, QUARTER_TABLES, WaterWorldInfo, load_info,
                                                 quarter_dir, read_complaints, read_customers_state, save_info, stack,
                                                 state_path, write_csv, write_levers_state)
-from pdcaflow.tasks.water_world.world_model import DEFAULT_VISITS, ORDER_CHANNELS, SEGMENTS, WaterModel
+from pdcaflow.tasks.water_world.world_model import DEFAULT_VISITS, SEGMENTS, WaterModel
 
 QUARTER_STREAM = 1
 
@@ -42,7 +42,7 @@ class Levers:
 
     visits_per_month: Mapping[str, float]
     delivery_window_hours: float = 4.0
-    channels: tuple[str, ...] = ("phone", "online")
+    channels: tuple[str, ...] = ("phone", "online")  # only whether "online" is among them matters
     survey_size: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -59,10 +59,6 @@ def check_levers(levers: Levers) -> None:
             raise ValueError(f"visits_per_month.{segment}: {visits} visits a month is outside 0-30")
     if not 0.5 <= levers.delivery_window_hours <= 168:
         raise ValueError(f"delivery_window_hours: {levers.delivery_window_hours} h is outside 0.5-168 h")
-    unknown = [c for c in levers.channels if c not in ORDER_CHANNELS]
-    if unknown:
-        raise ValueError(f"channels: unknown order channel(s) {', '.join(unknown)} "
-                         f"(channels: {', '.join(ORDER_CHANNELS)})")
     if levers.survey_size is not None and levers.survey_size < 1:
         raise ValueError(f"survey_size: {levers.survey_size} customers; invite at least 1")
 

@@ -17,7 +17,6 @@ NEEDS = ("scheduled_delivery", "faster_hotline", "clean_buckets", "water_quality
          "deposit_refund", "online_ordering", "clear_billing")
 COMPLAINT_TYPES = ("delivery", "water_quality", "bucket", "billing", "service", "other")
 CHANNELS = ("hotline", "wechat", "field", "email", "web")
-ORDER_CHANNELS = ("phone", "online", "wechat")
 # The complaint type a customer with an unmet need complains about.
 NEED_COMPLAINT = {"scheduled_delivery": "delivery", "weekend_delivery": "delivery", "faster_hotline": "service",
                   "online_ordering": "service", "clean_buckets": "bucket", "water_quality_report": "water_quality",

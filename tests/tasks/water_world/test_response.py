@@ -145,3 +145,17 @@ def test_asking_customers_to_confirm_gets_more_confirmations(world: Path, tmp_pa
     confirmed = (asked["event"].eq("confirmed") & asked["contact_id"].isin(mine)).sum()
     # 70 % of cases confirm when asked, 20 % unasked
     assert (unasked["event"].eq("confirmed") & unasked["contact_id"].isin(mine)).sum() < 0.45 * confirmed
+
+
+def test_online_ordering_needs_the_online_channel_open(world: Path, tmp_path: Path) -> None:
+    closed = twin(world, tmp_path)
+    online = ("household", "bronze", "online_ordering", "online_ordering", 1.2)
+    plan = write_plan(tmp_path / "plan.parquet", Q3, [online])
+    simulate_quarter(world, Q3, plan=plan, levers=Levers(visits_per_month=REFERENCE_VISITS, survey_size=2000))
+    simulate_quarter(closed, Q3, plan=plan, levers=Levers(visits_per_month=REFERENCE_VISITS, survey_size=2000,
+                                                          channels=("phone",)))
+
+    def naming_online(w: Path) -> int:
+        surveys = quarter_table(w, "surveys")
+        return int(((surveys["segment"] == "household") & (surveys["need"] == "online_ordering")).sum())
+    assert naming_online(world) < 0.3 * naming_online(closed)
