@@ -27,7 +27,7 @@ import pandas as pd
 
 from pdcaflow.tasks.sdk.sources import SourceError, read_table
 from pdcaflow.tasks.water_world.handling import rules_from, work_cases
-from pdcaflow.tasks.water_world.periods import add_quarters, quarter_index, quarter_of
+from pdcaflow.tasks.water_world.periods import add_quarters, quarter_for, quarter_index, quarter_of
 from pdcaflow.tasks.water_world.plans import plan_period, reference_plan
 from pdcaflow.tasks.water_world.simulate import Levers, replace_events, simulate_quarter
 from pdcaflow.tasks.water_world.storage import load_info, read_levers_state, save_info, world_root
@@ -87,7 +87,7 @@ def advance_for_intake(root: Path, period: str | None) -> None:
     info = load_info(root)
     last = quarter_index(info.last_quarter)
     if period:
-        target = quarter_index(str(period))
+        target = quarter_index(quarter_for(str(period)))
     elif quarter_index(info.complaints_handled_through) >= last:
         target = last + 1
     else:

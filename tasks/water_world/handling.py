@@ -89,6 +89,7 @@ def work_cases(cases: pd.DataFrame, rules: DeskRules, model: WaterModel, rng: np
     second_fix = model.resolve_median_hours * rng.lognormal(0.0, 0.5, n)
     confirm_after = 24 * rng.lognormal(0.0, 0.6, n)
     claim = pd.to_numeric(cases["claim_amount"], errors="coerce").to_numpy(float)
+    # days from receipt to payment (never before the resolution): Gamma(2, promise / 4), 91 % within the promise
     settle_days = np.minimum(rng.gamma(2.0, rules.settle_within_days / 4, n), 1.5 * rules.settle_within_days)
     paid = np.round(claim * rng.uniform(0.5, 1.0, n), 2)
     hour = np.timedelta64(1, "s") * 3600
@@ -107,7 +108,7 @@ def work_cases(cases: pd.DataFrame, rules: DeskRules, model: WaterModel, rng: np
             events.append((first_id[i], "confirmed", done + confirm_after[i] * hour, np.nan,
                            score[i] if rated[i] else np.nan))
         if not np.isnan(claim[i]):
-            events.append((first_id[i], "settled", done + settle_days[i] * 24 * hour, paid[i], np.nan))
+            events.append((first_id[i], "settled", max(done, at + settle_days[i] * 24 * hour), paid[i], np.nan))
     table = pd.DataFrame(events, columns=list(EVENT_COLUMNS))
     table["at"] = pd.to_datetime(table["at"]).dt.floor("s")
     table["score"] = table["score"].astype("Int64")

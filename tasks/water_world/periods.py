@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime
 
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 def quarter_index(quarter: str) -> int:
@@ -47,3 +48,15 @@ def quarter_days(quarter: str) -> int:
 def quarter_of(moment: datetime | date) -> str:
     """The quarter a date or time falls in."""
     return quarter_text(moment.year * 4 + (moment.month - 1) // 3)
+
+
+def quarter_for(period: str) -> str:
+    """The quarter of a period written ``YYYY-Qn`` or ``YYYY-MM`` (a month: the quarter it falls in).
+
+    Raises:
+        ValueError: ``period`` is neither.
+    """
+    month = _MONTH.match(str(period).strip())
+    if month:
+        return quarter_text(int(month[1]) * 4 + (int(month[2]) - 1) // 3)
+    return quarter_text(quarter_index(period))

@@ -11,7 +11,7 @@ import pytest
 from pdcaflow.tasks.sdk.sources import SourceError
 from pdcaflow.tasks.water_world import Levers, generate_world, is_world, load_info, simulate_quarter
 from pdcaflow.tasks.water_world.handling import DeskRules, resolution_hours, workload_factor
-from pdcaflow.tasks.water_world.periods import add_quarters, quarter_days, quarter_index
+from pdcaflow.tasks.water_world.periods import add_quarters, quarter_days, quarter_for, quarter_index
 from tests.tasks.water_world.helpers import CONTRACT, REFERENCE_VISITS, write_plan
 
 TABLES = ("deliveries", "bucket_returns", "hotline_calls", "visits", "surveys", "front_line_reports", "inspections")
@@ -111,6 +111,7 @@ def test_quarters_are_simulated_in_order_and_levers_checked(world: Path, tmp_pat
 def test_quarter_arithmetic() -> None:
     assert quarter_index("2026-Q3") == 2026 * 4 + 2 and add_quarters("2026-Q4", 1) == "2027-Q1"
     assert quarter_days("2026-Q1") == 31 + 28 + 31 and quarter_days("2028-Q1") == 31 + 29 + 31
+    assert quarter_for("2026-08") == "2026-Q3" and quarter_for("2026-12") == "2026-Q4" and quarter_for("2027-Q1") == "2027-Q1"
     with pytest.raises(ValueError, match=r"'2026-07' is not a quarter written YYYY-Qn"):
         quarter_index("2026-07")
 
