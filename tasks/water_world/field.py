@@ -27,10 +27,10 @@ import pandas as pd
 
 from pdcaflow.tasks.sdk.sources import SourceError, read_table
 from pdcaflow.tasks.water_world.handling import rules_from, work_cases
-from pdcaflow.tasks.water_world.periods import add_quarters, quarter_for, quarter_index, quarter_of
+from pdcaflow.tasks.water_world.periods import add_quarters, quarter_for, quarter_index, quarter_of, quarter_start
 from pdcaflow.tasks.water_world.plans import plan_period, reference_plan
 from pdcaflow.tasks.water_world.simulate import Levers, replace_events, simulate_quarter
-from pdcaflow.tasks.water_world.storage import load_info, read_levers_state, save_info, world_root
+from pdcaflow.tasks.water_world.storage import load_info, read_complaints, read_levers_state, save_info, world_root
 from pdcaflow.tasks.water_world.world_model import DEFAULT_VISITS
 
 PERFORM_TASK, INTAKE_TASK, HANDLE_TASK = "service.perform", "complaints.intake", "complaints.handle"
@@ -103,16 +103,28 @@ def advance_for_intake(root: Path, period: str | None) -> None:
 
 
 def work_step_cases(root: Path, inputs: Mapping[str, Any]) -> pd.DataFrame:
-    """``complaints.handle``: work the step's cases and write their events (replacing their contacts')."""
+    """``complaints.handle``: work the step's cases and write their events (replacing their contacts').
+
+    The cases' period is their ``period`` column when the file has one, else the quarter of the
+    latest ``received_at``. A case carried over from before that period whose first contact
+    already has events keeps them (it was worked when it came in); every other case is worked
+    now, its owner slowed by all the cases the file gives them.
+    """
     cases = read_table(str(inputs["cases"]), columns=CASE_COLUMNS)
     info = load_info(root)
     received = pd.to_datetime(cases["received_at"])
-    quarter = quarter_of(received.max()) if len(cases) else info.last_quarter
+    periods = [str(p) for p in cases.get("period", pd.Series(dtype=object)).dropna().unique() if str(p)]
+    quarter = (quarter_for(max(periods)) if periods else quarter_of(received.max()) if len(cases)
+               else info.last_quarter)
+    first = cases["contact_ids"].astype(str).str.split(";").str[0].str.strip()
+    worked = set(read_complaints(root, "complaint_events")["contact_id"])
+    carried = (received < quarter_start(quarter)).to_numpy() & first.isin(worked).to_numpy()
     rules = rules_from(inputs.get("sla_hours"), inputs.get("escalate_after_hours"), inputs.get("escalate_to"),
                        inputs.get("confirm_with_customer"), inputs.get("settle_within_days"))
     rng = np.random.default_rng([info.seed, quarter_index(quarter), HANDLING_STREAM])
-    events = work_cases(cases, rules, info.model, rng)
-    replace_events(root, _contact_ids(cases["contact_ids"]), events)
+    load = cases["owner"].fillna("").astype(str).value_counts()
+    events = work_cases(cases.loc[~carried], rules, info.model, rng, owner_cases=load)
+    replace_events(root, _contact_ids(cases.loc[~carried, "contact_ids"]), events)
     handled = max(info.complaints_handled_through, quarter, key=quarter_index)
     save_info(replace(load_info(root), complaints_handled_through=handled))
     return events

@@ -11,7 +11,7 @@ world's own intake, used for the generated history only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,12 +65,15 @@ def resolution_hours(raw: np.ndarray, rules: DeskRules, speedup: float) -> np.nd
     return hours
 
 
-def work_cases(cases: pd.DataFrame, rules: DeskRules, model: WaterModel, rng: np.random.Generator) -> pd.DataFrame:
-    """The events of every case in ``cases`` (rows sorted by ``case_id`` first, so a retry draws the same)."""
+def work_cases(cases: pd.DataFrame, rules: DeskRules, model: WaterModel, rng: np.random.Generator,
+               owner_cases: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """The events of every case in ``cases`` (rows sorted by ``case_id`` first, so a retry draws the same);
+    ``owner_cases``: each owner's cases in all (default: theirs in ``cases``)."""
     cases = cases.sort_values("case_id", kind="stable").reset_index(drop=True)
     n = len(cases)
     owner = cases["owner"].fillna("").astype(str)
-    load = owner.map(owner.value_counts()).to_numpy(float)
+    counts = owner.value_counts() if owner_cases is None else pd.Series(owner_cases, dtype=float)
+    load = owner.map(counts).fillna(1).to_numpy(float)
     factor = np.where(owner == "", 4.0, workload_factor(load, model.owner_capacity))
     received = pd.to_datetime(cases["received_at"]).to_numpy()
     first_id = cases["contact_ids"].astype(str).str.split(";").str[0].str.strip().to_numpy(object)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from pdcaflow.tasks.sdk.sources import write_table
 from pdcaflow.tasks.water_world import load_info, simulate_before_task
 from tests.tasks.water_world.helpers import REFERENCE_VISITS, write_cases, write_plan
 
@@ -92,6 +93,11 @@ def test_handle_writes_the_cases_events_in_place_of_earlier_ones(world: Path, tm
     cases = write_cases(world, "2026-07-01", tmp_path / "cases.parquet")
     events_file = world / "complaints" / "complaint_events.csv"
     history = pd.read_csv(events_file)
+    # a case carried over from 2026-Q2, still open at the quarter's start: worked then, it keeps its events
+    carried = pd.read_parquet(tmp_path / "cases.parquet").iloc[:1].assign(
+        case_id="K-C20262-00001", contact_ids="C20262-00001", received_at=pd.Timestamp("2026-04-01 09:00"))
+    write_table(pd.concat([carried, pd.read_parquet(tmp_path / "cases.parquet")]), tmp_path / "cases.parquet")
+    assert (history["contact_id"] == "C20262-00001").any()
     inputs = handle_inputs(str(tmp_path / "cases.parquet"), str(world / "complaints"))
     simulate_before_task(task="complaints.handle", inputs=inputs)
     first = events_file.read_bytes()
