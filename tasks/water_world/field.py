@@ -120,7 +120,7 @@ def work_step_cases(root: Path, inputs: Mapping[str, Any]) -> pd.DataFrame:
     worked = set(read_complaints(root, "complaint_events")["contact_id"])
     carried = (received < quarter_start(quarter)).to_numpy() & first.isin(worked).to_numpy()
     rules = rules_from(inputs.get("sla_hours"), inputs.get("escalate_after_hours"), inputs.get("escalate_to"),
-                       inputs.get("confirm_with_customer"), inputs.get("settle_within_days"))
+                       inputs.get("confirm_with_customer"), inputs.get("settle_within_days"), inputs.get("calendar"))
     rng = np.random.default_rng([info.seed, quarter_index(quarter), HANDLING_STREAM])
     load = cases["owner"].fillna("").astype(str).value_counts()
     events = work_cases(cases.loc[~carried], rules, info.model, rng, owner_cases=load)

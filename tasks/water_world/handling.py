@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pdcaflow.tasks.water_world.work_hours import WorkingHours
 from pdcaflow.tasks.water_world.world_model import WaterModel
 
 EVENT_COLUMNS = ("contact_id", "event", "at", "amount", "score")
@@ -32,11 +34,13 @@ class DeskRules:
     confirm_with_customer: bool = True
     settle_within_days: float = 14.0
     sla_hours: float = 48.0
+    calendar: WorkingHours | None = None  # the desk's working hours; None: every hour counts
 
 
 def rules_from(sla_hours: float | None, escalate_after_hours: float | None, escalate_to: str | Sequence[str] | None,
-               confirm_with_customer: bool | None, settle_within_days: float | None) -> DeskRules:
-    """The rules from a step's inputs (None -> the default)."""
+               confirm_with_customer: bool | None, settle_within_days: float | None,
+               calendar: Any = None) -> DeskRules:
+    """The rules from a step's inputs (None -> the default; ``calendar`` as :class:`WorkingHours` reads it)."""
     default = DeskRules()
     chain = ((escalate_to,) if isinstance(escalate_to, str) else tuple(escalate_to)) if escalate_to else ()
     if escalate_after_hours is not None and escalate_after_hours <= 0:
@@ -46,7 +50,7 @@ def rules_from(sla_hours: float | None, escalate_after_hours: float | None, esca
                      confirm_with_customer=default.confirm_with_customer if confirm_with_customer is None
                      else bool(confirm_with_customer),
                      settle_within_days=float(settle_within_days or default.settle_within_days),
-                     sla_hours=float(sla_hours or default.sla_hours))
+                     sla_hours=float(sla_hours or default.sla_hours), calendar=WorkingHours.from_spec(calendar))
 
 
 def workload_factor(cases_of_owner: np.ndarray, capacity: float) -> np.ndarray:
@@ -75,47 +79,53 @@ def work_cases(cases: pd.DataFrame, rules: DeskRules, model: WaterModel, rng: np
     counts = owner.value_counts() if owner_cases is None else pd.Series(owner_cases, dtype=float)
     load = owner.map(counts).fillna(1).to_numpy(float)
     factor = np.where(owner == "", 4.0, workload_factor(load, model.owner_capacity))
-    received = pd.to_datetime(cases["received_at"]).to_numpy()
+    received = pd.to_datetime(cases["received_at"]).to_numpy().astype("datetime64[s]")
     first_id = cases["contact_ids"].astype(str).str.split(";").str[0].str.strip().to_numpy(object)
     answer = model.first_answer_median_hours * factor * rng.lognormal(0.0, 0.7, n)
     raw = model.resolve_median_hours * factor * rng.lognormal(0.0, model.resolve_sd, n)
-    resolve = resolution_hours(raw, rules, model.escalation_speedup)
+    resolve = resolution_hours(raw, rules, model.escalation_speedup)  # working hours
     answer = np.minimum(answer, resolve)
-    slow = resolve > rules.sla_hours
-    reopen = rng.random(n) < np.where(slow, model.reopen_pct_slow, model.reopen_pct) / 100
-    confirm_pct = model.confirm_pct if rules.confirm_with_customer else model.confirm_pct_unasked
-    confirms = rng.random(n) < confirm_pct / 100
-    base_score = 4.6 - 0.02 * np.maximum(0.0, resolve - 24.0) - 0.8 * reopen
-    score = np.clip(np.round(base_score + rng.normal(0.0, 0.7, n)), 1, 5)
+    reopen = rng.random(n) < np.where(resolve > rules.sla_hours, model.reopen_pct_slow, model.reopen_pct) / 100
+    confirms = rng.random(n) < (model.confirm_pct if rules.confirm_with_customer else model.confirm_pct_unasked) / 100
+    score = np.clip(np.round(4.6 - 0.02 * np.maximum(0.0, resolve - 24.0) - 0.8 * reopen
+                             + rng.normal(0.0, 0.7, n)), 1, 5)
     rated = rng.random(n) < 0.9
-    reopen_after = rng.uniform(24, 120, n)
-    second_fix = model.resolve_median_hours * rng.lognormal(0.0, 0.5, n)
+    reopen_after, second_fix = rng.uniform(24, 120, n), model.resolve_median_hours * rng.lognormal(0.0, 0.5, n)
     confirm_after = 24 * rng.lognormal(0.0, 0.6, n)
     claim = pd.to_numeric(cases["claim_amount"], errors="coerce").to_numpy(float)
     # days from receipt to payment (never before the resolution): Gamma(2, promise / 4), 91 % within the promise
     settle_days = np.minimum(rng.gamma(2.0, rules.settle_within_days / 4, n), 1.5 * rules.settle_within_days)
     paid = np.round(claim * rng.uniform(0.5, 1.0, n), 2)
-    hour = np.timedelta64(1, "s") * 3600
+    # the desk's hours run on its calendar; the customer's (reopening, confirming) and payment days on the clock
+    answered, resolved = _desk_time(rules, received, answer), _desk_time(rules, received, resolve)
+    again = resolved + _hours(reopen_after)
+    fixed = np.where(reopen, _desk_time(rules, again, second_fix), resolved)
+    settled = np.maximum(fixed, received + _hours(settle_days * 24))
     events: list[tuple[object, str, object, float, float]] = []
     for i in range(n):
-        at = received[i]
-        events.append((first_id[i], "answered", at + answer[i] * hour, np.nan, np.nan))
-        done = at + resolve[i] * hour
-        events.append((first_id[i], "resolved", done, np.nan, np.nan))
+        events.append((first_id[i], "answered", answered[i], np.nan, np.nan))
+        events.append((first_id[i], "resolved", resolved[i], np.nan, np.nan))
         if reopen[i]:
-            again = done + reopen_after[i] * hour
-            events.append((first_id[i], "reopened", again, np.nan, np.nan))
-            done = again + second_fix[i] * hour
-            events.append((first_id[i], "resolved", done, np.nan, np.nan))
+            events.append((first_id[i], "reopened", again[i], np.nan, np.nan))
+            events.append((first_id[i], "resolved", fixed[i], np.nan, np.nan))
         if confirms[i]:
-            events.append((first_id[i], "confirmed", done + confirm_after[i] * hour, np.nan,
+            events.append((first_id[i], "confirmed", fixed[i] + _hours(confirm_after[i:i + 1])[0], np.nan,
                            score[i] if rated[i] else np.nan))
         if not np.isnan(claim[i]):
-            events.append((first_id[i], "settled", max(done, at + settle_days[i] * 24 * hour), paid[i], np.nan))
+            events.append((first_id[i], "settled", settled[i], paid[i], np.nan))
     table = pd.DataFrame(events, columns=list(EVENT_COLUMNS))
     table["at"] = pd.to_datetime(table["at"]).dt.floor("s")
     table["score"] = table["score"].astype("Int64")
     return table
+
+
+def _hours(hours: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(hours, float) * 3600).astype("int64").astype("timedelta64[s]")
+
+
+def _desk_time(rules: DeskRules, start: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """``hours`` of the desk's time after ``start``: working hours on its calendar, else clock hours."""
+    return rules.calendar.add(start, hours) if rules.calendar else start + _hours(hours)
 
 
 def group_cases(contacts: pd.DataFrame) -> pd.DataFrame:

@@ -120,7 +120,7 @@ class WaterModel:
     resolve_sd: float = 0.8
     owner_capacity: float = 60.0
     escalation_speedup: float = 0.5
-    first_answer_median_hours: float = 1.2
+    first_answer_median_hours: float = 0.8
     confirm_pct: float = 70.0
     confirm_pct_unasked: float = 20.0
     reopen_pct: float = 5.0

@@ -121,3 +121,18 @@ def test_handle_writes_the_cases_events_in_place_of_earlier_ones(world: Path, tm
     assert (pd.to_datetime(settled["at"]) >= pd.to_datetime(resolved.reindex(settled.index))).all()
     # some events fall after the quarter's end
     assert (pd.to_datetime(mine["at"]) >= pd.Timestamp("2026-10-01")).any()
+
+
+def test_with_a_calendar_the_desk_answers_and_resolves_in_working_hours(world: Path, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path / "service_plan.parquet", "2026-Q3")
+    simulate_before_task(task="service.perform", inputs=perform_inputs(plan, str(world)))
+    cases = write_cases(world, "2026-07-01", tmp_path / "cases.parquet")
+    calendar = {"days": ["mon", "tue", "wed", "thu", "fri"], "hours": "09:00-18:00", "holidays": ["2026-10-01"]}
+    simulate_before_task(task="complaints.handle", inputs=handle_inputs(
+        str(tmp_path / "cases.parquet"), str(world / "complaints"), calendar=calendar))
+    events = pd.read_csv(world / "complaints" / "complaint_events.csv", parse_dates=["at"])
+    desk = events.loc[events["contact_id"].isin(set(cases["contact_ids"]))
+                      & events["event"].isin(["answered", "resolved"]), "at"]
+    assert (desk.dt.weekday < 5).all() and (desk.dt.date.astype(str) != "2026-10-01").all()
+    minutes = desk.dt.hour * 60 + desk.dt.minute
+    assert minutes.between(9 * 60, 18 * 60).all()

@@ -126,3 +126,23 @@ def test_escalation_and_workload_by_hand() -> None:
     assert resolution_hours(np.array([58.0]), two_levels, 0.5).tolist() == [29.5]
     # an owner with 60 cases at a capacity of 60: 1 + 0.6 x 1^1.5 = 1.6; with 240: 1 + 0.6 x 8 = 5.8 -> capped at 4
     assert workload_factor(np.array([60.0, 240.0]), 60.0).tolist() == [1.6, 4.0]
+
+
+def test_working_hours_by_hand() -> None:
+    import numpy as np
+    from pdcaflow.tasks.water_world.work_hours import WorkingHours
+    calendar = WorkingHours.from_spec({"days": ["mon", "tue", "wed", "thu", "fri"], "hours": "09:00-18:00",
+                                       "holidays": ["2026-07-03"]})
+    assert calendar is not None and WorkingHours.from_spec(None) is None
+    starts = np.array(["2026-07-01T10:00", "2026-07-01T20:00", "2026-07-04T10:00", "2026-07-02T17:00",
+                       "2026-09-30T17:00"], dtype="datetime64[s]")
+    later = calendar.add(starts, np.array([4.0, 1.0, 9.0, 2.0, 2.0]))
+    assert [str(t) for t in later] == [
+        "2026-07-01T14:00:00",   # Wednesday 10:00 + 4 h
+        "2026-07-02T10:00:00",   # after closing: from Thursday's opening, 09:00 + 1 h
+        "2026-07-06T18:00:00",   # Saturday: from Monday 09:00 + 9 h
+        "2026-07-06T10:00:00",   # Thursday 17:00-18:00 is 1 h, Friday a holiday, Monday 09:00 + 1 h
+        "2026-10-01T10:00:00",   # 13 weeks on, a Wednesday: 1 h that day, Thursday 09:00 + 1 h
+    ]
+    with pytest.raises(ValueError, match=r"calendar.hours: '9-18' is not a span written HH:MM-HH:MM"):
+        WorkingHours.from_spec({"hours": "9-18"})
