@@ -85,8 +85,9 @@ def front_line_reports(q: Quarter, model: WaterModel, visits_done: np.ndarray,
     reporter = np.where(segment == "key_account", "account-manager", "sales-rep")
     reporter[on_visits.sum():] = "driver"
     reported = q.moments(len(rows)).to_numpy()
+    # staff hear what the customer cares about most, met or not (the survey asks what they miss)
     table = pd.DataFrame({"reported_at": reported, "reporter": reporter, "segment": segment,
-                          "need": missed_need(q, rows)})
+                          "need": q.active["need1"].to_numpy(object)[rows]})
     table = table.sort_values("reported_at", kind="stable").reset_index(drop=True)
     table.insert(0, "report_id", [f"F{q.period[:4]}{q.period[-1]}-{i + 1:05d}" for i in range(len(table))])
     return table

@@ -81,7 +81,7 @@ class WaterModel:
     out_of_water_penalty: float = 0.30
     late_penalty: float = 0.15
     complaint_penalty: float = 0.15
-    relaxation: float = 0.6
+    relaxation: float = 0.45
     survey_noise: float = 0.4
     # deliveries: a quarter's deliveries and buckets a delivery, by segment; lead time; out of water
     deliveries_per_quarter: tuple[float, ...] = (13.0, 6.0, 12.0, 3.0)

@@ -41,8 +41,8 @@ def test_more_visits_raise_a_segments_satisfaction_and_cut_its_out_of_water_deli
     simulate_quarter(more, Q3, plan=plan, levers=Levers(visits_per_month={**REFERENCE_VISITS, "office": 5},
                                                         survey_size=2000))
     # target gain 0.6 x (e^(-0.35 x 1.92) - e^(-0.35 x 4.8)) = 0.6 x (0.511 - 0.186) = 0.195 (visits done a
-    # month 96 % of 2 and of 5), of which 60 % shows in the quarter: 0.117
-    assert 0.08 < latent(more, "office") - latent(world, "office") < 0.16
+    # month 96 % of 2 and of 5), of which 45 % shows in the quarter: 0.088
+    assert 0.06 < latent(more, "office") - latent(world, "office") < 0.12
     assert abs(latent(more, "household") - latent(world, "household")) < 0.02      # other segments unmoved
     surveys, surveys_more = quarter_table(world, "surveys"), quarter_table(more, "surveys")
     office = surveys.loc[surveys["segment"] == "office", "satisfaction"].mean()
