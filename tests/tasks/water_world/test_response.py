@@ -159,3 +159,19 @@ def test_online_ordering_needs_the_online_channel_open(world: Path, tmp_path: Pa
         surveys = quarter_table(w, "surveys")
         return int(((surveys["segment"] == "household") & (surveys["need"] == "online_ordering")).sum())
     assert naming_online(world) < 0.3 * naming_online(closed)
+
+
+def test_cycles_that_offer_what_the_survey_names_lift_satisfaction_quarter_by_quarter(world: Path,
+                                                                                        tmp_path: Path) -> None:
+    from pdcaflow.tasks.water_world.calibrate import kept, research_and_design
+    improving = twin(world, tmp_path)
+    levers = Levers(visits_per_month=REFERENCE_VISITS)
+    means, reference = [], []
+    for quarter in ("2026-Q3", "2026-Q4", "2027-Q1"):
+        simulate_quarter(world, quarter, plan=kept(world, quarter), levers=levers)
+        simulate_quarter(improving, quarter, plan=research_and_design(improving, quarter), levers=levers)
+        for w, out in ((world, reference), (improving, means)):
+            state = pd.read_parquet(w / "world_state" / f"customers-{quarter}.parquet")
+            out.append(float(state.loc[state["left"] == "", "satisfaction"].mean()))
+    assert means[0] < means[1] < means[2] and means[2] > reference[2] + 0.15
+    assert max(reference) - min(reference) < 0.05                  # without a change the world stays put
