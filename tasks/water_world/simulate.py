@@ -127,7 +127,8 @@ def run_quarter(root: Path, info: WaterWorldInfo, quarter: str, state: pd.DataFr
     replace_contacts(root, quarter, quarter_contacts)
     end_state = _end_state(q, model, state, satisfaction, _monthly_cost(plan_rows, levers, model))
     write_table(end_state, state_path(root, quarter, "customers"))
-    write_csv(end_state, "customers", root / "customers.csv")
+    if quarter_index(quarter) >= quarter_index(info.last_quarter):  # an earlier quarter again: the register stays
+        write_csv(end_state, "customers", root / "customers.csv")
     write_table(plan_rows, state_path(root, quarter, "plan"))
     write_levers_state(root, quarter, levers.to_json())
     _update_offerings(root, info.with_quarter(quarter))
