@@ -10,8 +10,10 @@ type are the outputs that KPIs (``source: step_id.output``) and expressions
 Sub-packages: ``sdk`` (what a task is: registry, discovery, project config, paths,
 sources), ``data`` (the generic ``data.query``, ``data.assert``, ``survey.score``,
 ``notify.send``), ``retail`` (the seven-step retail library: customers, demand,
-strategy, service, feedback, quality) and ``sample_world`` (the simulated city,
-for ``pdca demo`` and tests only). The built-in CHECK and ACT tasks, ``kpi.check``
+strategy, service, feedback), ``service_system`` (the nine-element system's own
+tasks: standards, research, design, perform, control), ``complaints`` (complaint
+handling as a case process) and ``sample_world`` / ``water_world`` (the simulated
+retail city and water brand, for ``pdca demo`` and tests only). The built-in CHECK and ACT tasks, ``kpi.check``
 and ``improve.apply_policies``, live in ``pdcaflow.engine.pdca``.
 
 Tasks import neither ``prefect``, ``flows`` nor the engine's store, runtime or
