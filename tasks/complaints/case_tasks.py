@@ -21,49 +21,13 @@ the task runs, so that ``pdca validate`` never imports pandas.
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal
 
-from pdcaflow.tasks.complaints.case_types import CalendarSpec, RoutingRule
-from pdcaflow.tasks.complaints.complaint_actions import OverdueCase
+from pdcaflow.tasks.complaints.case_types import CalendarSpec, HandleResult, IntakeResult, RoutingRule
 from pdcaflow.tasks.sdk.registry import ProjectFile, ProjectSource, StepContext, task
 from pdcaflow.tasks.sdk.workspace import output_path
 
 ComplaintChannel = Literal["hotline", "wechat", "email", "field", "web"]
-
-
-class IntakeResult(TypedDict):
-    cases: str
-    period: str
-    received: int
-    cases_opened: int
-    carried_over: int
-    repeat_contacts: int
-    repeat_contact_pct: float | None
-    assigned_pct: float | None
-    by_team: dict[str, int]
-    claims: int
-
-
-class HandleResult(TypedDict):
-    as_of: str
-    resolved: int
-    closed: int
-    open: int
-    escalated: int
-    escalations_by_level: dict[str, int]
-    resolution_p90_hours: float | None
-    within_sla_pct: float | None
-    first_response_in_time_pct: float | None
-    reopened_pct: float | None
-    open_over_sla: int
-    oldest_open_days: float
-    claims: int
-    claims_settled: int
-    settlement_days_mean: float | None
-    settled_within_promise_pct: float | None
-    resolution_satisfaction: float | None
-    overdue_cases: list[OverdueCase]
-    overdue_total: int
 
 
 @task("complaints.intake")
@@ -131,11 +95,7 @@ def intake(
     settings = IntakeSettings(tuple(channels), tuple(routing), members, default_team, float(sla_hours),
                               float(first_response_hours), calendar, silence)
     target = output_path(context, "cases.parquet")
-    counts = take_in(source, period, settings, target)
-    return IntakeResult(cases=target, period=counts.period, received=counts.received,
-                        cases_opened=counts.cases_opened, carried_over=counts.carried_over,
-                        repeat_contacts=counts.repeat_contacts, repeat_contact_pct=counts.repeat_contact_pct,
-                        assigned_pct=counts.assigned_pct, by_team=counts.by_team, claims=counts.claims)
+    return take_in(source, period, settings, target)
 
 
 @task("complaints.handle")
@@ -202,14 +162,4 @@ def handle(
                               chain_of(escalate_to), calendar,
                               ClosureRule(confirm_with_customer, None if silence_days is None else float(silence_days)),
                               float(settle_within_days), overdue_limit)
-    counts = work(cases, source, settings, as_of)
-    return HandleResult(
-        as_of=counts.as_of, resolved=counts.resolved, closed=counts.closed, open=counts.open,
-        escalated=counts.escalated, escalations_by_level=counts.escalations_by_level,
-        resolution_p90_hours=counts.resolution_p90_hours, within_sla_pct=counts.within_sla_pct,
-        first_response_in_time_pct=counts.first_response_in_time_pct, reopened_pct=counts.reopened_pct,
-        open_over_sla=counts.open_over_sla, oldest_open_days=counts.oldest_open_days, claims=counts.claims,
-        claims_settled=counts.claims_settled, settlement_days_mean=counts.settlement_days_mean,
-        settled_within_promise_pct=counts.settled_within_promise_pct,
-        resolution_satisfaction=counts.resolution_satisfaction, overdue_cases=counts.overdue_cases,
-        overdue_total=counts.overdue_total)
+    return work(cases, source, settings, as_of)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pdcaflow.tasks.complaints.business_calendar import clock_of
-from pdcaflow.tasks.complaints.case_types import CalendarSpec
+from pdcaflow.tasks.complaints.case_types import CalendarSpec, HandleResult
 from pdcaflow.tasks.complaints.case_records import Period, read_cases, read_events
 from pdcaflow.tasks.complaints.case_timeline import ClosureRule, case_events, events_by_contact, timeline
 from pdcaflow.tasks.complaints.clocks import CaseClock, measure
@@ -32,32 +32,7 @@ class HandleSettings:
     overdue_limit: int
 
 
-@dataclass(frozen=True)
-class HandleCounts:
-    """The handling step's measures (the task's outputs)."""
-
-    as_of: str
-    resolved: int
-    closed: int
-    open: int
-    escalated: int
-    escalations_by_level: dict[str, int]
-    resolution_p90_hours: float | None
-    within_sla_pct: float | None
-    first_response_in_time_pct: float | None
-    reopened_pct: float | None
-    open_over_sla: int
-    oldest_open_days: float
-    claims: int
-    claims_settled: int
-    settlement_days_mean: float | None
-    settled_within_promise_pct: float | None
-    resolution_satisfaction: float | None
-    overdue_cases: list[OverdueCase]
-    overdue_total: int
-
-
-def work(cases_path: str, source: str, settings: HandleSettings, as_of: str | None) -> HandleCounts:
+def work(cases_path: str, source: str, settings: HandleSettings, as_of: str | None) -> HandleResult:
     """Read the cases and their events, measure every case at ``as_of`` and sum up."""
     _check(settings)
     cases = read_cases(cases_path)
@@ -80,14 +55,14 @@ def work(cases_path: str, source: str, settings: HandleSettings, as_of: str | No
 
 
 def _sum_up(cases: pd.DataFrame, clocks: list[CaseClock], settings: HandleSettings, moment: pd.Timestamp,
-            scores: list[float], reopened: int, ever_resolved: int) -> HandleCounts:
+            scores: list[float], reopened: int, ever_resolved: int) -> HandleResult:
     unresolved = [case for case in clocks if not case.resolved]
     claims = [case for case in clocks if case.claim]
     settle_days = [case.settle_days for case in claims if case.settle_days is not None]
     overdue = _overdue(cases, clocks, settings)
     by_level = {role: sum(1 for case in clocks if case.level == number)
                 for number, role in enumerate(settings.chain, start=1)}
-    return HandleCounts(
+    return HandleResult(
         as_of=moment.isoformat(sep=" "),
         resolved=len(clocks) - len(unresolved),
         closed=sum(1 for case in clocks if case.closed),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from pdcaflow.tasks.complaints.business_calendar import clock_of
-from pdcaflow.tasks.complaints.case_types import CalendarSpec, RoutingRule
+from pdcaflow.tasks.complaints.case_types import CalendarSpec, IntakeResult, RoutingRule
 from pdcaflow.tasks.complaints.case_linking import Case, Clocks, case_rows, link_cases
 from pdcaflow.tasks.complaints.case_records import Period, read_contacts, read_events
 from pdcaflow.tasks.complaints.case_timeline import ClosureRule, events_by_contact
@@ -35,22 +35,7 @@ class IntakeSettings:
     silence_days: float | None
 
 
-@dataclass(frozen=True)
-class IntakeCounts:
-    """What the intake counted for the period (the task's outputs but the file's path)."""
-
-    period: str
-    received: int
-    cases_opened: int
-    carried_over: int
-    repeat_contacts: int
-    repeat_contact_pct: float | None
-    assigned_pct: float | None
-    by_team: dict[str, int]
-    claims: int
-
-
-def take_in(source: str, period: str | None, settings: IntakeSettings, target: str | Path) -> IntakeCounts:
+def take_in(source: str, period: str | None, settings: IntakeSettings, target: str | Path) -> IntakeResult:
     """Link the contacts into cases, write the period's cases to ``target`` and count them."""
     _check(settings)
     router = Router.build(settings.routing, settings.teams, settings.default_team)
@@ -63,7 +48,7 @@ def take_in(source: str, period: str | None, settings: IntakeSettings, target: s
     cases = [case for case in link_cases(contacts, events, router, rule, chosen.end)
              if case.closed_at is None or case.closed_at > chosen.start]
     write_table(case_rows(cases, clocks, chosen.name), target)
-    return _counts(chosen, contacts, cases)
+    return _counts(str(target), chosen, contacts, cases)
 
 
 def _check(settings: IntakeSettings) -> None:
@@ -86,7 +71,7 @@ def _period(source: str, period: str | None, contacts: pd.DataFrame) -> Period:
     return Period.quarter_of(pd.Timestamp(contacts["received_at"].max()))
 
 
-def _counts(period: Period, contacts: pd.DataFrame, cases: list[Case]) -> IntakeCounts:
+def _counts(target: str, period: Period, contacts: pd.DataFrame, cases: list[Case]) -> IntakeResult:
     inside = (contacts["received_at"] >= period.start) & (contacts["received_at"] < period.end)
     opened = [case for case in cases if case.received_at >= period.start]
     carried = [case for case in cases if case.received_at < period.start]
@@ -95,7 +80,8 @@ def _counts(period: Period, contacts: pd.DataFrame, cases: list[Case]) -> Intake
     by_team: dict[str, int] = {}
     for case in cases:
         by_team[case.team] = by_team.get(case.team, 0) + 1
-    return IntakeCounts(
+    return IntakeResult(
+        cases=target,
         period=period.name,
         received=int(inside.sum()),
         cases_opened=len(opened),
