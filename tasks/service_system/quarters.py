@@ -81,8 +81,7 @@ def latest_quarter(source: str, *tables: str) -> str:
         if quarters:
             return quarters[-1]
         if not folder.is_dir():
-            raise SourceError(f"{root}: no such folder (the operations: one YYYY-Qn folder per quarter)"
-                              + ("" if folder.is_absolute() else f"; a relative path is read from {Path.cwd()}"))
+            raise _no_folder(folder)
     periods: set[str] = set()
     unread: list[str] = []
     for table in dict.fromkeys(tables):
@@ -156,7 +155,7 @@ def _locate(root: str, period: str) -> tuple[str, bool]:
     if (folder / period).is_dir():
         return str(folder / period), False
     if not folder.is_dir():
-        raise SourceError(f"{root}: no such folder (the operations: one YYYY-Qn folder per quarter)")
+        raise _no_folder(folder)
     if QUARTER.match(folder.name):
         if folder.name != period:
             raise SourceError(f"{root}: this folder holds {folder.name}, not {period}")
@@ -164,6 +163,11 @@ def _locate(root: str, period: str) -> tuple[str, bool]:
     if any(path.is_dir() and QUARTER.match(path.name) for path in folder.iterdir()):
         raise SourceError(f"{root}: no folder {period} (the quarter's operations)")
     return root, True
+
+
+def _no_folder(folder: Path) -> SourceError:
+    return SourceError(f"{folder}: no such folder (the operations: one YYYY-Qn folder per quarter)"
+                       + ("" if folder.is_absolute() else f"; a relative path is read from {Path.cwd()}"))
 
 
 def _shown(source: str) -> str:
