@@ -15,8 +15,8 @@ import pandas as pd
 from pdcaflow.tasks.sdk.sources import SourceError
 from pdcaflow.tasks.service_system.control import ControlResult
 from pdcaflow.tasks.service_system.mechanism import read_mechanism
-from pdcaflow.tasks.service_system.quarter_tables import check_period, read_quarter
-from pdcaflow.tasks.service_system.standard_steps import measure_standards, percent, results_of
+from pdcaflow.tasks.service_system.quarters import check_quarter, percent, quarter_location, read_quarter
+from pdcaflow.tasks.service_system.standard_steps import measure_standards, results_of
 from pdcaflow.tasks.service_system.student_t import t_quantile
 
 SURVEY_COLUMNS = ("customer_id", "segment", "responded", "satisfaction")
@@ -44,14 +44,16 @@ def control(mechanism: str, source: str, period: str, weights: Mapping[str, floa
         ValueError: a malformed mechanism, period, weights or scale.
         SourceError: the quarter's surveys or inspections cannot be read, or hold values out of range.
     """
-    period = check_period(period)
+    period = check_quarter(period)
     if survey_scale < 2:
         raise ValueError(f"survey_scale {survey_scale}: the top of the satisfaction scale, at least 2 (5 for 1-5)")
     published = read_mechanism(mechanism)
     outcomes = measure_standards(source, period, published.standards)
-    surveys, where = read_quarter(source, period, "surveys")
+    surveys = read_quarter(source, period, "surveys")
+    where = quarter_location(source, period, "surveys")
     answers = satisfaction(_columns(surveys, SURVEY_COLUMNS, where), survey_scale, where)
-    inspections, where = read_quarter(source, period, "inspections")
+    inspections = read_quarter(source, period, "inspections")
+    where = quarter_location(source, period, "inspections")
     score, by_area = inspection(_columns(inspections, INSPECTION_COLUMNS, where), weights, where)
     return ControlResult(
         period=period,

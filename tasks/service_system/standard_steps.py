@@ -21,7 +21,8 @@ from pdcaflow.tasks.sdk.registry import StepContext
 from pdcaflow.tasks.sdk.sources import SourceError
 from pdcaflow.tasks.sdk.workspace import output_path
 from pdcaflow.tasks.service_system.mechanism import Outcome, mechanism_json
-from pdcaflow.tasks.service_system.quarter_tables import check_period, latest_period, read_quarter
+from pdcaflow.tasks.service_system.quarters import (
+    check_quarter, latest_quarter, percent, quarter_location, read_quarter)
 from pdcaflow.tasks.service_system.standard_spec import MeasuredStandard, StandardError, parse_standards
 from pdcaflow.tasks.service_system.standards import StandardResult, StandardsResult
 
@@ -42,11 +43,11 @@ def publish(context: StepContext, written: Sequence[Mapping[str, Any]], roles: M
         raise ValueError(f"service.standards: {exc}") from exc
     outcomes: list[Outcome | None] = [None] * len(standards)
     if source is not None:
-        period = check_period(period) if period is not None else \
-            latest_period(source, [standard.table for standard in standards])
+        period = check_quarter(period) if period is not None else \
+            latest_quarter(source, *(standard.table for standard in standards))
         outcomes = list(measure_standards(source, period, standards))
     elif period is not None:
-        period = check_period(period)
+        period = check_quarter(period)
     path = Path(output_path(context, "mechanism.json"))
     partial = path.with_name(path.name + ".partial")
     partial.write_text(mechanism_json(period if source is not None else None, standards, outcomes, roles),
@@ -77,7 +78,7 @@ def measure_standards(source: str, period: str, standards: Sequence[MeasuredStan
     tables: dict[str, tuple[pd.DataFrame, str] | str] = {}
     for table in dict.fromkeys(standard.table for standard in standards):
         try:
-            tables[table] = read_quarter(source, period, table)
+            tables[table] = read_quarter(source, period, table), quarter_location(source, period, table)
         except SourceError as exc:
             tables[table] = str(exc)  # every standard on this table is not measurable, and says why
     return [_outcome(standard, tables[standard.table]) for standard in standards]
@@ -103,8 +104,3 @@ def _outcome(standard: MeasuredStandard, table: tuple[pd.DataFrame, str] | str) 
 def _share(part: int, whole: int) -> float:
     """``part`` of ``whole`` (at least one: parse_standards refuses none) in percent, 2 decimals."""
     return round(100.0 * part / whole, 2)
-
-
-def percent(part: int, whole: int) -> float | None:
-    """``part`` of ``whole`` in percent, 2 decimals; ``None`` of nothing."""
-    return round(100.0 * part / whole, 2) if whole else None
