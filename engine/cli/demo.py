@@ -69,12 +69,15 @@ def demo(
 ) -> None:
     """Run a shipped model cycle by cycle on a generated sample world.
 
-    Models: retail (default: the seven-step retail customer-service model on a city of
-    retail customers, a month a cycle), service-system (the nine-element service system
-    of a bottled-water brand with its complaint-handling sub-process, a quarter a cycle)
-    and complaints (complaint handling on its own). The worlds are simulations for
-    demonstration (docs/sample-world.md, docs/water-world.md). Prints each cycle's KPI
-    table and decisions, then what changed the plan and what it did to the KPIs.
+    Models: retail (the seven-step flagship on a city of retail customers, a month a cycle; the default),
+
+    service-system (the nine-element system of a bottled-water brand with its complaint sub-process, a quarter a cycle),
+
+    complaints (complaint handling on its own, on the same brand's complaints, a quarter a cycle).
+
+    The worlds are simulations for demonstration (docs/sample-world.md, docs/water-world.md).
+
+    Prints each cycle's KPIs and decisions, then what changed the plan and what it did to the KPIs.
     """
     model = model_named(model_name)
     if model is None:
