@@ -8,9 +8,10 @@ it at validation time, and a ``*_steps.py`` module turns the datetimes into
 
 A period covers the half-open range ``[start, end)``: ``start`` is midnight of
 its first day, ``end`` the midnight the next period starts (both naive
-datetimes). Inside the arithmetic a quarter is an integer *index*
-(``year * 4 + quarter - 1``) and a month one too (``year * 12 + month - 1``),
-so that consecutive periods are consecutive numbers.
+datetimes). A quarter is also an integer *index* (:func:`quarter_index`,
+``year * 4 + quarter - 1``), so that consecutive quarters are consecutive
+numbers; ``period_bounds``, ``add_periods`` and ``next_period`` take either kind
+and keep it (``next_period("2026-12")`` is ``2027-01``).
 
 A period is read as written: ``" 2026-Q3"`` (a blank before it) or ``2026-Q03``
 is no period, so that a period checked here matches folder names and ``period``
@@ -20,10 +21,11 @@ columns exactly.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"(\d{4})-Q([1-4])", re.ASCII)  # matched whole (fullmatch): no blank, no line break around it
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])", re.ASCII)
 QUARTER_HINT = "a quarter written YYYY-Qn (e.g. 2026-Q3)"
 MONTH_HINT = "a month written YYYY-MM (e.g. 2026-07)"
 
@@ -33,12 +35,12 @@ MONTH_HINT = "a month written YYYY-MM (e.g. 2026-07)"
 
 def is_quarter(period: object) -> bool:
     """Whether ``period`` is a quarter written ``YYYY-Qn``."""
-    return bool(_QUARTER.match(str(period)))
+    return bool(_QUARTER.fullmatch(str(period)))
 
 
 def is_month(period: object) -> bool:
     """Whether ``period`` is a month written ``YYYY-MM``."""
-    return bool(_MONTH.match(str(period)))
+    return bool(_MONTH.fullmatch(str(period)))
 
 
 def check_quarter(period: object, what: str = "period") -> str:
@@ -49,9 +51,7 @@ def check_quarter(period: object, what: str = "period") -> str:
     Raises:
         ValueError: it is not, e.g. "period '2026-Q5' is not a quarter written YYYY-Qn (e.g. 2026-Q3)".
     """
-    if not is_quarter(period):
-        raise ValueError(f"{what} {_quoted(period)} is not {QUARTER_HINT}")
-    return str(period)
+    return _checked(period, is_quarter(period), what, f"is not {QUARTER_HINT}")
 
 
 def check_month(period: object, what: str = "period") -> str:
@@ -60,9 +60,7 @@ def check_month(period: object, what: str = "period") -> str:
     Raises:
         ValueError: it is not, e.g. "period '2026-13' is not a month written YYYY-MM (e.g. 2026-07)".
     """
-    if not is_month(period):
-        raise ValueError(f"{what} {_quoted(period)} is not {MONTH_HINT}")
-    return str(period)
+    return _checked(period, is_month(period), what, f"is not {MONTH_HINT}")
 
 
 def check_period(period: object, what: str = "period") -> str:
@@ -71,10 +69,8 @@ def check_period(period: object, what: str = "period") -> str:
     Raises:
         ValueError: it is neither.
     """
-    if not (is_quarter(period) or is_month(period)):
-        raise ValueError(f"{what} {_quoted(period)} is neither a quarter (YYYY-Qn, e.g. 2026-Q3) "
-                         "nor a month (YYYY-MM, e.g. 2026-07)")
-    return str(period)
+    return _checked(period, is_quarter(period) or is_month(period), what,
+                    "is neither a quarter (YYYY-Qn, e.g. 2026-Q3) nor a month (YYYY-MM, e.g. 2026-07)")
 
 
 # --- quarters -------------------------------------------------------------------------------------
@@ -86,14 +82,12 @@ def quarter_index(quarter: str) -> int:
     Raises:
         ValueError: ``quarter`` is not written ``YYYY-Qn``.
     """
-    match = _QUARTER.match(check_quarter(quarter))
-    assert match is not None  # check_quarter raised otherwise
-    return int(match[1]) * 4 + int(match[2]) - 1
+    return _QUARTERS.index(check_quarter(quarter))
 
 
 def quarter_text(index: int) -> str:
     """The inverse of :func:`quarter_index`: ``2026 * 4 + 2`` -> ``"2026-Q3"``."""
-    return f"{index // 4:04d}-Q{index % 4 + 1}"
+    return _QUARTERS.text(index)
 
 
 def add_quarters(quarter: str, count: int) -> str:
@@ -108,13 +102,12 @@ def next_quarter(quarter: str) -> str:
 
 def quarter_start(quarter: str) -> datetime:
     """Midnight of the quarter's first day."""
-    index = quarter_index(quarter)
-    return datetime(index // 4, 3 * (index % 4) + 1, 1)
+    return _QUARTERS.start(quarter_index(quarter))
 
 
 def quarter_end(quarter: str) -> datetime:
     """Midnight the next quarter starts (the quarter's range ends just before it)."""
-    return quarter_start(next_quarter(quarter))
+    return _QUARTERS.start(quarter_index(quarter) + 1)
 
 
 def quarter_days(quarter: str) -> int:
@@ -124,7 +117,12 @@ def quarter_days(quarter: str) -> int:
 
 def quarter_of(moment: datetime | date) -> str:
     """The quarter a date or time falls in (``2026-09-30 23:59`` -> ``2026-Q3``)."""
-    return quarter_text(moment.year * 4 + (moment.month - 1) // 3)
+    return _QUARTERS.text(_QUARTERS.index_of(moment))
+
+
+def month_of(moment: datetime | date) -> str:
+    """The month a date or time falls in (``2026-12-31 23:59`` -> ``2026-12``)."""
+    return _MONTHS.text(_MONTHS.index_of(moment))
 
 
 def quarter_for(period: str) -> str:
@@ -133,70 +131,24 @@ def quarter_for(period: str) -> str:
     Raises:
         ValueError: ``period`` is neither.
     """
-    if is_month(period):
-        return quarter_of(month_start(period))
-    return quarter_text(quarter_index(check_period(period)))
+    return quarter_of(period_start(period))
 
 
-# --- months ---------------------------------------------------------------------------------------
-
-
-def month_index(month: str) -> int:
-    """``"2026-07"`` -> ``2026 * 12 + 6``.
-
-    Raises:
-        ValueError: ``month`` is not written ``YYYY-MM``.
-    """
-    match = _MONTH.match(check_month(month))
-    assert match is not None  # check_month raised otherwise
-    return int(match[1]) * 12 + int(match[2]) - 1
-
-
-def month_text(index: int) -> str:
-    """The inverse of :func:`month_index`: ``2026 * 12 + 6`` -> ``"2026-07"``."""
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def add_months(month: str, count: int) -> str:
-    """The month ``count`` months after ``month`` (before it when negative)."""
-    return month_text(month_index(month) + count)
-
-
-def next_month(month: str) -> str:
-    """The month after ``month`` (``2026-12`` -> ``2027-01``)."""
-    return add_months(month, 1)
-
-
-def month_start(month: str) -> datetime:
-    """Midnight of the month's first day."""
-    index = month_index(month)
-    return datetime(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month: str) -> datetime:
-    """Midnight the next month starts."""
-    return month_start(next_month(month))
-
-
-def month_of(moment: datetime | date) -> str:
-    """The month a date or time falls in."""
-    return month_text(moment.year * 12 + moment.month - 1)
-
-
-# --- either kind ----------------------------------------------------------------------------------
+# --- either kind: a quarter or a month -------------------------------------------------------------
 
 
 def add_periods(period: str, count: int) -> str:
-    """The period of the same kind ``count`` periods after ``period`` (``2026-Q4``, 1 -> ``2027-Q1``).
+    """The period of the same kind ``count`` periods after ``period`` (``2026-12``, 1 -> ``2027-01``).
 
     Raises:
         ValueError: ``period`` is neither a quarter nor a month.
     """
-    return add_months(period, count) if is_month(period) else add_quarters(check_period(period), count)
+    kind = _kind_of(period)
+    return kind.text(kind.index(period) + count)
 
 
 def next_period(period: str) -> str:
-    """The period of the same kind after ``period``."""
+    """The period of the same kind after ``period`` (``2026-Q4`` -> ``2027-Q1``)."""
     return add_periods(period, 1)
 
 
@@ -206,10 +158,9 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     Raises:
         ValueError: ``period`` is neither a quarter nor a month.
     """
-    if is_month(period):
-        return month_start(period), month_end(period)
-    quarter = check_period(period)
-    return quarter_start(quarter), quarter_end(quarter)
+    kind = _kind_of(period)
+    index = kind.index(period)
+    return kind.start(index), kind.start(index + 1)
 
 
 def period_start(period: str) -> datetime:
@@ -222,5 +173,44 @@ def period_end(period: str) -> datetime:
     return period_bounds(period)[1]
 
 
-def _quoted(value: object) -> str:
-    return repr(value) if isinstance(value, str) else repr(str(value))
+# --- the arithmetic of both kinds -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """Quarters or months: how one is written and how many make a year."""
+
+    pattern: re.Pattern[str]  # two groups: the year and the number within it
+    written: str  # str.format of the year and the number
+    per_year: int
+
+    def index(self, period: str) -> int:
+        """The consecutive number of a period already checked to be of this kind."""
+        match = self.pattern.fullmatch(period)
+        assert match is not None  # the callers checked the period
+        return int(match[1]) * self.per_year + int(match[2]) - 1
+
+    def text(self, index: int) -> str:
+        return self.written.format(index // self.per_year, index % self.per_year + 1)
+
+    def start(self, index: int) -> datetime:
+        return datetime(index // self.per_year, 12 // self.per_year * (index % self.per_year) + 1, 1)
+
+    def index_of(self, moment: datetime | date) -> int:
+        return moment.year * self.per_year + (moment.month - 1) * self.per_year // 12
+
+
+_QUARTERS = _Kind(_QUARTER, "{0:04d}-Q{1}", 4)
+_MONTHS = _Kind(_MONTH, "{0:04d}-{1:02d}", 12)
+
+
+def _kind_of(period: str) -> _Kind:
+    return _QUARTERS if is_quarter(check_period(period)) else _MONTHS
+
+
+def _checked(period: object, good: bool, what: str, problem: str) -> str:
+    """``period`` as text when ``good``; else a ValueError: ``what``, the value and ``problem``."""
+    if not good:
+        shown = repr(period) if isinstance(period, str) else repr(str(period))
+        raise ValueError(f"{what} {shown} {problem}")
+    return str(period)
