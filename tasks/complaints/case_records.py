@@ -14,11 +14,11 @@ The cases file is what ``complaints.intake`` writes and ``complaints.handle``
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
+from pdcaflow.tasks.sdk.periods import period_bounds, quarter_of
 from pdcaflow.tasks.sdk.sources import SourceError, read_table
 
 CONTACTS = "complaints"
@@ -30,8 +30,6 @@ EVENT_KINDS = ("answered", "resolved", "confirmed", "reopened", "settled")
 CASE_COLUMNS = ("case_id", "customer_id", "type", "channel", "region", "received_at", "contacts", "contact_ids",
                 "team", "owner", "first_response_due", "resolution_due", "claim_amount", "period")
 CASE_TIMES = ("received_at", "first_response_due", "resolution_due")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -45,19 +43,13 @@ class Period:
     @classmethod
     def parse(cls, period: str) -> Period:
         """The period named; :class:`ValueError` when it is neither ``YYYY-Qn`` nor ``YYYY-MM``."""
-        quarter = _QUARTER.match(period)
-        if quarter:
-            start = pd.Timestamp(year=int(quarter[1]), month=3 * int(quarter[2]) - 2, day=1)
-            return cls(period, start, start + pd.offsets.QuarterBegin(1, startingMonth=1))
-        if _MONTH.match(period):
-            start = pd.Timestamp(f"{period}-01")
-            return cls(period, start, start + pd.offsets.MonthBegin(1))
-        raise ValueError(f"period {period!r} is neither a quarter (YYYY-Qn, e.g. 2026-Q3) nor a month (YYYY-MM)")
+        start, end = period_bounds(period)
+        return cls(period, pd.Timestamp(start), pd.Timestamp(end))
 
     @classmethod
     def quarter_of(cls, moment: pd.Timestamp) -> Period:
         """The quarter ``moment`` falls in."""
-        return cls.parse(f"{moment.year}-Q{(moment.month - 1) // 3 + 1}")
+        return cls.parse(quarter_of(moment))
 
 
 def read_contacts(source: str) -> pd.DataFrame:

@@ -18,9 +18,9 @@ from pdcaflow.tasks.retail import classification
 
 from pdcaflow.tasks.retail import profitability as economics
 from pdcaflow.tasks.retail.customer_types import ClassifyResult, ClassRule, ProfitabilityResult, RegisterResult, SegmentValue
-from pdcaflow.tasks.retail.register import apply, check_list, display_url, register_url
+from pdcaflow.tasks.retail.register import apply, check_list, register_url
 from pdcaflow.tasks.sdk.registry import StepContext
-from pdcaflow.tasks.sdk.sources import SourceError, is_url, read_table, write_table
+from pdcaflow.tasks.sdk.sources import SourceError, display_source, is_url, read_table, write_table
 from pdcaflow.tasks.sdk.workspace import output_path
 
 MAX_LISTED = 20  # ids an output lists at most: outputs go into the audit trail
@@ -109,7 +109,7 @@ def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 def _where(source: str, table: str) -> str:
     """A source as messages name it: a path, or a URL without its password and the table."""
-    return f"{display_url(source)} table {table!r}" if is_url(source) else source
+    return f"{display_source(source)} table {table!r}" if is_url(source) else source
 
 
 def run_profitability(context: StepContext, *, source: str, segment_by: str, sales: str | None, products: str | None,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pdcaflow.tasks.sdk.sources import SourceError, is_url, read_table
+from pdcaflow.tasks.sdk.sources import SourceError, display_source, is_url, read_table
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TABLES = ("complaints", "surveys", "inspections")
@@ -81,7 +81,7 @@ def read_records(source: str, period: Period, kind: str, table: str) -> tuple[pd
         frame = read_table(str(folder), table, columns=columns, parse_dates=DATES[kind])
         return frame, str(_file_of(folder, table))
     frame = read_table(source, table, columns=columns, parse_dates=DATES[kind])
-    where = f"{_without_password(source)} table {table!r}"
+    where = f"{display_source(source)} table {table!r}"
     return _in_period(frame, period, kind, where), where
 
 
@@ -97,17 +97,6 @@ def _in_period(frame: pd.DataFrame, period: Period, kind: str, where: str) -> pd
         return frame.loc[inside].reset_index(drop=True)
     raise SourceError(f"{where}: no month column to pick {period.name}'s {kind} from "
                       "(a database table holds every month: add month as YYYY-MM)")
-
-
-def _without_password(url: str) -> str:
-    # Imported here, as in pdcaflow.tasks.sdk.sources: `pdca validate` imports every task module and stays off SQLAlchemy.
-    from sqlalchemy.engine import make_url  # SQLAlchemy only when it is used (start-up speed)
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return re.sub(r"//[^@/]*@", "//***@", url)
 
 
 def _file_of(folder: Path, table: str) -> Path:

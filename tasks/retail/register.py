@@ -25,7 +25,6 @@ than write a duplicate version.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -37,7 +36,7 @@ from sqlalchemy import (CheckConstraint, Column, Date, Integer, MetaData, Primar
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from pdcaflow.tasks.sdk.sources import SourceError, is_url
+from pdcaflow.tasks.sdk.sources import SourceError, display_source, is_url
 
 ATTRIBUTES = ("name", "licence_no", "business_type", "address", "area", "district", "size", "joined", "left")
 DATE_ATTRIBUTES = ("joined", "left")
@@ -68,14 +67,6 @@ def register_url(register: str) -> str:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     return url
-
-
-def display_url(url: str) -> str:
-    """The URL as messages show it: without its password."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given, minus anything before '@'
-        return re.sub(r"//[^@/]*@", "//***@", url)
 
 
 # --- reading and checking the list -------------------------------------------------------------
@@ -220,7 +211,7 @@ def apply(url: str, table_name: str, checked: CheckedList, as_of: date, cycle: i
         ValueError: ``as_of`` is before the start of a version this run would close.
     """
     table = define_table(table_name)
-    where = f"register {display_url(url)} table {table_name!r}"
+    where = f"register {display_source(url)} table {table_name!r}"
     engine = create_engine(url)
     try:
         with engine.begin() as connection:

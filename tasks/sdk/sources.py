@@ -60,7 +60,7 @@ def read_table(source: str, table: str | None = None, *, columns: Sequence[str] 
     """
     if is_url(source):
         frame = _read_sql(source, table)
-        where = f"{_display(source)} table {table!r}"
+        where = f"{display_source(source)} table {table!r}"
     else:
         path = _resolve_file(Path(source), table)
         frame = _read_file(path, tuple(text_columns))
@@ -118,7 +118,7 @@ def _read_file(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
 
 def _read_sql(url: str, table: str | None) -> pd.DataFrame:
     if not table:
-        raise SourceError(f"{_display(url)}: name the table to read")
+        raise SourceError(f"{display_source(url)}: name the table to read")
     from sqlalchemy import MetaData, Table, create_engine, select  # SQLAlchemy only when it is used (start-up speed)
     from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
@@ -128,18 +128,21 @@ def _read_sql(url: str, table: str | None) -> pd.DataFrame:
             reflected = Table(table, MetaData(), autoload_with=connection)
             return pd.read_sql(select(reflected), connection)
     except NoSuchTableError as exc:
-        raise SourceError(f"{_display(url)}: no table {table!r}") from exc
+        raise SourceError(f"{display_source(url)}: no table {table!r}") from exc
     except SQLAlchemyError as exc:
-        raise SourceError(f"{_display(url)}: cannot read table {table!r}: {str(exc).splitlines()[0]}") from exc
+        raise SourceError(f"{display_source(url)}: cannot read table {table!r}: {str(exc).splitlines()[0]}") from exc
     finally:
         engine.dispose()
 
 
-def _display(url: str) -> str:
-    """The URL without its password."""
+def display_source(source: str) -> str:
+    """``source`` as messages show it: a database URL without its password, a path as given."""
+    if not is_url(source):
+        return source
     from sqlalchemy.engine import make_url  # SQLAlchemy only when it is used (start-up speed)
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given, minus anything after '@'
-        return re.sub(r"//[^@/]*@", "//***@", url)
+        return make_url(source).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given, minus anything before '@'
+        return re.sub(r"//[^@/]*@", "//***@", source)
+

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
+from pdcaflow.tasks.sdk.periods import is_quarter
 from pdcaflow.tasks.sdk.registry import ProjectFile, ProjectSource, StepContext, task
-from pdcaflow.tasks.service_system.standards import StandardResult, is_quarter
+from pdcaflow.tasks.service_system.standards import StandardResult
 
 InspectionLevel = Literal["team", "company"]
 

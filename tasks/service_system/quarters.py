@@ -15,45 +15,26 @@ Imported when a task runs (pandas).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from pdcaflow.tasks.sdk.sources import FILE_SUFFIXES, SourceError, is_url, read_table
+# check_quarter and next_quarter are the SDK's, imported from here by the steps.
+from pdcaflow.tasks.sdk.periods import check_quarter as check_quarter
+from pdcaflow.tasks.sdk.periods import is_quarter, period_bounds
+from pdcaflow.tasks.sdk.periods import next_quarter as next_quarter
+from pdcaflow.tasks.sdk.sources import FILE_SUFFIXES, SourceError, display_source, is_url, read_table
 
-QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 QUARTERS_DIR = "quarters"  # data/water/quarters/<YYYY-Qn>/
 PERIOD_COLUMN = "period"
 TEXT_COLUMNS = ("customer_id",)  # ids read from CSV as text (W005 stays W005, 007 stays 007)
 
 
-def check_quarter(period: str, what: str = "period") -> str:
-    """``period`` when it is a quarter written ``YYYY-Qn``.
-
-    Raises:
-        ValueError: it is not.
-    """
-    if not QUARTER.match(str(period)):
-        raise ValueError(f"{what} {period!r} is not a quarter written YYYY-Qn (e.g. 2026-Q3)")
-    return str(period)
-
-
-def next_quarter(period: str) -> str:
-    """The quarter after ``period`` (``2026-Q4`` -> ``2027-Q1``)."""
-    match = QUARTER.match(check_quarter(period))
-    assert match is not None  # check_quarter raised otherwise
-    year, quarter = int(match.group(1)), int(match.group(2))
-    return f"{year + 1}-Q1" if quarter == 4 else f"{year}-Q{quarter + 1}"
-
-
 def quarter_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The first moment of ``period`` and the first moment of the next quarter."""
-    match = QUARTER.match(check_quarter(period))
-    assert match is not None
-    start = pd.Timestamp(year=int(match.group(1)), month=3 * int(match.group(2)) - 2, day=1)
-    return start, start + pd.DateOffset(months=3)
+    start, end = period_bounds(check_quarter(period))
+    return pd.Timestamp(start), pd.Timestamp(end)
 
 
 def quarters_root(source: str) -> str:
@@ -75,9 +56,9 @@ def latest_quarter(source: str, *tables: str) -> str:
     root = quarters_root(source)
     if not is_url(root):
         folder = Path(root)
-        if QUARTER.match(folder.name) and folder.is_dir():
+        if is_quarter(folder.name) and folder.is_dir():
             return folder.name
-        quarters = sorted(path.name for path in folder.glob("*") if path.is_dir() and QUARTER.match(path.name))
+        quarters = sorted(path.name for path in folder.glob("*") if path.is_dir() and is_quarter(path.name))
         if quarters:
             return quarters[-1]
         if not folder.is_dir():
@@ -91,10 +72,10 @@ def latest_quarter(source: str, *tables: str) -> str:
             unread.append(str(exc))
             continue
         if PERIOD_COLUMN in frame.columns:
-            periods.update(str(value) for value in frame[PERIOD_COLUMN].dropna() if QUARTER.match(str(value)))
+            periods.update(str(value) for value in frame[PERIOD_COLUMN].dropna() if is_quarter(str(value)))
     if not periods:
         folders = "" if is_url(root) else "no YYYY-Qn folder, and "
-        raise SourceError(f"{_shown(root)}: no quarter to read: {folders}no `period` column holding YYYY-Qn "
+        raise SourceError(f"{display_source(root)}: no quarter to read: {folders}no `period` column holding YYYY-Qn "
                           f"in {', '.join(dict.fromkeys(tables)) or 'no table'}"
                           + "".join(f" ({reason})" for reason in unread[:1]))
     return max(periods)
@@ -137,7 +118,7 @@ def quarter_location(source: str, period: str, table: str) -> str:
     """Where :func:`read_quarter` reads ``table`` of ``period``, for messages: the file, or the database table."""
     root = quarters_root(source)
     if is_url(root):
-        return f"{_shown(root)} table {table!r}"
+        return f"{display_source(root)} table {table!r}"
     folder = Path(_locate(root, period)[0])
     files = [folder / f"{table}{suffix}" for suffix in FILE_SUFFIXES]
     return str(next((path for path in files if path.is_file()), folder / table))
@@ -156,11 +137,11 @@ def _locate(root: str, period: str) -> tuple[str, bool]:
         return str(folder / period), False
     if not folder.is_dir():
         raise _no_folder(folder)
-    if QUARTER.match(folder.name):
+    if is_quarter(folder.name):
         if folder.name != period:
             raise SourceError(f"{root}: this folder holds {folder.name}, not {period}")
         return root, False
-    if any(path.is_dir() and QUARTER.match(path.name) for path in folder.iterdir()):
+    if any(path.is_dir() and is_quarter(path.name) for path in folder.iterdir()):
         raise SourceError(f"{root}: no folder {period} (the quarter's operations)")
     return root, True
 
@@ -168,19 +149,6 @@ def _locate(root: str, period: str) -> tuple[str, bool]:
 def _no_folder(folder: Path) -> SourceError:
     return SourceError(f"{folder}: no such folder (the operations: one YYYY-Qn folder per quarter)"
                        + ("" if folder.is_absolute() else f"; a relative path is read from {Path.cwd()}"))
-
-
-def _shown(source: str) -> str:
-    """The source as messages name it (a URL without its password)."""
-    if not is_url(source):
-        return source
-    from sqlalchemy.engine import make_url  # SQLAlchemy only when it is used
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(source).render_as_string(hide_password=True)
-    except ArgumentError:
-        return re.sub(r"//[^@/]*@", "//***@", source)
 
 
 def flags(column: pd.Series) -> pd.Series:

@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pdcaflow.tasks.sdk.periods import is_quarter
 from pdcaflow.tasks.sdk.registry import ProjectSource, StepContext, task
 from pdcaflow.tasks.service_system.standard_spec import Problem, standard_problems
 
@@ -121,8 +122,3 @@ def publish_standards(
     return publish(context, [standard.model_dump(exclude_none=True) for standard in standards], roles or {},
                    source, period)
 
-
-def is_quarter(period: str) -> bool:
-    """Whether ``period`` is a quarter written ``YYYY-Qn`` (validation uses it)."""
-    head, _, quarter = period.partition("-Q")
-    return len(head) == 4 and head.isdigit() and quarter in ("1", "2", "3", "4")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from pdcaflow.tasks.sdk.sources import SourceError, is_url, read_table, write_table
+from pdcaflow.tasks.sdk.sources import SourceError, display_source, is_url, read_table, write_table
 
 FRAME = pd.DataFrame({"customer_id": ["C1", "C2"], "month": ["2026-01", "2026-02"], "quantity": [3, 5]})
 
@@ -65,3 +65,14 @@ def test_postgresql_url_reads_the_named_table() -> None:
         with engine.begin() as connection:
             connection.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
         engine.dispose()
+
+
+@pytest.mark.parametrize(("source", "shown"), [
+    ("postgresql+psycopg://alice:s3cret@db:5432/ops", "postgresql+psycopg://alice:***@db:5432/ops"),
+    ("postgresql+psycopg://alice@db/ops", "postgresql+psycopg://alice@db/ops"),  # no password to hide
+    ("sqlite:///data/ops.db", "sqlite:///data/ops.db"),
+    ("postgresql://alice:s3cret@db:notaport/ops", "postgresql://***@db:notaport/ops"),  # unparsable: cut before '@'
+    ("data/water/quarters", "data/water/quarters"),  # a path is shown as given
+])
+def test_a_source_is_shown_without_its_password(source: str, shown: str) -> None:
+    assert display_source(source) == shown
