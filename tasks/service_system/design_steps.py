@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pdcaflow.tasks.sdk.registry import StepContext
@@ -33,19 +34,41 @@ class SegmentPlan:
     keep: list[Offering] = field(default_factory=list)
     new: list[Offering] = field(default_factory=list)
     retire: list[Offering] = field(default_factory=list)
+    below_level: set[str] = field(default_factory=set)  # retired for the level: maybe never in force for it
+    bills: CustomerBills | None = None
 
-    def extra_cost(self, offering: Offering | None = None) -> float:
-        """Per customer a month: new offerings (and ``offering``) less retired ones."""
+    def extra_cost(self, offering: Offering | None = None, *, safe: bool = False) -> float:
+        """Per customer a month: new offerings (and ``offering``) less retired ones (``safe``: less only
+        those retired that were surely in force, not those retired for the level alone)."""
         added = sum(o.cost_per_customer_month for o in self.new) + (offering.cost_per_customer_month if offering else 0)
-        return added - sum(o.cost_per_customer_month for o in self.retire)
+        saved = (o for o in self.retire if not (safe and o.offering_id in self.below_level))
+        return added - sum(o.cost_per_customer_month for o in saved)
+
+    def past_limit_pct(self, offering: Offering | None = None) -> float:
+        """% of the segment's customers whose monthly cost, with this plan's changes (and ``offering``),
+        passes the share of their own margin the limit allows; 0 without their bills."""
+        if self.bills is None or not len(self.bills.cost):
+            return 0.0
+        cost = self.bills.cost + self.extra_cost(offering, safe=True)
+        return 100 * float((cost > self.bills.margin * self.bills.ratio).mean())
+
+
+@dataclass
+class CustomerBills:
+    """One segment's customers: monthly cost to serve now (the offerings in force in it) and margin."""
+
+    cost: np.ndarray
+    margin: np.ndarray
+    ratio: float  # max_cost_ratio_pct / 100
 
 
 def run_design(context: StepContext, *, needs: str, service_levels: dict[str, str],
                segments: dict[str, SegmentEconomics], offerings: str, mechanism: str | None,
                max_new_offerings: int, lifetime_months: int, max_cost_ratio_pct: float,
-               retire_unnamed: bool) -> DesignResult:
+               retire_unnamed: bool, customers: str | None = None,
+               max_unprofitable_pct: float = 10.0) -> DesignResult:
     """The body of ``service.design``."""
-    _check(service_levels, max_new_offerings, lifetime_months, max_cost_ratio_pct)
+    _check(service_levels, max_new_offerings, lifetime_months, max_cost_ratio_pct, max_unprofitable_pct)
     researched = read_table(needs, "needs", columns=("period", "segment", "need", "rank", "met_by"),
                             text_columns=("segment", "need", "met_by"))
     periods = sorted(set(researched["period"].dropna().astype(str)))
@@ -53,15 +76,22 @@ def run_design(context: StepContext, *, needs: str, service_levels: dict[str, st
         raise SourceError(f"{needs}: the needs must be of one researched quarter (found: {', '.join(periods) or 'none'})")
     period = next_quarter(check_quarter(periods[0], f"{needs}: period"))
     catalogue = read_catalogue(offerings)
-    plans = {segment: SegmentPlan(segment, level, segments.get(segment)) for segment, level in sorted(service_levels.items())}
+    bills = {} if customers is None else _bills(customers, max_cost_ratio_pct)
+    plans = {segment: SegmentPlan(segment, level, segments.get(segment), bills=bills.get(segment))
+             for segment, level in sorted(service_levels.items())}
     named = set(researched["need"].astype(str))
     for plan in plans.values():
         for offering in catalogue:
             if offering.status == "current" and offering.offered_to(plan.segment):
                 keeps = (offering.meets in named or not retire_unnamed) and offering.allowed_at(plan.level)
                 (plan.keep if keeps else plan.retire).append(offering)
+                if not offering.allowed_at(plan.level):
+                    plan.below_level.add(offering.offering_id)
+    retired_for_loss = _retire_for_loss(researched, plans, max_unprofitable_pct)
     unmet = _unmet(researched, plans)
-    rejected = _add_new(unmet, plans, catalogue, max_new_offerings, lifetime_months, max_cost_ratio_pct)
+    missing = [(segment, need) for segment, need in unmet if not _fits(catalogue, segment, need, plans[segment].level)]
+    added = _add_new([n for n in unmet if n not in missing], plans, catalogue, max_new_offerings, lifetime_months,
+                     max_cost_ratio_pct, max_unprofitable_pct)
     path = output_path(context, "service_plan.parquet")
     write_table(_plan_table(period, plans), path)
     in_force = {o.offering_id for plan in plans.values() for o in plan.keep + plan.new}
@@ -69,41 +99,102 @@ def run_design(context: StepContext, *, needs: str, service_levels: dict[str, st
     retired = sorted({o.offering_id for plan in plans.values() for o in plan.retire})
     covered = sum(1 for segment, need in unmet if any(o.meets == need for o in plans[segment].new))
     return {"plan": path, "period": period, "offerings": len(in_force), "new_offerings": len(new),
-            "retired_offerings": len(retired), "new": new, "retired": retired, "rejected_for_cost": rejected,
-            "needs_covered_pct": percent(covered, len(unmet)),
+            "retired_offerings": len(retired), "new": new, "retired": retired, "rejected_for_cost": added.rejected,
+            "retired_for_loss": retired_for_loss,
+            "needs_covered_pct": percent(covered, len(unmet) - len(missing)),
+            "needs_without_offering": [f"{segment}: {need}" for segment, need in missing],
+            "needs_without_offering_count": len(missing), "held_back_by_limit": added.held_back,
             "cost_added_per_month": _cost(plans, "new"), "cost_saved_per_month": _cost(plans, "retire"),
             "standards_in_force": None if mechanism is None else _standards(mechanism)}
 
 
-def _check(service_levels: dict[str, str], max_new: int, lifetime_months: int, max_ratio: float) -> None:
+def _check(service_levels: dict[str, str], max_new: int, lifetime_months: int, max_ratio: float,
+           max_unprofitable: float) -> None:
     unknown = sorted(f"{segment}: {level}" for segment, level in service_levels.items() if level not in LEVELS)
     if unknown:
         raise ValueError(f"service.design: unknown service level(s) {', '.join(unknown)} (known: {', '.join(LEVELS)})")
     if max_new < 0 or lifetime_months < 1 or max_ratio <= 0:
         raise ValueError(f"service.design: max_new_offerings ({max_new}) must be 0 or more, lifetime_months "
                          f"({lifetime_months}) at least 1 and max_cost_ratio_pct ({max_ratio}) above 0")
+    if not 0 <= max_unprofitable <= 100:
+        raise ValueError(f"service.design: max_unprofitable_pct ({max_unprofitable}) must lie between 0 and 100")
+
+
+def _bills(customers: str, max_ratio: float) -> dict[str, CustomerBills]:
+    """Segment -> its customers' monthly cost and margin (those with a ``left`` date are not served)."""
+    frame = read_table(customers, "customers", columns=("customer_id", "segment", "monthly_margin",
+                                                        "monthly_service_cost"), text_columns=("segment",))
+    if "left" in frame.columns:
+        frame = frame[frame["left"].fillna("").astype(str).str.strip() == ""]
+    cost = pd.to_numeric(frame["monthly_service_cost"], errors="coerce")
+    margin = pd.to_numeric(frame["monthly_margin"], errors="coerce")
+    bad = frame["customer_id"][cost.isna() | margin.isna()]
+    if len(bad):
+        raise SourceError(f"{customers}: customer(s) {', '.join(map(str, bad[:5]))} lack a numeric "
+                          "monthly_margin or monthly_service_cost")
+    return {str(segment): CustomerBills(cost[rows].to_numpy(float), margin[rows].to_numpy(float), max_ratio / 100)
+            for segment, rows in frame.groupby("segment").groups.items()}
+
+
+def _retire_for_loss(researched: pd.DataFrame, plans: dict[str, SegmentPlan], max_unprofitable: float) -> dict[str, str]:
+    """Retires kept offerings while more than ``max_unprofitable`` % of a segment's customers pass the
+    limit: the one whose need ranks lowest in the segment first (unnamed there before named), the
+    dearest first among equals. Returns offering id -> why, per segment."""
+    reasons: dict[str, list[str]] = {}
+    for plan in plans.values():
+        ranks = researched[researched["segment"].astype(str) == plan.segment].set_index("need")["rank"]
+        order = sorted(plan.keep, key=lambda o: (-float(ranks.get(o.meets, float("inf"))),
+                                                 -o.cost_per_customer_month, o.offering_id))
+        for offering in order:
+            share = plan.past_limit_pct()
+            if share <= max_unprofitable:
+                break
+            plan.keep.remove(offering)
+            plan.retire.append(offering)
+            reasons.setdefault(offering.offering_id, []).append(
+                f"{plan.segment}: {share:.1f} % of its customers cost more than "
+                f"{100 * plan.bills.ratio if plan.bills else 100:g} % of their margin (at most {max_unprofitable:g} %)")
+    return {offering_id: "; ".join(why) for offering_id, why in sorted(reasons.items())}
 
 
 def _unmet(researched: pd.DataFrame, plans: dict[str, SegmentPlan]) -> list[tuple[str, str]]:
-    """(segment, need) unmet in the research, for the segments planned, highest rank first."""
-    rows = researched[researched["met_by"].fillna("").astype(str).str.strip() == ""]
-    rows = rows[rows["segment"].astype(str).isin(plans)]
+    """(segment, need) named in the research that no offering kept for the segment meets, for the
+    segments planned, highest rank first."""
+    rows = researched[researched["segment"].astype(str).isin(plans)]
+    met = [any(o.meets == str(need) for o in plans[str(segment)].keep)
+           for segment, need in zip(rows["segment"], rows["need"])]
+    rows = rows[[not m for m in met]]
     voices = rows[[c for c in ("mentions", "complaints", "reports") if c in rows.columns]].sum(axis=1)
     rows = rows.assign(voices=voices).sort_values(["rank", "voices", "segment"], ascending=[True, False, True])
     return [(str(segment), str(need)) for segment, need in zip(rows["segment"], rows["need"])]
 
 
+def _fits(catalogue: list[Offering], segment: str, need: str, level: str) -> list[Offering]:
+    """The ``available`` offerings that meet ``need`` for ``segment`` at ``level``, cheapest first."""
+    return sorted((o for o in catalogue if o.status == "available" and o.meets == need
+                   and o.offered_to(segment) and o.allowed_at(level)),
+                  key=lambda o: (o.cost_per_customer_month, o.offering_id))
+
+
+@dataclass
+class Added:
+    """What adding the new offerings left over: refusals for cost (id -> why) and needs held back by the limit."""
+
+    rejected: dict[str, str]
+    held_back: int
+
+
 def _add_new(unmet: list[tuple[str, str]], plans: dict[str, SegmentPlan], catalogue: list[Offering],
-             max_new: int, months: int, max_ratio: float) -> dict[str, str]:
-    """Adds the new offerings to ``plans``; returns the offerings refused for their cost, with why."""
+             max_new: int, months: int, max_ratio: float, max_unprofitable: float) -> Added:
+    """Adds the new offerings to ``plans`` for the unmet needs a catalogue offering fits."""
     rejected: dict[str, list[str]] = {}
     launched: set[str] = set()
+    held_back = 0
     for segment, need in unmet:
         plan = plans[segment]
-        fits = sorted((o for o in catalogue if o.status == "available" and o.meets == need
-                       and o.offered_to(segment) and o.allowed_at(plan.level)),
-                      key=lambda o: (o.cost_per_customer_month, o.offering_id))
-        if not fits or (len(launched) >= max_new and fits[0].offering_id not in launched):
+        fits = _fits(catalogue, segment, need, plan.level)
+        if len(launched) >= max_new and fits[0].offering_id not in launched:
+            held_back += 1
             continue
         offering, economics = fits[0], plan.economics
         if economics is None:
@@ -116,9 +207,15 @@ def _add_new(unmet: list[tuple[str, str]], plans: dict[str, SegmentPlan], catalo
                 f"{segment}: cost to serve {cost:,.2f} over {months} months would pass "
                 f"{max_ratio:g} % of lifetime value {economics['lifetime_value']:,.2f}")
             continue
+        share = plan.past_limit_pct(offering)
+        if share > max_unprofitable:
+            rejected.setdefault(offering.offering_id, []).append(
+                f"{segment}: {share:.1f} % of its customers would cost more than {max_ratio:g} % of their "
+                f"margin (at most {max_unprofitable:g} %)")
+            continue
         plan.new.append(offering)
         launched.add(offering.offering_id)
-    return {offering_id: "; ".join(reasons) for offering_id, reasons in sorted(rejected.items())}
+    return Added({offering_id: "; ".join(reasons) for offering_id, reasons in sorted(rejected.items())}, held_back)
 
 
 def _plan_table(period: str, plans: dict[str, SegmentPlan]) -> pd.DataFrame:

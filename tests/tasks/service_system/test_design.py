@@ -14,8 +14,9 @@ office silver (3 customers, lifetime value 1000, cost to serve 800), household b
   - faster_hotline for office: hotline_vip (0.8) is gold only, office is silver -> the
     dearer hotline_callback (1.5): 800 + (1.5 - 1.0) x 36 = 818 <= 1000 -> new;
   - bucket_swap (0.5) for office: 800 + (1.5 + 0.5 - 1.0) x 36 = 836 <= 1000 -> new;
-  - clear_billing: paper_bills is retired, nothing available -> stays unmet.
-- covered 2 of the 4 unmet -> 50 %; in force scheduled_delivery, hotline_callback,
+  - clear_billing: paper_bills is retired, nothing available -> stays unmet, listed in
+    needs_without_offering ("office: clear_billing": people must design one).
+- covered 2 of the 3 unmet needs a catalogue offering could meet -> 66.67 %; in force scheduled_delivery, hotline_callback,
   bucket_swap -> 3; cost added 3 office customers x (1.5 + 0.5) = 6.0 a month; saved
   (3 + 2 + 4) customers x 1.0 = 9.0.
 """
@@ -102,8 +103,9 @@ def test_plan_keeps_retires_adds_by_rank_within_cost_and_level(files: tuple[str,
         "new": ["bucket_swap", "hotline_callback"], "retired": ["deposit_app"],
         "rejected_for_cost": {"weekend_slots": "household: cost to serve 322.00 over 36 months would pass "
                                                "100 % of lifetime value 300.00"},
-        "needs_covered_pct": 50.0, "cost_added_per_month": 6.0, "cost_saved_per_month": 9.0,
-        "standards_in_force": 2,
+        "retired_for_loss": {}, "needs_covered_pct": 66.67, "needs_without_offering": ["office: clear_billing"],
+        "needs_without_offering_count": 1, "held_back_by_limit": 0,
+        "cost_added_per_month": 6.0, "cost_saved_per_month": 9.0, "standards_in_force": 2,
     }
     written = pd.read_parquet(plan)
     pd.testing.assert_frame_equal(written, EXPECTED_PLAN, check_dtype=False)
@@ -111,22 +113,23 @@ def test_plan_keeps_retires_adds_by_rank_within_cost_and_level(files: tuple[str,
 
 def test_at_most_max_new_offerings_highest_rank_first(files: tuple[str, str]) -> None:
     """One new offering: household's rank-1 need is refused for cost, so office's rank-2
-    faster_hotline takes the one place; clean_buckets (rank 3) waits -> 1 of 4 unmet = 25 %."""
+    faster_hotline takes the one place; clean_buckets (rank 3) is held back by the limit -> 1 of
+    the 3 unmet needs an offering could meet = 33.33 %."""
     needs, offerings = files
     outputs = design(CONTEXT, needs=needs, service_levels=LEVELS, segments=SEGMENTS, offerings=offerings,
                      max_new_offerings=1)
-    assert (outputs["new"], outputs["needs_covered_pct"], outputs["cost_added_per_month"]) == (
-        ["hotline_callback"], 25.0, 4.5)  # 3 customers x 1.5
+    assert (outputs["new"], outputs["needs_covered_pct"], outputs["held_back_by_limit"],
+            outputs["cost_added_per_month"]) == (["hotline_callback"], 33.33, 1, 4.5)  # 3 customers x 1.5
 
 
 def test_a_higher_cost_limit_admits_the_weekend_slots(files: tuple[str, str]) -> None:
-    """At 110 %: household 322 <= 300 x 1.10 = 330 -> weekend_slots new as well; 3 of 4 covered = 75 %.
+    """At 110 %: household 322 <= 300 x 1.10 = 330 -> weekend_slots new as well; 3 of 3 covered = 100 %.
     Cost added: office 3 x 2.0 + household 2 x 3.0 = 12.0."""
     needs, offerings = files
     outputs = design(CONTEXT, needs=needs, service_levels=LEVELS, segments=SEGMENTS, offerings=offerings,
                      max_cost_ratio_pct=110)
     assert (outputs["new"], outputs["rejected_for_cost"], outputs["needs_covered_pct"],
-            outputs["cost_added_per_month"]) == (["bucket_swap", "hotline_callback", "weekend_slots"], {}, 75.0, 12.0)
+            outputs["cost_added_per_month"]) == (["bucket_swap", "hotline_callback", "weekend_slots"], {}, 100.0, 12.0)
 
 
 def test_gold_office_gets_the_cheaper_gold_offering(files: tuple[str, str]) -> None:
@@ -150,7 +153,8 @@ def test_keep_unnamed_offerings_but_retire_below_their_level(tmp_path: Path, fil
     """retire_unnamed off: deposit_app stays everywhere. scheduled_delivery now needs silver, so
     bronze household loses it (saves 2.0): weekend_slots then costs 250 + (3.0 - 2.0) x 36 = 286
     <= 300 -> new. Office: 800 + 1.5 x 36 = 854 and 800 + 2.0 x 36 = 872 <= 1000 -> both new.
-    Covered 3 of 4 = 75 %; added 3 x 2.0 + 2 x 3.0 = 12.0; saved 2 x 2.0 = 4.0."""
+    household scheduled_delivery is now unmet, and nothing available meets it (nor office
+    clear_billing): covered 3 of 3 = 100 %; added 3 x 2.0 + 2 x 3.0 = 12.0; saved 2 x 2.0 = 4.0."""
     needs, _ = files
     silver = CATALOGUE.assign(min_level=["silver", *CATALOGUE["min_level"][1:]])
     offerings = str(write_table(silver, tmp_path / "silver.csv"))
@@ -158,7 +162,8 @@ def test_keep_unnamed_offerings_but_retire_below_their_level(tmp_path: Path, fil
                      retire_unnamed=False)
     assert (outputs["new"], outputs["retired"], outputs["needs_covered_pct"], outputs["cost_added_per_month"],
             outputs["cost_saved_per_month"]) == (["bucket_swap", "hotline_callback", "weekend_slots"],
-                                                 ["scheduled_delivery"], 75.0, 12.0, 4.0)
+                                                 ["scheduled_delivery"], 100.0, 12.0, 4.0)
+    assert outputs["needs_without_offering"] == ["household: scheduled_delivery", "office: clear_billing"]
     plan = pd.read_parquet(outputs["plan"])
     assert list(plan.loc[plan["segment"] == "retail", "offering_id"]) == ["deposit_app"]
     assert list(plan.loc[plan["segment"] == "household", "change"]) == ["keep", "new", "retire"]
