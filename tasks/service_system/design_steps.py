@@ -16,7 +16,7 @@ import pandas as pd
 
 from pdcaflow.tasks.sdk.registry import StepContext
 from pdcaflow.tasks.sdk.sources import SourceError, read_table, write_table
-from pdcaflow.tasks.sdk.workspace import output_path
+from pdcaflow.tasks.sdk.workspace import output_path, previous_cycle_dir
 from pdcaflow.tasks.service_system.catalogue import LEVELS, Offering, read_catalogue
 from pdcaflow.tasks.service_system.design import DesignResult, SegmentEconomics
 from pdcaflow.tasks.service_system.quarters import check_quarter, next_quarter, percent
@@ -44,13 +44,30 @@ class SegmentPlan:
         saved = (o for o in self.retire if not (safe and o.offering_id in self.below_level))
         return added - sum(o.cost_per_customer_month for o in saved)
 
-    def past_limit_pct(self, offering: Offering | None = None) -> float:
-        """% of the segment's customers whose monthly cost, with this plan's changes (and ``offering``),
+    def past_limit(self, offering: Offering | None = None) -> int:
+        """The segment's customers whose monthly cost, with this plan's changes (and ``offering``),
         passes the share of their own margin the limit allows; 0 without their bills."""
-        if self.bills is None or not len(self.bills.cost):
-            return 0.0
+        if self.bills is None:
+            return 0
         cost = self.bills.cost + self.extra_cost(offering, safe=True)
-        return 100 * float((cost > self.bills.margin * self.bills.ratio).mean())
+        return int((cost > self.bills.margin * self.bills.ratio).sum())
+
+
+@dataclass
+class LossLimit:
+    """The customers of every segment, and how many of them may pass the limit of their own margin."""
+
+    customers: int
+    unplanned: int  # past the limit in segments not planned
+    max_pct: float
+    ratio_pct: float
+
+    def share_pct(self, plans: dict[str, SegmentPlan], segment: str | None = None,
+                  offering: Offering | None = None) -> float:
+        """% of all customers past the limit with the plans' changes (and ``offering`` for ``segment``)."""
+        past = self.unplanned + sum(plan.past_limit(offering if name == segment else None)
+                                    for name, plan in plans.items())
+        return 100 * past / self.customers if self.customers else 0.0
 
 
 @dataclass
@@ -79,19 +96,24 @@ def run_design(context: StepContext, *, needs: str, service_levels: dict[str, st
     bills = {} if customers is None else _bills(customers, max_cost_ratio_pct)
     plans = {segment: SegmentPlan(segment, level, segments.get(segment), bills=bills.get(segment))
              for segment, level in sorted(service_levels.items())}
+    limit = LossLimit(sum(len(b.cost) for b in bills.values()),
+                      sum(int((b.cost > b.margin * b.ratio).sum()) for name, b in bills.items() if name not in plans),
+                      max_unprofitable_pct, max_cost_ratio_pct)
     named = set(researched["need"].astype(str))
+    last = _in_force_last_quarter(context)
     for plan in plans.values():
         for offering in catalogue:
-            if offering.status == "current" and offering.offered_to(plan.segment):
+            was_in_force = last is None or offering.offering_id in last.get(plan.segment, set())
+            if offering.status == "current" and offering.offered_to(plan.segment) and was_in_force:
                 keeps = (offering.meets in named or not retire_unnamed) and offering.allowed_at(plan.level)
                 (plan.keep if keeps else plan.retire).append(offering)
                 if not offering.allowed_at(plan.level):
                     plan.below_level.add(offering.offering_id)
-    retired_for_loss = _retire_for_loss(researched, plans, max_unprofitable_pct)
+    retired_for_loss = _retire_for_loss(researched, plans, limit)
     unmet = _unmet(researched, plans)
     missing = [(segment, need) for segment, need in unmet if not _fits(catalogue, segment, need, plans[segment].level)]
     added = _add_new([n for n in unmet if n not in missing], plans, catalogue, max_new_offerings, lifetime_months,
-                     max_cost_ratio_pct, max_unprofitable_pct)
+                     max_cost_ratio_pct, limit)
     path = output_path(context, "service_plan.parquet")
     write_table(_plan_table(period, plans), path)
     in_force = {o.offering_id for plan in plans.values() for o in plan.keep + plan.new}
@@ -106,6 +128,24 @@ def run_design(context: StepContext, *, needs: str, service_levels: dict[str, st
             "needs_without_offering_count": len(missing), "held_back_by_limit": added.held_back,
             "cost_added_per_month": _cost(plans, "new"), "cost_saved_per_month": _cost(plans, "retire"),
             "standards_in_force": None if mechanism is None else _standards(mechanism)}
+
+
+def _in_force_last_quarter(context: StepContext) -> dict[str, set[str]] | None:
+    """Segment -> the offerings the previous cycle's plan put in force for it (``keep`` or ``new``);
+    None without that plan (cycle 1, or its work folder is gone): then every ``current`` offering
+    is taken as in force for each segment it may go to at its level."""
+    directory = previous_cycle_dir(context)
+    path = None if directory is None else directory / "service_plan.parquet"
+    if path is None or not path.is_file():
+        return None
+    plan = read_table(str(path), "service_plan", columns=("segment", "offering_id", "change"),
+                      text_columns=("segment", "offering_id", "change"))
+    rows = plan[plan["change"].isin(("keep", "new")) & plan["offering_id"].notna()]
+    last: dict[str, set[str]] = {}
+    for segment, offering_id in zip(rows["segment"].astype(str), rows["offering_id"].astype(str)):
+        if offering_id.strip():
+            last.setdefault(segment, set()).add(offering_id.strip())
+    return last
 
 
 def _check(service_levels: dict[str, str], max_new: int, lifetime_months: int, max_ratio: float,
@@ -136,24 +176,24 @@ def _bills(customers: str, max_ratio: float) -> dict[str, CustomerBills]:
             for segment, rows in frame.groupby("segment").groups.items()}
 
 
-def _retire_for_loss(researched: pd.DataFrame, plans: dict[str, SegmentPlan], max_unprofitable: float) -> dict[str, str]:
-    """Retires kept offerings while more than ``max_unprofitable`` % of a segment's customers pass the
-    limit: the one whose need ranks lowest in the segment first (unnamed there before named), the
-    dearest first among equals. Returns offering id -> why, per segment."""
+def _retire_for_loss(researched: pd.DataFrame, plans: dict[str, SegmentPlan], limit: LossLimit) -> dict[str, str]:
+    """Retires kept offerings while more than ``limit.max_pct`` % of all customers pass the limit: from
+    the segment with most customers past it, the offering whose need ranks lowest there (unnamed
+    there first; the dearest among equals). Returns offering id -> why, per segment."""
     reasons: dict[str, list[str]] = {}
-    for plan in plans.values():
+    while (share := limit.share_pct(plans)) > limit.max_pct:
+        candidates = [plan for plan in plans.values() if plan.keep and plan.past_limit() > 0]
+        if not candidates:
+            break
+        plan = max(candidates, key=lambda p: (p.past_limit() / len(p.bills.cost) if p.bills else 0.0, p.segment))
         ranks = researched[researched["segment"].astype(str) == plan.segment].set_index("need")["rank"]
-        order = sorted(plan.keep, key=lambda o: (-float(ranks.get(o.meets, float("inf"))),
+        offering = min(plan.keep, key=lambda o: (-float(ranks.get(o.meets, float("inf"))),
                                                  -o.cost_per_customer_month, o.offering_id))
-        for offering in order:
-            share = plan.past_limit_pct()
-            if share <= max_unprofitable:
-                break
-            plan.keep.remove(offering)
-            plan.retire.append(offering)
-            reasons.setdefault(offering.offering_id, []).append(
-                f"{plan.segment}: {share:.1f} % of its customers cost more than "
-                f"{100 * plan.bills.ratio if plan.bills else 100:g} % of their margin (at most {max_unprofitable:g} %)")
+        plan.keep.remove(offering)
+        plan.retire.append(offering)
+        reasons.setdefault(offering.offering_id, []).append(
+            f"{plan.segment}: {share:.1f} % of all customers cost more than {limit.ratio_pct:g} % of their "
+            f"margin (at most {limit.max_pct:g} %)")
     return {offering_id: "; ".join(why) for offering_id, why in sorted(reasons.items())}
 
 
@@ -170,8 +210,9 @@ def _unmet(researched: pd.DataFrame, plans: dict[str, SegmentPlan]) -> list[tupl
 
 
 def _fits(catalogue: list[Offering], segment: str, need: str, level: str) -> list[Offering]:
-    """The ``available`` offerings that meet ``need`` for ``segment`` at ``level``, cheapest first."""
-    return sorted((o for o in catalogue if o.status == "available" and o.meets == need
+    """The offerings of the catalogue (``available``, or ``current`` for other segments) that meet ``need``
+    for ``segment`` at ``level``, cheapest first."""
+    return sorted((o for o in catalogue if o.status in ("available", "current") and o.meets == need
                    and o.offered_to(segment) and o.allowed_at(level)),
                   key=lambda o: (o.cost_per_customer_month, o.offering_id))
 
@@ -185,15 +226,18 @@ class Added:
 
 
 def _add_new(unmet: list[tuple[str, str]], plans: dict[str, SegmentPlan], catalogue: list[Offering],
-             max_new: int, months: int, max_ratio: float, max_unprofitable: float) -> Added:
+             max_new: int, months: int, max_ratio: float, loss: LossLimit) -> Added:
     """Adds the new offerings to ``plans`` for the unmet needs a catalogue offering fits."""
     rejected: dict[str, list[str]] = {}
     launched: set[str] = set()
     held_back = 0
     for segment, need in unmet:
         plan = plans[segment]
-        fits = _fits(catalogue, segment, need, plan.level)
-        if len(launched) >= max_new and fits[0].offering_id not in launched:
+        dropped = {o.offering_id for o in plan.retire}  # retired from this segment this quarter: not back at once
+        fits = [o for o in _fits(catalogue, segment, need, plan.level) if o.offering_id not in dropped]
+        if not fits:
+            continue
+        if len(launched) >= max_new and fits[0].status == "available" and fits[0].offering_id not in launched:
             held_back += 1
             continue
         offering, economics = fits[0], plan.economics
@@ -201,20 +245,20 @@ def _add_new(unmet: list[tuple[str, str]], plans: dict[str, SegmentPlan], catalo
             rejected.setdefault(offering.offering_id, []).append(f"{segment}: no lifetime value given for it")
             continue
         cost = economics["cost_to_serve"] + plan.extra_cost(offering) * months
-        limit = economics["lifetime_value"] * max_ratio / 100
-        if cost > limit:
+        if cost > economics["lifetime_value"] * max_ratio / 100:
             rejected.setdefault(offering.offering_id, []).append(
                 f"{segment}: cost to serve {cost:,.2f} over {months} months would pass "
                 f"{max_ratio:g} % of lifetime value {economics['lifetime_value']:,.2f}")
             continue
-        share = plan.past_limit_pct(offering)
-        if share > max_unprofitable:
+        share = loss.share_pct(plans, segment, offering)
+        if share > loss.max_pct:
             rejected.setdefault(offering.offering_id, []).append(
-                f"{segment}: {share:.1f} % of its customers would cost more than {max_ratio:g} % of their "
-                f"margin (at most {max_unprofitable:g} %)")
+                f"{segment}: {share:.1f} % of all customers would cost more than {max_ratio:g} % of their "
+                f"margin (at most {loss.max_pct:g} %)")
             continue
         plan.new.append(offering)
-        launched.add(offering.offering_id)
+        if offering.status == "available":  # one current for other segments is extended, not launched
+            launched.add(offering.offering_id)
     return Added({offering_id: "; ".join(reasons) for offering_id, reasons in sorted(rejected.items())}, held_back)
 
 
