@@ -35,6 +35,8 @@ class DesignResult(TypedDict):
     needs_without_offering: list[str]
     needs_without_offering_count: int
     held_back_by_limit: int
+    needs_refused_for_cost: list[str]
+    needs_refused_for_cost_count: int
     cost_added_per_month: float
     cost_saved_per_month: float
     standards_in_force: int | None
@@ -121,7 +123,8 @@ def design(
         ``needs_without_offering`` ("segment: need", rank order) and
         ``needs_without_offering_count`` (unmet needs no catalogue offering meets),
         ``held_back_by_limit`` (unmet needs an offering fits but ``max_new_offerings``
-        left out), ``cost_added_per_month`` and ``cost_saved_per_month`` (new and retired
+        left out), ``needs_refused_for_cost`` ("segment: need" whose offering a cost limit
+        refused) and its count ``needs_refused_for_cost_count``, ``cost_added_per_month`` and ``cost_saved_per_month`` (new and retired
         offerings' cost x the segment's customers, summed) and ``standards_in_force``.
 
     Raises:

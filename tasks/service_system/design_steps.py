@@ -126,6 +126,7 @@ def run_design(context: StepContext, *, needs: str, service_levels: dict[str, st
             "needs_covered_pct": percent(covered, len(unmet) - len(missing)),
             "needs_without_offering": [f"{segment}: {need}" for segment, need in missing],
             "needs_without_offering_count": len(missing), "held_back_by_limit": added.held_back,
+            "needs_refused_for_cost": added.refused, "needs_refused_for_cost_count": len(added.refused),
             "cost_added_per_month": _cost(plans, "new"), "cost_saved_per_month": _cost(plans, "retire"),
             "standards_in_force": None if mechanism is None else _standards(mechanism)}
 
@@ -223,6 +224,7 @@ class Added:
 
     rejected: dict[str, str]
     held_back: int
+    refused: list[str]  # "segment: need" an offering fits but its cost was refused
 
 
 def _add_new(unmet: list[tuple[str, str]], plans: dict[str, SegmentPlan], catalogue: list[Offering],
@@ -231,6 +233,7 @@ def _add_new(unmet: list[tuple[str, str]], plans: dict[str, SegmentPlan], catalo
     rejected: dict[str, list[str]] = {}
     launched: set[str] = set()
     held_back = 0
+    refused: list[str] = []
     for segment, need in unmet:
         plan = plans[segment]
         dropped = {o.offering_id for o in plan.retire}  # retired from this segment this quarter: not back at once
@@ -243,23 +246,26 @@ def _add_new(unmet: list[tuple[str, str]], plans: dict[str, SegmentPlan], catalo
         offering, economics = fits[0], plan.economics
         if economics is None:
             rejected.setdefault(offering.offering_id, []).append(f"{segment}: no lifetime value given for it")
+            refused.append(f"{segment}: {need}")
             continue
         cost = economics["cost_to_serve"] + plan.extra_cost(offering) * months
         if cost > economics["lifetime_value"] * max_ratio / 100:
             rejected.setdefault(offering.offering_id, []).append(
                 f"{segment}: cost to serve {cost:,.2f} over {months} months would pass "
                 f"{max_ratio:g} % of lifetime value {economics['lifetime_value']:,.2f}")
+            refused.append(f"{segment}: {need}")
             continue
         share = loss.share_pct(plans, segment, offering)
         if share > loss.max_pct:
             rejected.setdefault(offering.offering_id, []).append(
                 f"{segment}: {share:.1f} % of all customers would cost more than {max_ratio:g} % of their "
                 f"margin (at most {loss.max_pct:g} %)")
+            refused.append(f"{segment}: {need}")
             continue
         plan.new.append(offering)
         if offering.status == "available":  # one current for other segments is extended, not launched
             launched.add(offering.offering_id)
-    return Added({offering_id: "; ".join(reasons) for offering_id, reasons in sorted(rejected.items())}, held_back)
+    return Added({offering_id: "; ".join(reasons) for offering_id, reasons in sorted(rejected.items())}, held_back, refused)
 
 
 def _plan_table(period: str, plans: dict[str, SegmentPlan]) -> pd.DataFrame:

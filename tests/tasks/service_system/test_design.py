@@ -105,6 +105,7 @@ def test_plan_keeps_retires_adds_by_rank_within_cost_and_level(files: tuple[str,
                                                "100 % of lifetime value 300.00"},
         "retired_for_loss": {}, "needs_covered_pct": 66.67, "needs_without_offering": ["office: clear_billing"],
         "needs_without_offering_count": 1, "held_back_by_limit": 0,
+        "needs_refused_for_cost": ["household: weekend_delivery"], "needs_refused_for_cost_count": 1,
         "cost_added_per_month": 6.0, "cost_saved_per_month": 9.0, "standards_in_force": 2,
     }
     written = pd.read_parquet(plan)
