@@ -62,33 +62,36 @@ def design(
 
     For each segment of ``service_levels``:
 
-    - keep: every ``current`` offering of the catalogue offered to the segment, unless
-      it is retired;
-    - retire: a current offering whose need nobody named in the research (in any
+    - keep: every ``current`` offering of the catalogue offered to the segment that
+      the previous cycle's plan put in force for it (without that plan, the first
+      cycle: every current one), unless it is retired;
+    - retire: a kept offering whose need nobody named in the research (in any
       segment, by any method; not with ``retire_unnamed: false``), or whose
       ``min_level`` is now above the segment's service level. Retiring saves its cost;
     - retire for loss (with ``customers``): while more than ``max_unprofitable_pct`` %
-      of the segment's customers cost more a month than ``max_cost_ratio_pct`` % of
-      their own margin, the kept offering whose need ranks lowest in the segment
-      (unnamed there first; the dearest among equals) is retired (``retired_for_loss``);
+      of all customers cost more a month than ``max_cost_ratio_pct`` % of their own
+      margin, the segment with the largest share of them loses the kept offering
+      whose need ranks lowest there (unnamed first; the dearest among equals)
+      (``retired_for_loss``); it is not added back that quarter;
     - unmet: a need researched for the segment that no offering kept for it meets
       (so an offering above the segment's level does not meet it). An unmet need no
-      ``available`` offering of the catalogue can meet for the segment at its level
-      is listed in ``needs_without_offering`` ("household: faster_hotline"): a new
-      offering has to be designed by people first;
+      offering of the catalogue (``available``, or ``current`` for other segments)
+      can meet for the segment at its level is listed in ``needs_without_offering``
+      ("household: faster_hotline"): a new offering has to be designed by people first;
     - new: the other unmet needs are taken highest rank first (rank 1 of every
       segment, then rank 2 ...; ties by more voices, then segment name). For each,
-      the cheapest ``available`` offering that meets it, may be offered to the
-      segment and to its level (gold >= silver >= bronze >= ``min_level``) is added
-      when the segment's cost to serve stays within ``max_cost_ratio_pct`` % of its
-      lifetime value: ``cost_to_serve + (offerings added - offerings retired, per
-      customer a month) x lifetime_months <= lifetime_value x max_cost_ratio_pct /
-      100`` (per customer, undiscounted: on the safe side), and, with ``customers``,
-      when at most ``max_unprofitable_pct`` % of the segment's customers would then
-      cost more than ``max_cost_ratio_pct`` % of their margin (their monthly cost to
-      serve plus the offerings added less those retired that were surely in force,
-      not those retired for the level alone). At most ``max_new_offerings`` distinct
-      offerings are new in a quarter; one already new for another segment does not
+      the cheapest such offering that may be offered to the segment and to its
+      level (gold >= silver >= bronze >= ``min_level``) is added when the segment's
+      cost to serve stays within ``max_cost_ratio_pct`` % of its lifetime value:
+      ``cost_to_serve + (offerings added - offerings retired, per customer a month)
+      x lifetime_months <= lifetime_value x max_cost_ratio_pct / 100`` (per
+      customer, undiscounted: on the safe side), and, with ``customers``, when at
+      most ``max_unprofitable_pct`` % of all customers would then cost more than
+      ``max_cost_ratio_pct`` % of their margin (their monthly cost to serve plus the
+      segment's offerings added less those retired, not counting those retired for
+      the level alone). Otherwise the need is in ``needs_refused_for_cost``. At
+      most ``max_new_offerings`` distinct ``available`` offerings are new in a
+      quarter; one already new for another segment, or current for one, does not
       count again; a need left out by that limit counts in ``held_back_by_limit``.
 
     Args:
@@ -110,7 +113,7 @@ def design(
         customers: one row per customer (``data/water/customers.csv``: ``customer_id, segment,
             monthly_margin, monthly_service_cost``; rows with a ``left`` date are skipped):
             turns on the per-customer limit above.
-        max_unprofitable_pct: the most customers of a segment, in %, allowed past
+        max_unprofitable_pct: the most customers, in % of all, allowed past
             ``max_cost_ratio_pct`` % of their own margin (with ``customers``).
 
     Returns:
