@@ -48,6 +48,7 @@ def research(
     period: str | None = None,
     complaint_themes: dict[str, str] | None = None,
     confidence_pct: float = 95.0,
+    service_levels: dict[str, str] | None = None,
 ) -> ResearchResult:
     """Research what each segment needs, rank the needs, and find those no offering in force meets.
 
@@ -71,8 +72,9 @@ def research(
     Within a segment, needs are ranked by their voices, mentions + complaints +
     reports (rank 1 the most); ties go to the higher survey share, then the name. A
     need is unmet in a segment when no ``current`` offering of the catalogue that may
-    be offered to the segment meets it (``met_by`` empty); its level is not asked
-    here (``service.design`` does that).
+    be offered to the segment, at its service level, meets it (``met_by`` empty).
+    The level is that of ``service_levels`` (gold >= silver >= bronze >= the
+    offering's ``min_level``); a segment not named there is judged without it.
 
     Args:
         context: the cycle this step runs in (passed by the engine).
@@ -88,6 +90,8 @@ def research(
         period: the quarter researched, ``YYYY-Qn``; default the last under ``source``.
         complaint_themes: complaint type -> need it shows; replaces the default above.
         confidence_pct: the confidence of the survey shares' intervals (e.g. 95).
+        service_levels: segment -> service level (``steps.<profitability step>.service_levels``):
+            an offering whose ``min_level`` is above a segment's level does not meet its needs.
 
     Returns:
         ``needs`` (path of ``needs.parquet``: ``period, segment, need, rank, respondents,
@@ -106,4 +110,4 @@ def research(
     return run_research(context, source=source, offerings=offerings, complaints=complaints, methods=methods,
                         segments=segments, period=period,
                         complaint_themes=COMPLAINT_THEMES if complaint_themes is None else complaint_themes,
-                        confidence_pct=confidence_pct)
+                        confidence_pct=confidence_pct, service_levels=service_levels or {})

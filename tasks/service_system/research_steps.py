@@ -16,7 +16,7 @@ import pandas as pd
 from pdcaflow.tasks.sdk.registry import StepContext
 from pdcaflow.tasks.sdk.sources import SourceError, read_table, write_table
 from pdcaflow.tasks.sdk.workspace import output_path
-from pdcaflow.tasks.service_system.catalogue import Offering, read_catalogue
+from pdcaflow.tasks.service_system.catalogue import LEVELS, Offering, read_catalogue
 from pdcaflow.tasks.service_system.quarters import (
     check_quarter, flags, has_table, latest_quarter, percent, quarter_bounds, read_quarter)
 from pdcaflow.tasks.service_system.research import ResearchResult
@@ -44,9 +44,10 @@ def wilson(mentions: int, respondents: int, confidence_pct: float) -> tuple[floa
 
 def run_research(context: StepContext, *, source: str, offerings: str, complaints: str | None,
                  methods: Sequence[str], segments: Sequence[str], period: str | None,
-                 complaint_themes: dict[str, str], confidence_pct: float) -> ResearchResult:
+                 complaint_themes: dict[str, str], confidence_pct: float,
+                 service_levels: dict[str, str]) -> ResearchResult:
     """The body of ``demand.research``."""
-    _check(methods, complaints, confidence_pct)
+    _check(methods, complaints, confidence_pct, service_levels)
     dated = "surveys" if "survey" in methods else "front_line_reports" if "front_line_reports" in methods else "visits"
     quarter = check_quarter(period) if period is not None else latest_quarter(source, dated)
     catalogue = read_catalogue(offerings)
@@ -66,7 +67,7 @@ def run_research(context: StepContext, *, source: str, offerings: str, complaint
     if "front_line_reports" in methods:
         reports = read_quarter(source, quarter, "front_line_reports", ("report_id", "segment", "need"))
         evidence.append(_count(reports.dropna(subset=["segment", "need"]), "reports"))
-    table = _rank(evidence, respondents, segments, confidence_pct, catalogue)
+    table = _rank(evidence, respondents, segments, confidence_pct, catalogue, service_levels)
     table.insert(0, "period", quarter)
     path = output_path(context, "needs.parquet")
     write_table(table, path)
@@ -78,7 +79,12 @@ def run_research(context: StepContext, *, source: str, offerings: str, complaint
             "unmet_needs": sorted(set(unmet["need"])), "top_unmet_by_segment": top}
 
 
-def _check(methods: Sequence[str], complaints: str | None, confidence_pct: float) -> None:
+def _check(methods: Sequence[str], complaints: str | None, confidence_pct: float,
+           service_levels: dict[str, str]) -> None:
+    unknown = sorted(f"{segment}: {level}" for segment, level in service_levels.items() if level not in LEVELS)
+    if unknown:
+        raise ValueError(f"demand.research: unknown service level(s) {', '.join(unknown)} in service_levels "
+                         f"(known: {', '.join(LEVELS)})")
     if not methods:
         raise ValueError("demand.research: name at least one of the methods survey, complaint_analysis, "
                          "front_line_reports")
@@ -121,8 +127,9 @@ def _segments_of_customers(source: str, quarter: str) -> pd.Series:
 
 
 def _rank(evidence: list[pd.DataFrame], respondents: dict[str, int], segments: Sequence[str],
-          confidence_pct: float, catalogue: list[Offering]) -> pd.DataFrame:
-    """One row per (segment, need) with any voice, ranked within the segment; met_by from the catalogue."""
+          confidence_pct: float, catalogue: list[Offering], service_levels: dict[str, str]) -> pd.DataFrame:
+    """One row per (segment, need) with any voice, ranked within the segment; met_by from the catalogue
+    (at the segment's service level where ``service_levels`` names it)."""
     table = pd.DataFrame(columns=KEY)
     for counts in evidence:
         table = table.merge(counts, on=KEY, how="outer")
@@ -140,7 +147,8 @@ def _rank(evidence: list[pd.DataFrame], respondents: dict[str, int], segments: S
                               na_position="last")
     table["rank"] = table.groupby("segment").cumcount() + 1
     current = [offering for offering in catalogue if offering.status == "current"]
-    table["met_by"] = [";".join(o.offering_id for o in current if o.meets == need and o.offered_to(segment))
+    table["met_by"] = [";".join(o.offering_id for o in current if o.meets == need and o.offered_to(segment)
+                                and (segment not in service_levels or o.allowed_at(service_levels[segment])))
                        for segment, need in zip(table["segment"], table["need"])]
     table["unmet"] = table["met_by"] == ""
     return table[list(NEEDS_COLUMNS[1:])].reset_index(drop=True)

@@ -14,8 +14,9 @@ office silver (3 customers, lifetime value 1000, cost to serve 800), household b
   - faster_hotline for office: hotline_vip (0.8) is gold only, office is silver -> the
     dearer hotline_callback (1.5): 800 + (1.5 - 1.0) x 36 = 818 <= 1000 -> new;
   - bucket_swap (0.5) for office: 800 + (1.5 + 0.5 - 1.0) x 36 = 836 <= 1000 -> new;
-  - clear_billing: paper_bills is retired, nothing available -> stays unmet.
-- covered 2 of the 4 unmet -> 50 %; in force scheduled_delivery, hotline_callback,
+  - clear_billing: paper_bills is retired, nothing available -> stays unmet, listed in
+    needs_without_offering ("office: clear_billing": people must design one).
+- covered 2 of the 3 unmet needs a catalogue offering could meet -> 66.67 %; in force scheduled_delivery, hotline_callback,
   bucket_swap -> 3; cost added 3 office customers x (1.5 + 0.5) = 6.0 a month; saved
   (3 + 2 + 4) customers x 1.0 = 9.0.
 """
@@ -102,8 +103,10 @@ def test_plan_keeps_retires_adds_by_rank_within_cost_and_level(files: tuple[str,
         "new": ["bucket_swap", "hotline_callback"], "retired": ["deposit_app"],
         "rejected_for_cost": {"weekend_slots": "household: cost to serve 322.00 over 36 months would pass "
                                                "100 % of lifetime value 300.00"},
-        "needs_covered_pct": 50.0, "cost_added_per_month": 6.0, "cost_saved_per_month": 9.0,
-        "standards_in_force": 2,
+        "retired_for_loss": {}, "needs_covered_pct": 66.67, "needs_without_offering": ["office: clear_billing"],
+        "needs_without_offering_count": 1, "held_back_by_limit": 0,
+        "needs_refused_for_cost": ["household: weekend_delivery"], "needs_refused_for_cost_count": 1,
+        "cost_added_per_month": 6.0, "cost_saved_per_month": 9.0, "standards_in_force": 2,
     }
     written = pd.read_parquet(plan)
     pd.testing.assert_frame_equal(written, EXPECTED_PLAN, check_dtype=False)
@@ -111,22 +114,23 @@ def test_plan_keeps_retires_adds_by_rank_within_cost_and_level(files: tuple[str,
 
 def test_at_most_max_new_offerings_highest_rank_first(files: tuple[str, str]) -> None:
     """One new offering: household's rank-1 need is refused for cost, so office's rank-2
-    faster_hotline takes the one place; clean_buckets (rank 3) waits -> 1 of 4 unmet = 25 %."""
+    faster_hotline takes the one place; clean_buckets (rank 3) is held back by the limit -> 1 of
+    the 3 unmet needs an offering could meet = 33.33 %."""
     needs, offerings = files
     outputs = design(CONTEXT, needs=needs, service_levels=LEVELS, segments=SEGMENTS, offerings=offerings,
                      max_new_offerings=1)
-    assert (outputs["new"], outputs["needs_covered_pct"], outputs["cost_added_per_month"]) == (
-        ["hotline_callback"], 25.0, 4.5)  # 3 customers x 1.5
+    assert (outputs["new"], outputs["needs_covered_pct"], outputs["held_back_by_limit"],
+            outputs["cost_added_per_month"]) == (["hotline_callback"], 33.33, 1, 4.5)  # 3 customers x 1.5
 
 
 def test_a_higher_cost_limit_admits_the_weekend_slots(files: tuple[str, str]) -> None:
-    """At 110 %: household 322 <= 300 x 1.10 = 330 -> weekend_slots new as well; 3 of 4 covered = 75 %.
+    """At 110 %: household 322 <= 300 x 1.10 = 330 -> weekend_slots new as well; 3 of 3 covered = 100 %.
     Cost added: office 3 x 2.0 + household 2 x 3.0 = 12.0."""
     needs, offerings = files
     outputs = design(CONTEXT, needs=needs, service_levels=LEVELS, segments=SEGMENTS, offerings=offerings,
                      max_cost_ratio_pct=110)
     assert (outputs["new"], outputs["rejected_for_cost"], outputs["needs_covered_pct"],
-            outputs["cost_added_per_month"]) == (["bucket_swap", "hotline_callback", "weekend_slots"], {}, 75.0, 12.0)
+            outputs["cost_added_per_month"]) == (["bucket_swap", "hotline_callback", "weekend_slots"], {}, 100.0, 12.0)
 
 
 def test_gold_office_gets_the_cheaper_gold_offering(files: tuple[str, str]) -> None:
@@ -150,7 +154,8 @@ def test_keep_unnamed_offerings_but_retire_below_their_level(tmp_path: Path, fil
     """retire_unnamed off: deposit_app stays everywhere. scheduled_delivery now needs silver, so
     bronze household loses it (saves 2.0): weekend_slots then costs 250 + (3.0 - 2.0) x 36 = 286
     <= 300 -> new. Office: 800 + 1.5 x 36 = 854 and 800 + 2.0 x 36 = 872 <= 1000 -> both new.
-    Covered 3 of 4 = 75 %; added 3 x 2.0 + 2 x 3.0 = 12.0; saved 2 x 2.0 = 4.0."""
+    household scheduled_delivery is now unmet, and nothing available meets it (nor office
+    clear_billing): covered 3 of 3 = 100 %; added 3 x 2.0 + 2 x 3.0 = 12.0; saved 2 x 2.0 = 4.0."""
     needs, _ = files
     silver = CATALOGUE.assign(min_level=["silver", *CATALOGUE["min_level"][1:]])
     offerings = str(write_table(silver, tmp_path / "silver.csv"))
@@ -158,7 +163,86 @@ def test_keep_unnamed_offerings_but_retire_below_their_level(tmp_path: Path, fil
                      retire_unnamed=False)
     assert (outputs["new"], outputs["retired"], outputs["needs_covered_pct"], outputs["cost_added_per_month"],
             outputs["cost_saved_per_month"]) == (["bucket_swap", "hotline_callback", "weekend_slots"],
-                                                 ["scheduled_delivery"], 75.0, 12.0, 4.0)
+                                                 ["scheduled_delivery"], 100.0, 12.0, 4.0)
+    assert outputs["needs_without_offering"] == ["household: scheduled_delivery", "office: clear_billing"]
     plan = pd.read_parquet(outputs["plan"])
     assert list(plan.loc[plan["segment"] == "retail", "offering_id"]) == ["deposit_app"]
     assert list(plan.loc[plan["segment"] == "household", "change"]) == ["keep", "new", "retire"]
+
+
+# Each customer's monthly cost to serve and margin, for the per-customer loss limit (9 customers).
+CUSTOMERS = pd.DataFrame({
+    "customer_id": [f"C{i}" for i in range(1, 10)] + ["C10"],
+    "segment": ["office"] * 3 + ["household"] * 2 + ["retail"] * 4 + ["household"],
+    "monthly_margin": [100.0, 100.0, 100.0, 40.0, 40.0, 100.0, 100.0, 100.0, 100.0, 1.0],
+    "monthly_service_cost": [99.5, 60.0, 50.0, 38.0, 20.0, 10.0, 10.0, 10.0, 10.0, 50.0],
+    "left": [""] * 9 + ["2026-05-31"],  # C10 has left: not counted
+})
+
+
+def test_no_offering_takes_more_than_the_limit_of_customers_past_their_margin(
+        files: tuple[str, str], tmp_path: Path) -> None:
+    """At 100 %, deposit_app retired (-1.0 a month in every segment): nobody past the margin.
+    - household weekend_slots: refused by the lifetime-value rule (322 > 300, as above);
+    - office hotline_callback: C1 99.5 + 1.5 - 1.0 = 100.0 <= 100 -> nobody past -> new;
+    - office bucket_swap: C1 99.5 + 2.0 - 1.0 = 100.5 > 100 -> 1 of 9 customers = 11.1 % > 10 % -> refused.
+    Covered 1 of the 3 an offering fits = 33.33 %."""
+    needs, offerings = files
+    customers = str(write_table(CUSTOMERS, tmp_path / "customers.csv"))
+    outputs = design(CONTEXT, needs=needs, service_levels=LEVELS, segments=SEGMENTS, offerings=offerings,
+                     customers=customers)
+    assert outputs["new"] == ["hotline_callback"]
+    assert outputs["rejected_for_cost"]["bucket_swap"] == ("office: 11.1 % of all customers would cost more than "
+                                                           "100 % of their margin (at most 10 %)")
+    assert (outputs["needs_refused_for_cost"], outputs["needs_covered_pct"], outputs["retired_for_loss"]) == (
+        ["household: weekend_delivery", "office: clean_buckets"], 33.33, {})
+
+
+def test_offerings_retired_while_too_many_customers_cost_more_than_the_limit(
+        files: tuple[str, str], tmp_path: Path) -> None:
+    """At 90 % of the margin (office and retail 90, household 36), deposit_app retired (-1.0):
+    C1 98.5 > 90 and C4 37 > 36 -> 2 of 9 = 22.2 % > 10 %. Household has the larger share (1 of 2)
+    -> its scheduled_delivery (2.0) goes: C4 35 <= 36; still 1 of 9 = 11.1 % -> office's goes:
+    C1 96.5 > 90 still, nothing more kept anywhere with a customer past it -> stop.
+    Then (unmet by rank and voices): office scheduled_delivery and household scheduled_delivery:
+    only the offering just retired fits -> not back at once; household weekend_slots: lifetime
+    250 + (3.0 - 1.0 - 2.0) x 36 = 250 <= 270, but C4 38 + 0 > 36 -> 2 of 9 = 22.2 % -> refused;
+    office hotline_callback and bucket_swap: C1 99.5 - 3.0 + 1.5 = 98 > 90 -> 11.1 % -> refused.
+    Covered 0 of 5 an offering fits (office clear_billing has none) -> 0 %."""
+    needs, offerings = files
+    customers = str(write_table(CUSTOMERS, tmp_path / "customers.csv"))
+    outputs = design(CONTEXT, needs=needs, service_levels=LEVELS, segments=SEGMENTS, offerings=offerings,
+                     customers=customers, max_cost_ratio_pct=90)
+    assert outputs["retired_for_loss"] == {"scheduled_delivery": (
+        "household: 22.2 % of all customers cost more than 90 % of their margin (at most 10 %); "
+        "office: 11.1 % of all customers cost more than 90 % of their margin (at most 10 %)")}
+    assert (outputs["new"], outputs["retired"]) == ([], ["deposit_app", "scheduled_delivery"])
+    assert outputs["rejected_for_cost"]["weekend_slots"] == ("household: 22.2 % of all customers would cost more "
+                                                             "than 90 % of their margin (at most 10 %)")
+    assert (outputs["needs_refused_for_cost"], outputs["needs_covered_pct"], outputs["needs_without_offering"]) == (
+        ["household: weekend_delivery", "office: faster_hotline", "office: clean_buckets"], 0.0,
+        ["office: clear_billing"])
+
+
+def test_what_was_in_force_comes_from_the_last_cycles_plan(files: tuple[str, str], tmp_path: Path) -> None:
+    """Last cycle's plan put scheduled_delivery in force for office only, nothing for household or
+    retail: deposit_app was in force nowhere, so nothing is retired and nothing saved. At 110 %:
+    household weekend_slots 250 + 3.0 x 36 = 358 > 330 -> refused; office hotline_callback 800 +
+    1.5 x 36 = 854 <= 1100 -> new; household's scheduled_delivery (current, not yet its own):
+    250 + 2.0 x 36 = 322 <= 330 -> new, extended and not launched, so with max_new_offerings 2
+    bucket_swap (800 + 2.0 x 36 = 872) still has a place. Covered 3 of 4 = 75 %; cost added office
+    3 x (1.5 + 0.5) + household 2 x 2.0 = 10.0."""
+    needs, offerings = files
+    last = tmp_path / "work" / "service-quality-system" / "cycle-0001"
+    write_table(pd.DataFrame({"period": "2026-Q2", "segment": ["office", "household", "retail"],
+                              "service_level": ["silver", "bronze", "bronze"],
+                              "offering_id": ["scheduled_delivery", None, None],
+                              "meets": ["scheduled_delivery", None, None], "change": "keep",
+                              "cost_per_customer_month": [2.0, 0.0, 0.0]}), last / "service_plan.parquet")
+    context = StepContext(process_id="service-quality-system", cycle=2, previous={"cycle": 1})
+    outputs = design(context, needs=needs, service_levels=LEVELS, segments=SEGMENTS, offerings=offerings,
+                     max_cost_ratio_pct=110, max_new_offerings=2)
+    assert (outputs["new"], outputs["retired"], outputs["held_back_by_limit"], outputs["needs_covered_pct"],
+            outputs["cost_added_per_month"], outputs["cost_saved_per_month"]) == (
+        ["bucket_swap", "hotline_callback", "scheduled_delivery"], [], 0, 75.0, 10.0, 0.0)
+    assert outputs["needs_refused_for_cost"] == ["household: weekend_delivery"]

@@ -177,3 +177,26 @@ def test_a_quarter_without_surveys_is_named(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no folder 2025-Q4"):
         research(CONTEXT, source=str(root), offerings=str(root / "offerings.csv"), methods=("survey",),
                  period="2025-Q4")
+
+
+def test_an_offering_above_the_segments_level_does_not_meet_its_needs(tmp_path: Path) -> None:
+    """scheduled_delivery now needs silver. With office silver and household bronze it still meets
+    office's scheduled_delivery, not household's: household scheduled_delivery becomes unmet (met_by
+    empty) and, at rank 2 after weekend_delivery, is not household's top unmet need. Without
+    service_levels (the other tests) it is met in both."""
+    root = write_world(tmp_path / "water")
+    write_table(CATALOGUE.assign(min_level=["silver", "silver", "bronze", "bronze", "bronze"]),
+                root / "offerings.csv")
+    outputs = research(CONTEXT, source=str(root / "quarters"), complaints=str(root / "complaints"),
+                       offerings=str(root / "offerings.csv"), methods=METHODS, segments=("office", "household"),
+                       service_levels={"office": "silver", "household": "bronze"})
+    needs = pd.read_parquet(outputs["needs"]).set_index(["segment", "need"])
+    assert needs.loc[("household", "scheduled_delivery"), "met_by"] == ""
+    assert bool(needs.loc[("household", "scheduled_delivery"), "unmet"]) is True
+    assert needs.loc[("office", "scheduled_delivery"), "met_by"] == "scheduled_delivery"
+    assert outputs["unmet_needs"] == ["clean_buckets", "clear_billing", "faster_hotline", "scheduled_delivery",
+                                      "weekend_delivery"]
+    assert outputs["top_unmet_by_segment"] == {"household": "weekend_delivery", "office": "faster_hotline"}
+    with pytest.raises(ValueError, match="unknown service level"):
+        research(CONTEXT, source=str(root / "quarters"), complaints=str(root / "complaints"),
+                 offerings=str(root / "offerings.csv"), methods=METHODS, service_levels={"office": "platinum"})
