@@ -166,7 +166,7 @@ def aggregate_problems(aggregate: Mapping[str, Any]) -> list[SpecProblem]:
     """
     problems = []
     for name, spec in aggregate.items():
-        if _has_expression(spec):
+        if has_expression(spec):
             continue
         try:
             parse_aggregate(str(name), spec)
@@ -253,11 +253,12 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _has_expression(value: Any) -> bool:
+def has_expression(value: Any) -> bool:
+    """Whether ``value`` holds an expression (``${{ ... }}``) anywhere: known only when the step runs."""
     if isinstance(value, str):
         return "${{" in value
     if isinstance(value, Mapping):
-        return any(_has_expression(item) for item in value.values())
+        return any(has_expression(item) for item in value.values())
     if isinstance(value, list):
-        return any(_has_expression(item) for item in value)
+        return any(has_expression(item) for item in value)
     return False

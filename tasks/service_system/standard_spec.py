@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pdcaflow.tasks.data.aggregate_spec import FUNCTION_HINT, Aggregate, SpecError, columns_read, parse_aggregate
+from pdcaflow.tasks.data.aggregate_spec import (FUNCTION_HINT, Aggregate, SpecError, columns_read, has_expression,
+                                                 parse_aggregate)
 from pdcaflow.tasks.sdk.numbers import finite
 
 VAGUE = "PDCA268"  # the code validation reports a vague standard with (engine/definition/codes.py)
@@ -113,7 +114,7 @@ def standard_problems(with_values: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[str] = set()
     for index, standard in enumerate(standards):
-        if not isinstance(standard, Mapping) or _has_expression(standard.get("id")):
+        if not isinstance(standard, Mapping) or has_expression(standard.get("id")):
             continue  # not a mapping: the parameter checks report it
         name = str(standard.get("id", f"#{index + 1}"))
         if name in seen:
@@ -165,20 +166,20 @@ def _problems_of(standard: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...
     problems: list[tuple[tuple[str | int, ...], str, str]] = []
     measure = standard.get("measure")
     function: str | None = None
-    if not _has_expression(measure):
+    if not has_expression(measure):
         aggregate, found = _measure_problems(measure)
         problems.extend(found)
         function = aggregate.function if aggregate is not None else None
     elif isinstance(measure, Mapping):  # a value filled in when the step runs: the function is known already
         function = next((str(key) for key in measure if key != "table"), None)
     unit = standard.get("unit")
-    if not _has_expression(unit):
+    if not has_expression(unit):
         problems.extend(_unit_problems(unit, function))
     target = standard.get("target")
-    if not _has_expression(target):
+    if not has_expression(target):
         problems.extend(_target_problems(target))
     owner = standard.get("owner")
-    if not _has_expression(owner) and (not isinstance(owner, str) or not owner.strip()):
+    if not has_expression(owner) and (not isinstance(owner, str) or not owner.strip()):
         problems.append(((), "no owner: nobody is accountable for it", OWNER_HINT))
     return problems
 
@@ -259,7 +260,7 @@ def _target_problems(target: Any) -> list[tuple[tuple[str | int, ...], str, str]
     if not target:
         return [(("target",), "the target is empty", TARGET_HINT)]
     for key in ("min", "max"):
-        if key in target and not _has_expression(target[key]) and finite(target[key]) is None:
+        if key in target and not has_expression(target[key]) and finite(target[key]) is None:
             return [(("target", key), f"target {key} {_short(target[key])} is not a number "
                      "(units belong in `unit`)", TARGET_HINT)]
     low, high = finite(target.get("min")), finite(target.get("max"))
@@ -270,17 +271,6 @@ def _target_problems(target: Any) -> list[tuple[tuple[str | int, ...], str, str]
 
 def _target(target: Mapping[str, Any]) -> Target:
     return Target(min=finite(target.get("min")), max=finite(target.get("max")))
-
-
-def _has_expression(value: Any) -> bool:
-    """Whether ``value`` holds an expression (``${{ ... }}``) anywhere: known only when the step runs."""
-    if isinstance(value, str):
-        return "${{" in value
-    if isinstance(value, Mapping):
-        return any(_has_expression(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_expression(item) for item in value)
-    return False
 
 
 def _short(value: Any) -> str:

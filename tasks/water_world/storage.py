@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from pdcaflow.tasks.sdk.sources import SourceError, is_url, write_table
+from pdcaflow.tasks.service_system.standard_spec import OPERATIONS
 from pdcaflow.tasks.water_world.periods import quarter_index, quarter_text
 from pdcaflow.tasks.water_world.world_model import WaterModel
 
@@ -34,14 +35,7 @@ COLUMNS = {
     "customers": ("customer_id", "name", "segment", "region", "joined", "left", "monthly_margin",
                   "monthly_service_cost"),
     "offerings": ("offering_id", "name", "meets", "segments", "min_level", "cost_per_customer_month", "status"),
-    "deliveries": ("delivery_id", "customer_id", "segment", "region", "ordered_at", "promised_by", "delivered_at",
-                   "buckets", "out_of_water"),
-    "bucket_returns": ("return_id", "customer_id", "returned_at", "buckets", "hygiene_passed"),
-    "hotline_calls": ("call_id", "customer_id", "received_at", "wait_seconds", "answered", "topic"),
-    "visits": ("customer_id", "segment", "planned", "done"),
-    "surveys": ("customer_id", "segment", "invited_at", "responded", "satisfaction", "need"),
-    "front_line_reports": ("report_id", "reported_at", "reporter", "segment", "need"),
-    "inspections": ("inspection_id", "inspected_at", "level", "area", "score"),
+    **OPERATIONS,  # one quarter's tables, as the nine-element library reads them
     "complaints": ("contact_id", "customer_id", "received_at", "channel", "region", "type", "summary",
                    "claim_amount"),
     "complaint_events": ("contact_id", "event", "at", "amount", "score"),
