@@ -15,16 +15,15 @@ so the month's rows are picked out here:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from pdcaflow.tasks.sdk.periods import check_month, is_month, period_bounds
 from pdcaflow.tasks.sdk.sources import SourceError, display_source, is_url, read_table
 
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TABLES = ("complaints", "surveys", "inspections")
 COLUMNS = {
     "complaints": ("complaint_id", "customer_id", "category", "opened_at", "closed_at", "contacts"),
@@ -44,10 +43,8 @@ class Period:
 
     @classmethod
     def parse(cls, period: str) -> Period:
-        if not _PERIOD.match(period):
-            raise ValueError(f"period {period!r} is not a month written YYYY-MM")
-        start = pd.Timestamp(f"{period}-01")
-        return cls(period, start, start + pd.offsets.MonthBegin(1))
+        start, end = period_bounds(check_month(period))
+        return cls(period, pd.Timestamp(start), pd.Timestamp(end))
 
 
 def resolve_period(source: str, period: str | None) -> Period:
@@ -56,7 +53,7 @@ def resolve_period(source: str, period: str | None) -> Period:
         return Period.parse(period)
     if is_url(source):
         raise ValueError(f"name the period to check (YYYY-MM): {source.split('://')[0]} sources hold every month")
-    folders = sorted(path.name for path in Path(source).glob("*") if path.is_dir() and _PERIOD.match(path.name))
+    folders = sorted(path.name for path in Path(source).glob("*") if path.is_dir() and is_month(path.name))
     if not folders:
         raise SourceError(f"{source}: no month folders (YYYY-MM) to check")
     return Period.parse(folders[-1])
